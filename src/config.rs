@@ -1,0 +1,201 @@
+//! Run settings: a pipeline file (TOML) a user keeps under version control, with command-line
+//! flags layered on top. Relative paths in a pipeline file are relative to the file itself,
+//! so a pipeline runs the same from any working directory.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::report::ProgressMode;
+use crate::sink::{Codec, ParquetSettings};
+
+/// The contents of a pipeline file. Unknown keys are an error: a typo must not silently
+/// fall back to a default in a nightly job.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineFile {
+    /// Input folders and files.
+    pub inputs: Option<Vec<PathBuf>>,
+    /// Output folder (replaced atomically by each completed run).
+    pub output: Option<PathBuf>,
+    /// Worker threads; 0 or absent = one per core.
+    pub threads: Option<usize>,
+    /// `zstd` (default), `snappy` or `none`.
+    pub compression: Option<Codec>,
+    /// zstd level, 1–22 (default 3).
+    pub zstd_level: Option<i32>,
+    /// Fail the run (exit 3, nothing published) when more than this fraction of files is rejected.
+    pub max_reject_rate: Option<f64>,
+    /// Files larger than this (bytes, after decompression) are rejected unread (default 64 MiB).
+    pub max_file_bytes: Option<u64>,
+    /// Files per unit of parallel work (default 512).
+    pub batch_files: Option<usize>,
+    /// Rows per Parquet row group (default 1,000,000).
+    pub row_group_rows: Option<usize>,
+    /// Approximate bytes per Parquet row group (default 128 MiB).
+    pub row_group_bytes: Option<usize>,
+    /// Rows per Parquet file before a new file starts (default 10,000,000).
+    pub max_rows_per_file: Option<usize>,
+}
+
+impl PipelineFile {
+    /// Loads a pipeline file and makes its paths absolute relative to its folder.
+    pub fn load(path: &Path) -> Result<PipelineFile> {
+        let failed = |message: String| Error::PipelineFile {
+            path: path.to_owned(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+        let mut file: PipelineFile = toml::from_str(&text).map_err(|e| failed(e.to_string()))?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        let resolve = |p: &PathBuf| {
+            if p.is_absolute() {
+                p.clone()
+            } else {
+                base.join(p)
+            }
+        };
+        file.inputs = file.inputs.map(|v| v.iter().map(resolve).collect());
+        file.output = file.output.as_ref().map(resolve);
+        Ok(file)
+    }
+}
+
+/// Everything a run needs, resolved.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Input folders and files.
+    pub inputs: Vec<PathBuf>,
+    /// Output folder.
+    pub output: PathBuf,
+    /// Worker threads (≥ 1).
+    pub threads: usize,
+    /// Parquet encoding.
+    pub parquet: ParquetSettings,
+    /// Reject-rate threshold, if any.
+    pub max_reject_rate: Option<f64>,
+    /// Per-file size cap.
+    pub max_file_bytes: u64,
+    /// Files per unit of parallel work.
+    pub batch_files: usize,
+    /// Progress display.
+    pub progress: ProgressMode,
+}
+
+/// Default per-file size cap: real exports are 5–20 KB, so 64 MiB is generous.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 64 << 20;
+
+impl RunConfig {
+    /// Resolves a run from a pipeline file (optional) and command-line overrides, which win.
+    pub fn resolve(
+        file: PipelineFile,
+        flags: PipelineFile,
+        progress: ProgressMode,
+    ) -> Result<RunConfig> {
+        let inputs = match flags.inputs.filter(|v| !v.is_empty()).or(file.inputs) {
+            Some(v) if !v.is_empty() => v,
+            _ => {
+                return Err(Error::Config(
+                    "no input: give INPUT paths or `inputs` in the pipeline file".into(),
+                ))
+            }
+        };
+        let output = flags.output.or(file.output).ok_or_else(|| {
+            Error::Config("no output: give --output or `output` in the pipeline file".into())
+        })?;
+        let threads = match flags.threads.or(file.threads).unwrap_or(0) {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let max_reject_rate = flags.max_reject_rate.or(file.max_reject_rate);
+        if let Some(rate) = max_reject_rate {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(Error::Config(format!(
+                    "max_reject_rate must be between 0 and 1, got {rate}"
+                )));
+            }
+        }
+        let defaults = ParquetSettings::default();
+        let parquet = ParquetSettings {
+            codec: flags
+                .compression
+                .or(file.compression)
+                .unwrap_or(defaults.codec),
+            zstd_level: flags
+                .zstd_level
+                .or(file.zstd_level)
+                .unwrap_or(defaults.zstd_level),
+            row_group_rows: flags
+                .row_group_rows
+                .or(file.row_group_rows)
+                .unwrap_or(defaults.row_group_rows)
+                .max(1),
+            row_group_bytes: flags
+                .row_group_bytes
+                .or(file.row_group_bytes)
+                .unwrap_or(defaults.row_group_bytes),
+            max_rows_per_file: flags
+                .max_rows_per_file
+                .or(file.max_rows_per_file)
+                .unwrap_or(defaults.max_rows_per_file),
+        };
+        parquet.properties(&[])?; // validates the zstd level now rather than mid-run
+        Ok(RunConfig {
+            inputs,
+            output,
+            threads,
+            parquet,
+            max_reject_rate,
+            max_file_bytes: flags
+                .max_file_bytes
+                .or(file.max_file_bytes)
+                .unwrap_or(DEFAULT_MAX_FILE_BYTES),
+            batch_files: flags.batch_files.or(file.batch_files).unwrap_or(512).max(1),
+            progress,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_and_paths_resolve_against_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("p.toml");
+        std::fs::write(
+            &path,
+            "inputs = [\"in\"]\noutput = \"/abs/out\"\nthreads = 3\ncompression = \"snappy\"\n",
+        )
+        .unwrap();
+        let file = PipelineFile::load(&path).unwrap();
+        assert_eq!(file.inputs.as_deref(), Some(&[tmp.path().join("in")][..]));
+        let flags = PipelineFile {
+            threads: Some(1),
+            ..Default::default()
+        };
+        let config = RunConfig::resolve(file, flags, ProgressMode::Quiet).unwrap();
+        assert_eq!((config.threads, config.parquet.codec), (1, Codec::Snappy));
+        assert_eq!(config.output, PathBuf::from("/abs/out"));
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("p.toml");
+        std::fs::write(&path, "inputz = [\"in\"]\n").unwrap();
+        assert!(PipelineFile::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("inputz"));
+        let flags = PipelineFile {
+            inputs: Some(vec!["x".into()]),
+            output: Some("o".into()),
+            zstd_level: Some(99),
+            ..Default::default()
+        };
+        assert!(RunConfig::resolve(PipelineFile::default(), flags, ProgressMode::Quiet).is_err());
+    }
+}

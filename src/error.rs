@@ -1,0 +1,78 @@
+//! Errors that stop a run. Problems with one input file are not errors: they become rows of
+//! the `rejects` table (see [`crate::reject`]).
+
+use std::path::PathBuf;
+
+/// Why a run could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The pipeline file or the command line is inconsistent.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// The pipeline file cannot be read or parsed.
+    #[error("cannot load pipeline file {path}: {message}")]
+    PipelineFile {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// An input path given by the user does not exist or cannot be listed.
+    #[error("input {path}: {source}")]
+    Input {
+        /// The input path.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Reading or writing the output failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done (`create staging folder`...).
+        action: &'static str,
+        /// The path concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Encoding a table to Parquet failed.
+    #[error("writing table `{table}`: {source}")]
+    Parquet {
+        /// The table.
+        table: &'static str,
+        /// The underlying error.
+        source: parquet::errors::ParquetError,
+    },
+    /// Building an Arrow batch failed (a bug: the schema and the builders disagree).
+    #[error("building a batch of table `{table}`: {source}")]
+    Arrow {
+        /// The table.
+        table: &'static str,
+        /// The underlying error.
+        source: arrow::error::ArrowError,
+    },
+    /// The output path exists and does not look like a session-etl output: refusing to replace it.
+    #[error("refusing to replace {0}: it exists and is not a session-etl output (no _SUCCESS or _run.json inside)")]
+    ForeignOutput(PathBuf),
+    /// A worker thread panicked.
+    #[error("a worker thread failed: {0}")]
+    Worker(String),
+}
+
+/// Result alias for the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps an I/O error with the action and path it concerns.
+    pub fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! session-etl: CCAI Platform session metadata exports → normalized Parquet tables.
+//!
+//! The data flows one way through the modules, one per stage:
+//!
+//! ```text
+//! discover → select → source (parse) → normalize → sink (tables, Parquet, publish)
+//!                                                      ↘ report (progress, _run.json)
+//! ```
+//!
+//! [`run::run`] wires the stages together; `main.rs` only parses arguments.
+
+pub mod config;
+pub mod discover;
+pub mod error;
+pub mod normalize;
+pub mod reject;
+pub mod report;
+pub mod run;
+pub mod select;
+pub mod sink;
+pub mod source;
+
+pub use error::{Error, Result};

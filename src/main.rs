@@ -1,0 +1,176 @@
+//! `session-etl` command line: parses arguments, loads the pipeline file, calls the library,
+//! and turns the outcome into an exit code.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use session_etl::config::{PipelineFile, RunConfig};
+use session_etl::report::ProgressMode;
+use session_etl::sink::{catalog, Codec};
+
+/// Exit code when the reject threshold was exceeded (nothing published).
+const EXIT_REJECT_THRESHOLD: u8 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "session-etl",
+    version,
+    about = "CCAI Platform session metadata → Parquet tables"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read session exports and publish the tables atomically into the output folder.
+    Run(RunArgs),
+    /// Print every table's columns, types and descriptions.
+    Schema {
+        /// Machine-readable JSON instead of text.
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        /// Markdown tables (the README's schema reference is generated with this).
+        #[arg(long)]
+        markdown: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Folders (walked recursively) and files to read; overrides `inputs` of the pipeline file.
+    inputs: Vec<PathBuf>,
+    /// Pipeline definition (TOML); flags given here override it.
+    #[arg(long, short = 'p')]
+    pipeline: Option<PathBuf>,
+    /// Output folder, replaced atomically by a completed run.
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j')]
+    threads: Option<usize>,
+    /// Parquet compression: zstd (default), snappy or none.
+    #[arg(long, value_parser = parse_codec)]
+    compression: Option<Codec>,
+    /// zstd level, 1–22.
+    #[arg(long)]
+    zstd_level: Option<i32>,
+    /// Fail (exit 3, publish nothing) when more than this fraction of files is rejected.
+    #[arg(long)]
+    max_reject_rate: Option<f64>,
+    /// Reject files larger than this many bytes (after decompression).
+    #[arg(long)]
+    max_file_bytes: Option<u64>,
+    /// Files per unit of parallel work.
+    #[arg(long)]
+    batch_files: Option<usize>,
+    /// Rows per Parquet row group.
+    #[arg(long)]
+    row_group_rows: Option<usize>,
+    /// No progress bar, no log lines, no summary table.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+fn parse_codec(s: &str) -> Result<Codec, String> {
+    s.parse()
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Run(args) => match run(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("session-etl: error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Schema { json, markdown } => {
+            print_schema(json, markdown);
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let file = match &args.pipeline {
+        Some(path) => PipelineFile::load(path)?,
+        None => PipelineFile::default(),
+    };
+    let flags = PipelineFile {
+        inputs: Some(args.inputs),
+        output: args.output,
+        threads: args.threads,
+        compression: args.compression,
+        zstd_level: args.zstd_level,
+        max_reject_rate: args.max_reject_rate,
+        max_file_bytes: args.max_file_bytes,
+        batch_files: args.batch_files,
+        row_group_rows: args.row_group_rows,
+        ..PipelineFile::default()
+    };
+    let progress = if args.quiet {
+        ProgressMode::Quiet
+    } else {
+        ProgressMode::Auto
+    };
+    let config = RunConfig::resolve(file, flags, progress)?;
+    let outcome = session_etl::run::run(&config)
+        .with_context(|| format!("run into {}", config.output.display()))?;
+    if !args.quiet {
+        print!("{}", outcome.summary.to_table());
+    }
+    if outcome.published {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "session-etl: {:.2}% of files were rejected, above --max-reject-rate {:.2}%: nothing was published",
+            outcome.summary.reject_rate * 100.0,
+            config.max_reject_rate.unwrap_or(0.0) * 100.0
+        );
+        Ok(ExitCode::from(EXIT_REJECT_THRESHOLD))
+    }
+}
+
+fn print_schema(json: bool, markdown: bool) {
+    let tables = catalog();
+    if json {
+        let value: Vec<_> = tables
+            .iter()
+            .map(|(name, row, columns)| serde_json::json!({"table": name, "row": row, "columns": columns}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
+        return;
+    }
+    for (name, row, columns) in tables {
+        if markdown {
+            println!("### `{name}`\n\nOne row {row}.\n\n| column | type | null | description |\n|---|---|---|---|");
+            for c in columns {
+                let null = if c.nullable { "yes" } else { "no" };
+                println!(
+                    "| `{}` | {} | {null} | {} |",
+                    c.name,
+                    c.type_name,
+                    c.description.replace('|', "\\|")
+                );
+            }
+            println!();
+        } else {
+            println!("{name}: one row {row}");
+            for c in columns {
+                let null = if c.nullable { "" } else { " not null" };
+                println!(
+                    "  {:<36} {:<20} {}{null}",
+                    c.name, c.type_name, c.description
+                );
+            }
+        }
+    }
+}

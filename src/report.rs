@@ -1,0 +1,266 @@
+//! What a run tells people and schedulers: a progress bar on a terminal, plain periodic log
+//! lines otherwise (both on stderr), and the machine-readable run summary `_run.json`,
+//! also printed as a short table.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+/// Counters one worker accumulates for one chunk of files; merged by the runner.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Tally {
+    /// Files fully read.
+    pub files_read: u64,
+    /// Bytes read from disk.
+    pub bytes_read: u64,
+    /// Sessions written, calls.
+    pub calls: u64,
+    /// Sessions written, chats.
+    pub chats: u64,
+    /// Rejected files by `error_kind`.
+    pub rejects_by_kind: BTreeMap<String, u64>,
+    /// Status values that are neither a known name nor a known code, with counts.
+    pub unknown_statuses: BTreeMap<String, u64>,
+    /// Keys the format does not define, by path (`participants[].x_debug`), with counts.
+    pub unknown_fields: BTreeMap<String, u64>,
+}
+
+impl Tally {
+    /// Adds `other` into `self`.
+    pub fn merge(&mut self, other: Tally) {
+        self.files_read += other.files_read;
+        self.bytes_read += other.bytes_read;
+        self.calls += other.calls;
+        self.chats += other.chats;
+        for (map, from) in [
+            (&mut self.rejects_by_kind, other.rejects_by_kind),
+            (&mut self.unknown_statuses, other.unknown_statuses),
+            (&mut self.unknown_fields, other.unknown_fields),
+        ] {
+            for (k, v) in from {
+                *map.entry(k).or_default() += v;
+            }
+        }
+    }
+
+    /// Total rejected files.
+    pub fn rejected(&self) -> u64 {
+        self.rejects_by_kind.values().sum()
+    }
+}
+
+/// File accounting: `sessions + rejected + superseded = seen`.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct FileCounts {
+    /// Session files discovered (`*.json`, `*.json.gz`, and files named explicitly).
+    pub seen: u64,
+    /// Files that became a session row.
+    pub sessions: u64,
+    /// Files rejected (one row each in `rejects`).
+    pub rejected: u64,
+    /// Files skipped because a newer export of the same session exists.
+    pub superseded: u64,
+    /// Other files under the input folders (recordings, transcripts...), not read.
+    pub ignored: u64,
+    /// Entries the directory walk could not read.
+    pub walk_errors: u64,
+    /// Bytes read from disk by the full pass.
+    pub bytes_read: u64,
+}
+
+/// `_run.json`: everything a scheduler or a person needs to judge a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    /// Version of session-etl that wrote the output.
+    pub session_etl_version: &'static str,
+    /// Unique id of the run (also the prefix of its Parquet file names).
+    pub run_id: String,
+    /// UTC start, RFC 3339.
+    pub started_at: String,
+    /// Wall time, seconds.
+    pub wall_time_s: f64,
+    /// Input paths.
+    pub inputs: Vec<String>,
+    /// Output path.
+    pub output: String,
+    /// Worker threads.
+    pub threads: usize,
+    /// File accounting.
+    pub files: FileCounts,
+    /// Rejected files by `error_kind`.
+    pub rejects_by_kind: BTreeMap<String, u64>,
+    /// Fraction of seen files rejected.
+    pub reject_rate: f64,
+    /// Sessions written: total, calls, chats.
+    pub sessions: SessionCounts,
+    /// Files dropped because a newer export of the same session exists (same as `files.superseded`).
+    pub duplicates_collapsed: u64,
+    /// Rows written per table.
+    pub rows: BTreeMap<String, u64>,
+    /// Unknown status values kept as written, with counts.
+    pub unknown_statuses: BTreeMap<String, u64>,
+    /// Unknown keys tolerated, by path, with counts.
+    pub unknown_fields: BTreeMap<String, u64>,
+    /// Throughput of the whole run.
+    pub throughput: Throughput,
+    /// Walk errors, first 20 (the count is in `files.walk_errors`).
+    pub walk_errors: Vec<String>,
+}
+
+/// Sessions written.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct SessionCounts {
+    /// All sessions.
+    pub written: u64,
+    /// Calls.
+    pub calls: u64,
+    /// Chats.
+    pub chats: u64,
+}
+
+/// Whole-run rates.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Throughput {
+    /// Session files per second (seen / wall time).
+    pub files_per_s: f64,
+    /// Sessions written per second.
+    pub sessions_per_s: f64,
+    /// MB (10^6 bytes) read per second.
+    pub mb_per_s: f64,
+}
+
+impl RunSummary {
+    /// The short table printed at the end of a run.
+    pub fn to_table(&self) -> String {
+        let mut out = String::new();
+        let mut line = |k: &str, v: String| out.push_str(&format!("  {k:<22} {v}\n"));
+        line("output", self.output.clone());
+        line("files seen", self.files.seen.to_string());
+        line(
+            "  sessions",
+            format!(
+                "{} ({} calls, {} chats)",
+                self.sessions.written, self.sessions.calls, self.sessions.chats
+            ),
+        );
+        line(
+            "  rejected",
+            format!("{} ({:.2}%)", self.files.rejected, self.reject_rate * 100.0),
+        );
+        for (kind, n) in &self.rejects_by_kind {
+            line(&format!("    {kind}"), n.to_string());
+        }
+        line(
+            "  superseded",
+            format!(
+                "{} (older exports of the same session)",
+                self.files.superseded
+            ),
+        );
+        line("files ignored", self.files.ignored.to_string());
+        if self.files.walk_errors > 0 {
+            line("walk errors", self.files.walk_errors.to_string());
+        }
+        if !self.unknown_statuses.is_empty() {
+            line("unknown statuses", fmt_counts(&self.unknown_statuses));
+        }
+        if !self.unknown_fields.is_empty() {
+            line("unknown fields", fmt_counts(&self.unknown_fields));
+        }
+        let rows: Vec<String> = self.rows.iter().map(|(t, n)| format!("{t}={n}")).collect();
+        line("rows", rows.join(" "));
+        line(
+            "throughput",
+            format!(
+                "{:.1}s wall, {:.0} files/s, {:.0} sessions/s, {:.1} MB/s",
+                self.wall_time_s,
+                self.throughput.files_per_s,
+                self.throughput.sessions_per_s,
+                self.throughput.mb_per_s
+            ),
+        );
+        out
+    }
+}
+
+fn fmt_counts(counts: &BTreeMap<String, u64>) -> String {
+    counts
+        .iter()
+        .map(|(k, n)| format!("{k} ({n})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// A bar when stderr is a terminal, log lines otherwise.
+    Auto,
+    /// Nothing.
+    Quiet,
+}
+
+/// Progress of the full pass, on stderr.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    log_every: Option<Duration>,
+    last_log: Instant,
+    started: Instant,
+    total: u64,
+}
+
+impl Progress {
+    /// Starts reporting for `total` files.
+    pub fn start(mode: ProgressMode, total: u64) -> Progress {
+        let started = Instant::now();
+        let terminal = std::io::stderr().is_terminal();
+        let bar = (mode == ProgressMode::Auto && terminal).then(|| {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            let style = ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files  {per_sec}  {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        let log_every =
+            (mode == ProgressMode::Auto && !terminal).then_some(Duration::from_secs(10));
+        Progress {
+            bar,
+            log_every,
+            last_log: started,
+            started,
+            total,
+        }
+    }
+
+    /// Reports `done` files processed so far, of which `sessions` sessions and `rejects` rejects.
+    pub fn update(&mut self, done: u64, sessions: u64, rejects: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+            let rate = sessions as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!("{rate:.0} sessions/s  {rejects} rejects"));
+        } else if let Some(every) = self.log_every {
+            if self.last_log.elapsed() >= every {
+                self.last_log = Instant::now();
+                let elapsed = self.started.elapsed().as_secs_f64().max(1e-3);
+                eprintln!(
+                    "session-etl progress files_done={done} files_total={} sessions={sessions} rejects={rejects} sessions_per_s={:.0}",
+                    self.total,
+                    sessions as f64 / elapsed
+                );
+            }
+        }
+    }
+
+    /// Clears the bar.
+    pub fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

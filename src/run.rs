@@ -1,0 +1,303 @@
+//! The `run` command: discover → select → (parse → normalize → tables) in parallel → write →
+//! publish. This module only orchestrates; each stage lives in its own module.
+//!
+//! Parallelism: the plan is cut into chunks of `batch_files` files. A wave of chunks (two per
+//! thread) is processed on the rayon pool while the previous wave is written to Parquet on
+//! the calling thread, so encoding overlaps parsing. Chunks are written in plan order, which
+//! makes the output independent of thread timing, and at most two waves are in memory.
+
+use std::collections::BTreeMap;
+use std::time::Instant as Clock;
+
+use arrow::record_batch::RecordBatch;
+use rayon::prelude::*;
+
+use crate::config::RunConfig;
+use crate::discover::{discover, InputFile};
+use crate::error::{Error, Result};
+use crate::normalize::{normalize, SessionKind};
+use crate::reject::FileError;
+use crate::report::{FileCounts, Progress, RunSummary, SessionCounts, Tally, Throughput};
+use crate::select::{select, Selection};
+use crate::sink::publish::RUN_SUMMARY;
+use crate::sink::{RejectsTable, SessionTables, Sink, Staging};
+use crate::source::{self, read::read_file};
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The run summary (also in `OUT/_run.json` when published).
+    pub summary: RunSummary,
+    /// False when the reject threshold was exceeded: nothing was published.
+    pub published: bool,
+}
+
+/// What one chunk of files produced.
+struct ChunkOutput {
+    batches: Vec<(&'static str, RecordBatch)>,
+    tally: Tally,
+    /// Files of the chunk that were rejected (candidates for falling back to an older export).
+    rejected: Vec<u32>,
+}
+
+/// Runs the pipeline and publishes the output atomically.
+pub fn run(config: &RunConfig) -> Result<RunOutcome> {
+    let clock = Clock::now();
+    let started_at = chrono::Utc::now();
+    let run_id = format!(
+        "{}-{}",
+        started_at.format("%Y%m%dT%H%M%SZ"),
+        std::process::id()
+    );
+    let staging = Staging::create(&config.output, &run_id)?;
+    let result = run_into(config, &staging, &run_id, started_at, clock);
+    match result {
+        Ok(outcome) if outcome.published => {
+            staging.publish(&run_id)?;
+            Ok(outcome)
+        }
+        other => {
+            let _ = staging.discard();
+            other
+        }
+    }
+}
+
+fn run_into(
+    config: &RunConfig,
+    staging: &Staging,
+    run_id: &str,
+    started_at: chrono::DateTime<chrono::Utc>,
+    clock: Clock,
+) -> Result<RunOutcome> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.threads)
+        .thread_name(|i| format!("session-etl-{i}"))
+        .build()
+        .map_err(|e| Error::Worker(e.to_string()))?;
+
+    let discovery = discover(
+        &config.inputs,
+        &[config.output.clone(), staging.dir.clone()],
+    )?;
+    let files = &discovery.files;
+    let mut selection = pool.install(|| select(files, config.max_file_bytes));
+
+    let mut sink = Sink::create(&staging.dir, run_id, &config.parquet)?;
+    let mut tally = Tally::default();
+    let mut progress = Progress::start(config.progress, selection.plan.len() as u64);
+    let mut plan = std::mem::take(&mut selection.plan);
+    while !plan.is_empty() {
+        let rejected = process(
+            &pool,
+            config,
+            files,
+            &plan,
+            &selection,
+            &mut sink,
+            &mut tally,
+            &mut progress,
+        )?;
+        // A rejected newest export falls back to the next-newest export of the same session.
+        plan = rejected
+            .into_iter()
+            .filter_map(|file| selection.fallback(file))
+            .collect();
+        plan.sort_unstable();
+    }
+    progress.finish();
+    let rows = sink.close()?;
+
+    let seen = files.len() as u64;
+    let rejected = tally.rejected();
+    let sessions = tally.calls + tally.chats;
+    let wall = clock.elapsed().as_secs_f64().max(1e-9);
+    let reject_rate = if seen == 0 {
+        0.0
+    } else {
+        rejected as f64 / seen as f64
+    };
+    let summary = RunSummary {
+        session_etl_version: env!("CARGO_PKG_VERSION"),
+        run_id: run_id.to_owned(),
+        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        wall_time_s: wall,
+        inputs: config
+            .inputs
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        output: config.output.display().to_string(),
+        threads: config.threads,
+        files: FileCounts {
+            seen,
+            sessions,
+            rejected,
+            superseded: selection.superseded(),
+            ignored: discovery.ignored,
+            walk_errors: discovery.walk_errors.len() as u64,
+            bytes_read: tally.bytes_read,
+        },
+        rejects_by_kind: tally.rejects_by_kind.clone(),
+        reject_rate,
+        sessions: SessionCounts {
+            written: sessions,
+            calls: tally.calls,
+            chats: tally.chats,
+        },
+        duplicates_collapsed: selection.superseded(),
+        rows: rows.into_iter().map(|(t, n)| (t.to_owned(), n)).collect(),
+        unknown_statuses: tally.unknown_statuses.clone(),
+        unknown_fields: tally.unknown_fields.clone(),
+        throughput: Throughput {
+            files_per_s: seen as f64 / wall,
+            sessions_per_s: sessions as f64 / wall,
+            mb_per_s: tally.bytes_read as f64 / 1e6 / wall,
+        },
+        walk_errors: discovery.walk_errors.iter().take(20).cloned().collect(),
+    };
+    let published = config.max_reject_rate.is_none_or(|max| reject_rate <= max);
+    if published {
+        let path = staging.dir.join(RUN_SUMMARY);
+        let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Worker(e.to_string()))?;
+        std::fs::write(&path, json).map_err(Error::io("write", &path))?;
+    }
+    Ok(RunOutcome { summary, published })
+}
+
+/// Processes `plan` in waves and writes every table; returns the files that were rejected.
+#[allow(clippy::too_many_arguments)]
+fn process(
+    pool: &rayon::ThreadPool,
+    config: &RunConfig,
+    files: &[InputFile],
+    plan: &[u32],
+    selection: &Selection,
+    sink: &mut Sink,
+    tally: &mut Tally,
+    progress: &mut Progress,
+) -> Result<Vec<u32>> {
+    let chunks: Vec<&[u32]> = plan.chunks(config.batch_files).collect();
+    let wave_len = config.threads * 2;
+    let compute = |wave: &[&[u32]]| -> Vec<ChunkOutput> {
+        pool.install(|| {
+            wave.par_iter()
+                .map(|chunk| process_chunk(config, files, chunk, selection))
+                .collect()
+        })
+    };
+    let mut rejected = Vec::new();
+    let mut waves = chunks.chunks(wave_len);
+    let mut ready = waves.next().map(compute);
+    while let Some(outputs) = ready.take() {
+        let next = waves.next();
+        // Compute the next wave on the pool while this thread writes the current one.
+        let (computed, written) = std::thread::scope(|scope| {
+            let handle = next.map(|wave| scope.spawn(|| compute(wave)));
+            let written = write_outputs(outputs, sink, tally, &mut rejected);
+            progress.update(
+                tally.files_read,
+                tally.calls + tally.chats,
+                tally.rejected(),
+            );
+            let computed = handle.map(|h| {
+                h.join()
+                    .map_err(|_| Error::Worker("a parse worker panicked".into()))
+            });
+            (computed.transpose(), written)
+        });
+        written?;
+        ready = computed?;
+    }
+    Ok(rejected)
+}
+
+fn write_outputs(
+    outputs: Vec<ChunkOutput>,
+    sink: &mut Sink,
+    tally: &mut Tally,
+    rejected: &mut Vec<u32>,
+) -> Result<()> {
+    for output in outputs {
+        for (table, batch) in &output.batches {
+            sink.write(table, batch)?;
+        }
+        tally.merge(output.tally);
+        rejected.extend(output.rejected);
+    }
+    Ok(())
+}
+
+/// Reads, parses and normalizes one chunk of files into record batches.
+fn process_chunk(
+    config: &RunConfig,
+    files: &[InputFile],
+    chunk: &[u32],
+    selection: &Selection,
+) -> ChunkOutput {
+    let mut tables = SessionTables::with_capacity(chunk.len());
+    let mut rejects = RejectsTable::with_capacity(0);
+    let mut tally = Tally::default();
+    let mut rejected = Vec::new();
+    let mut buf = Vec::with_capacity(64 << 10);
+    for &index in chunk {
+        let Some(file) = files.get(index as usize) else {
+            continue;
+        };
+        let path = file.path.to_string_lossy();
+        let outcome = read_file(
+            &file.path,
+            file.compression,
+            config.max_file_bytes,
+            &mut buf,
+        )
+        .and_then(|bytes| {
+            tally.files_read += 1;
+            tally.bytes_read += bytes;
+            let parsed = source::parse(&buf)?;
+            let session = normalize(&parsed.session, file.file_name())?;
+            for field in parsed.unknown_fields {
+                *tally.unknown_fields.entry(field).or_default() += 1;
+            }
+            if let Some(status) = session.status.as_ref().filter(|s| !s.known) {
+                *tally
+                    .unknown_statuses
+                    .entry(status.name.to_string())
+                    .or_default() += 1;
+            }
+            match session.kind {
+                SessionKind::Call => tally.calls += 1,
+                SessionKind::Chat => tally.chats += 1,
+            }
+            tables.append(&session, selection.export_count(index), &path);
+            Ok::<(), FileError>(())
+        });
+        if let Err(error) = outcome {
+            *tally
+                .rejects_by_kind
+                .entry(error.kind.as_str().to_owned())
+                .or_default() += 1;
+            rejects.append(&path, i64::try_from(file.size).ok(), &error);
+            rejected.push(index);
+        }
+    }
+    let mut batches = match tables.finish() {
+        Ok(batches) => batches,
+        // The builders are declared with their schema; a mismatch is a bug, reported loudly.
+        Err(e) => panic!("session tables do not match their schema: {e}"),
+    };
+    match rejects.finish() {
+        Ok(batch) => batches.push((RejectsTable::NAME, batch)),
+        Err(e) => panic!("rejects table does not match its schema: {e}"),
+    }
+    ChunkOutput {
+        batches,
+        tally,
+        rejected,
+    }
+}
+
+/// Row counts per table, for tests and summaries.
+pub fn row_counts(summary: &RunSummary) -> BTreeMap<&str, u64> {
+    summary.rows.iter().map(|(k, v)| (k.as_str(), *v)).collect()
+}

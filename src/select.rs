@@ -1,0 +1,276 @@
+//! Duplicate resolution: the platform re-exports a session ~15 minutes after it ends, so one
+//! session can arrive as several files. Exactly one survives per `(kind, id)`: the newest
+//! `updated_at`, ties going to the file whose path sorts last.
+//!
+//! Choosing *before* the full parse keeps the pipeline single-pass over the data that matters:
+//! a light pre-scan reads each file's top-level `id`, `updated_at` and kind keys, usually
+//! stopping within the first few hundred bytes, and only the winning export of each session
+//! is parsed and normalized. Losing files are never mixed into the tables, so a session's
+//! child rows always come from the same export as its `sessions` row. If the winner turns
+//! out to be unusable, the runner falls back to the next-newest export (see [`Selection::fallback`]).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use rayon::prelude::*;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+use crate::discover::InputFile;
+use crate::normalize::{Instant, KindEvidence, SessionKind};
+use crate::source::read::read_file;
+use crate::source::Str;
+
+/// The identity of a session across exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionKey {
+    /// Call or chat.
+    pub kind: SessionKind,
+    /// The platform id.
+    pub id: i64,
+}
+
+/// The version of one export: newer `updated_at` wins, then the later path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Version {
+    updated_at_micros: Option<i64>,
+    file: u32,
+}
+
+/// Which files the full pass reads.
+#[derive(Debug, Default)]
+pub struct Selection {
+    /// File indices to parse fully, ascending: the winner of every session plus every file
+    /// the pre-scan could not key (those are parsed to produce a precise reject).
+    pub plan: Vec<u32>,
+    /// For winners of sessions with several exports: the other exports, newest first.
+    alternates: HashMap<u32, Vec<u32>>,
+    /// Number of exports per winning file (1 for sessions exported once).
+    exports: HashMap<u32, u32>,
+}
+
+impl Selection {
+    /// How many files were seen for the session whose winner is `file`.
+    pub fn export_count(&self, file: u32) -> usize {
+        self.exports.get(&file).copied().unwrap_or(1) as usize
+    }
+
+    /// Files superseded by a newer export (never parsed fully).
+    pub fn superseded(&self) -> u64 {
+        self.alternates.values().map(|v| v.len() as u64).sum()
+    }
+
+    /// The winner `file` was rejected: returns the next-newest export of the same session,
+    /// which becomes the winner in its place.
+    pub fn fallback(&mut self, file: u32) -> Option<u32> {
+        let mut rest = self.alternates.remove(&file)?;
+        if rest.is_empty() {
+            return None;
+        }
+        let next = rest.remove(0);
+        let count = self.exports.remove(&file).unwrap_or(1);
+        self.exports.insert(next, count);
+        self.alternates.insert(next, rest);
+        Some(next)
+    }
+}
+
+/// Pre-scans every file in parallel and picks the export to keep for each session.
+pub fn select(files: &[InputFile], max_file_bytes: u64) -> Selection {
+    let keys: Vec<Option<(SessionKey, Option<i64>)>> = files
+        .par_iter()
+        .map_init(Vec::new, |buf, file| {
+            read_file(&file.path, file.compression, max_file_bytes, buf).ok()?;
+            prescan(buf, file.file_name())
+        })
+        .collect();
+
+    let mut plan = Vec::new();
+    let mut by_session: HashMap<SessionKey, Vec<Version>> = HashMap::new();
+    for (index, key) in keys.into_iter().enumerate() {
+        let file = index as u32;
+        match key {
+            None => plan.push(file),
+            Some((session, updated_at_micros)) => {
+                by_session.entry(session).or_default().push(Version {
+                    updated_at_micros,
+                    file,
+                })
+            }
+        }
+    }
+    let mut selection = Selection::default();
+    for (_, mut versions) in by_session {
+        versions.sort_unstable_by(|a, b| b.cmp(a));
+        let winner = versions[0].file;
+        plan.push(winner);
+        if versions.len() > 1 {
+            selection.exports.insert(winner, versions.len() as u32);
+            selection
+                .alternates
+                .insert(winner, versions[1..].iter().map(|v| v.file).collect());
+        }
+    }
+    plan.sort_unstable();
+    selection.plan = plan;
+    selection
+}
+
+/// Reads the session key and `updated_at` of one document, or `None` if the document is not
+/// a keyable session (the full parse will then say precisely why).
+pub fn prescan(bytes: &[u8], file_name: &str) -> Option<(SessionKey, Option<i64>)> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut found = Header::default();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // `Err` is expected: the scan aborts itself as soon as it has what it needs.
+    let _ = HeaderSeed(&mut found).deserialize(&mut de);
+    let evidence = KindEvidence {
+        call_keys: found.call_keys,
+        chat_keys: found.chat_keys,
+        session_type: found.session_type.as_ref().map(|s| s.as_str()),
+    };
+    let kind = evidence.decide(file_name).ok()?;
+    Some((
+        SessionKey {
+            kind,
+            id: found.id?,
+        },
+        found.updated_at,
+    ))
+}
+
+#[derive(Default)]
+struct Header<'a> {
+    id: Option<i64>,
+    updated_at: Option<i64>,
+    call_keys: bool,
+    chat_keys: bool,
+    type_key_seen: bool,
+    session_type: Option<Str<'a>>,
+}
+
+struct HeaderSeed<'h, 'a>(&'h mut Header<'a>);
+
+/// Marker error: the scan has everything it needs.
+const DONE: &str = "session-etl: header complete";
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for HeaderSeed<'_, 'a> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for HeaderSeed<'_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a session object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let h = self.0;
+        let mut updated_seen = false;
+        while let Some(key) = map.next_key::<Str<'de>>()? {
+            match key.as_str() {
+                "id" => h.id = Some(map.next_value::<i64>()?),
+                "updated_at" => {
+                    updated_seen = true;
+                    h.updated_at = map
+                        .next_value::<Option<Str<'de>>>()?
+                        .and_then(|t| Instant::parse(t.as_str()).ok())
+                        .map(|t| t.micros);
+                }
+                "call_type" | "call_uuid" => {
+                    h.call_keys |= map.next_value::<Option<IgnoredAny>>()?.is_some();
+                    h.type_key_seen = true;
+                }
+                "chat_type" | "chat_uuid" => {
+                    h.chat_keys |= map.next_value::<Option<IgnoredAny>>()?.is_some();
+                    h.type_key_seen = true;
+                }
+                "session_type_v2" => {
+                    if let Some(t) = map.next_value::<Option<Str<'de>>>()? {
+                        h.session_type = Some(t);
+                    }
+                }
+                "session_type" => {
+                    let t = map.next_value::<Option<Str<'de>>>()?;
+                    if h.session_type.is_none() {
+                        h.session_type = t;
+                    }
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            // `*_uuid` keys can follow `*_type`; stopping at the first type key is safe
+            // because a document with both kinds' keys is rejected by the full parse, which
+            // then falls back to the next export.
+            if h.id.is_some() && updated_seen && h.type_key_seen && (h.call_keys || h.chat_keys) {
+                return Err(de::Error::custom(DONE));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prescan_reads_the_header_and_stops_early() {
+        let doc = br#"{"id": 1418, "call_type": "Voice Inbound (IVR)", "updated_at": "2026-03-23T13:16:58.000-07:00", "rest": [ this is not even JSON"#;
+        let (key, updated) = prescan(doc, "x.json").unwrap();
+        assert_eq!(
+            key,
+            SessionKey {
+                kind: SessionKind::Call,
+                id: 1418
+            }
+        );
+        assert_eq!(
+            updated,
+            Some(Instant::parse("2026-03-23T20:16:58Z").unwrap().micros)
+        );
+    }
+
+    #[test]
+    fn prescan_falls_back_to_the_file_name_and_tolerates_a_missing_updated_at() {
+        let (key, updated) = prescan(br#"{"id": 7, "status": "finished"}"#, "chat-7.json").unwrap();
+        assert_eq!((key.kind, key.id, updated), (SessionKind::Chat, 7, None));
+        assert!(prescan(br#"{"status": "finished"}"#, "chat-7.json").is_none());
+        assert!(prescan(b"", "chat-7.json").is_none());
+    }
+
+    #[test]
+    fn the_newest_export_wins_and_the_rest_are_alternates() {
+        let tmp = tempfile::tempdir().unwrap();
+        let write = |name: &str, id: i64, updated: &str| {
+            let path = tmp.path().join(name);
+            let body = format!(
+                r#"{{"id": {id}, "call_type": "Voice Outbound", "updated_at": "{updated}"}}"#
+            );
+            std::fs::write(&path, body).unwrap();
+            InputFile {
+                path,
+                size: 0,
+                compression: crate::source::read::Compression::None,
+            }
+        };
+        let files = vec![
+            write("a.json", 1, "2026-01-01T00:10:00Z"),
+            write("b.json", 1, "2026-01-01T00:30:00+00:00"),
+            write("c.json", 1, "2026-01-01T01:30:00+01:00"), // same instant as b: later path wins
+            write("d.json", 2, "2026-01-01T00:00:00Z"),
+        ];
+        let mut selection = select(&files, 1 << 20);
+        assert_eq!(selection.plan, vec![2, 3]);
+        assert_eq!(selection.export_count(2), 3);
+        assert_eq!(selection.superseded(), 2);
+        assert_eq!(selection.fallback(2), Some(1));
+        assert_eq!(selection.export_count(1), 3);
+        assert_eq!(selection.fallback(1), Some(0));
+        assert_eq!(selection.fallback(0), None);
+    }
+}

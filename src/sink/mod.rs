@@ -1,0 +1,77 @@
+//! Stage 4 of the data flow: normalized sessions → Parquet tables in a staging folder,
+//! published atomically.
+
+pub mod columns;
+pub mod publish;
+pub mod tables;
+pub mod writer;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use arrow::record_batch::RecordBatch;
+
+use crate::error::{Error, Result};
+pub use publish::Staging;
+pub use tables::{catalog, RejectsTable, SessionTables};
+pub use writer::{Codec, ParquetSettings, TableWriter};
+
+/// One writer per table, all in the same staging folder.
+pub struct Sink {
+    writers: Vec<TableWriter>,
+}
+
+impl Sink {
+    /// Opens a writer for every table under `dir`; file names start with `file_prefix`
+    /// (the run id), so files of two runs never collide.
+    pub fn create(dir: &Path, file_prefix: &str, settings: &ParquetSettings) -> Result<Sink> {
+        let schemas = table_schemas();
+        let writers = catalog()
+            .into_iter()
+            .zip(schemas)
+            .map(|((name, _, columns), schema)| {
+                TableWriter::new(name, dir, file_prefix, schema, columns, settings)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Sink { writers })
+    }
+
+    /// Writes a batch to the table called `table`.
+    pub fn write(&mut self, table: &'static str, batch: &RecordBatch) -> Result<()> {
+        let writer = self
+            .writers
+            .iter_mut()
+            .find(|w| w.table() == table)
+            .ok_or_else(|| Error::Config(format!("no table named {table}")))?;
+        writer.write(batch)
+    }
+
+    /// Closes every table; returns rows written per table.
+    pub fn close(self) -> Result<BTreeMap<&'static str, u64>> {
+        self.writers
+            .into_iter()
+            .map(|w| Ok((w.table(), w.close()?)))
+            .collect()
+    }
+}
+
+/// Arrow schemas in [`catalog`] order.
+pub fn table_schemas() -> Vec<arrow::datatypes::SchemaRef> {
+    use tables::*;
+    vec![
+        SessionsTable::schema(),
+        ParticipantsTable::schema(),
+        TransfersTable::schema(),
+        EscalationsTable::schema(),
+        DeflectionsTable::schema(),
+        SegmentsTable::schema(),
+        DispositionsTable::schema(),
+        RecordingsTable::schema(),
+        RedactionsTable::schema(),
+        OfferEventsTable::schema(),
+        MediaTable::schema(),
+        AttributesTable::schema(),
+        AutomationRedirectionsTable::schema(),
+        RejectsTable::schema(),
+    ]
+}

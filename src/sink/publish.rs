@@ -1,0 +1,180 @@
+//! Atomic publication: a run writes into a hidden staging folder beside the output and
+//! swaps it into place only once everything, `_run.json` and `_SUCCESS` included, is on disk.
+//!
+//! On Linux the swap is one `renameat2(RENAME_EXCHANGE)`, so readers see either the previous
+//! complete output or the new complete output, never a mixture and never nothing. Elsewhere
+//! (or on file systems without exchange support) the old output is renamed aside first, so
+//! for an instant the path is absent but never half-written.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Marker file written last into a completed output.
+pub const SUCCESS_MARKER: &str = "_SUCCESS";
+/// Run summary file.
+pub const RUN_SUMMARY: &str = "_run.json";
+
+/// The staging folder of a run, beside the output folder (same file system, so renames work).
+#[derive(Debug)]
+pub struct Staging {
+    /// Where the run writes.
+    pub dir: PathBuf,
+    /// Where the result will be published.
+    pub output: PathBuf,
+}
+
+fn sibling(output: &Path, tag: &str, run_id: &str) -> Result<PathBuf> {
+    let name = output.file_name().ok_or_else(|| {
+        Error::Config(format!(
+            "output path {} has no folder name",
+            output.display()
+        ))
+    })?;
+    let parent = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    Ok(parent.join(format!(".{}.{tag}-{run_id}", name.to_string_lossy())))
+}
+
+/// True if `dir` is a folder a previous run published (or an empty folder).
+fn is_replaceable(dir: &Path) -> Result<bool> {
+    if dir.join(SUCCESS_MARKER).exists() || dir.join(RUN_SUMMARY).exists() {
+        return Ok(true);
+    }
+    let mut entries = fs::read_dir(dir).map_err(Error::io("list", dir))?;
+    Ok(entries.next().is_none())
+}
+
+impl Staging {
+    /// Creates a fresh staging folder for `output`. Fails early if `output` exists and is
+    /// not something this tool may replace, before any work is done.
+    pub fn create(output: &Path, run_id: &str) -> Result<Staging> {
+        if output.exists() && (!output.is_dir() || !is_replaceable(output)?) {
+            return Err(Error::ForeignOutput(output.to_owned()));
+        }
+        let parent = output
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent).map_err(Error::io("create output parent folder", parent))?;
+        let dir = sibling(output, "staging", run_id)?;
+        if dir.exists() {
+            fs::remove_dir_all(&dir).map_err(Error::io("clear staging folder", &dir))?;
+        }
+        fs::create_dir(&dir).map_err(Error::io("create staging folder", &dir))?;
+        Ok(Staging {
+            dir,
+            output: output.to_owned(),
+        })
+    }
+
+    /// Writes `_SUCCESS`, then swaps the staging folder into place and removes the previous
+    /// output.
+    pub fn publish(self, run_id: &str) -> Result<()> {
+        let marker = self.dir.join(SUCCESS_MARKER);
+        fs::write(&marker, b"").map_err(Error::io("write", &marker))?;
+        sync_dir(&self.dir)?;
+        if self.output.exists() {
+            if !is_replaceable(&self.output)? {
+                return Err(Error::ForeignOutput(self.output.clone()));
+            }
+            if exchange(&self.dir, &self.output).is_ok() {
+                // `self.dir` now holds the previous output.
+                fs::remove_dir_all(&self.dir)
+                    .map_err(Error::io("remove previous output", &self.dir))?;
+            } else {
+                let aside = sibling(&self.output, "previous", run_id)?;
+                fs::rename(&self.output, &aside)
+                    .map_err(Error::io("move previous output aside", &aside))?;
+                fs::rename(&self.dir, &self.output).map_err(Error::io("publish", &self.output))?;
+                fs::remove_dir_all(&aside).map_err(Error::io("remove previous output", &aside))?;
+            }
+        } else {
+            fs::rename(&self.dir, &self.output).map_err(Error::io("publish", &self.output))?;
+        }
+        if let Some(parent) = self.output.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the staging folder of a run that will not be published.
+    pub fn discard(self) -> Result<()> {
+        fs::remove_dir_all(&self.dir).map_err(Error::io("remove staging folder", &self.dir))
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(Error::io("sync folder", dir))
+}
+
+/// Atomically exchanges two paths (Linux `renameat2` with `RENAME_EXCHANGE`).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let a = CString::new(a.as_os_str().as_bytes())?;
+    let b = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "no atomic exchange on this platform",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publish_replaces_a_previous_output_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let first = Staging::create(&out, "r1").unwrap();
+        fs::write(first.dir.join("a.txt"), "first").unwrap();
+        first.publish("r1").unwrap();
+        let second = Staging::create(&out, "r2").unwrap();
+        fs::write(second.dir.join("b.txt"), "second").unwrap();
+        second.publish("r2").unwrap();
+        assert!(!out.join("a.txt").exists());
+        assert_eq!(fs::read_to_string(out.join("b.txt")).unwrap(), "second");
+        assert!(out.join(SUCCESS_MARKER).exists());
+        let leftovers: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, vec![std::ffi::OsString::from("out")]);
+    }
+
+    #[test]
+    fn a_foreign_folder_is_never_replaced() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("precious.txt"), "keep").unwrap();
+        let err = Staging::create(tmp.path(), "r1").unwrap_err();
+        assert!(matches!(err, Error::ForeignOutput(_)), "{err}");
+    }
+}

@@ -1,0 +1,288 @@
+//! Stage 2 of the data flow: bytes of one file → [`RawSession`], the JSON as written.
+//!
+//! Parsing is strict about structure and JSON types (a string where the format has an
+//! integer rejects the file, naming the field) and lenient about everything the platform
+//! varies on: unknown keys are counted, not rejected; absent arrays are empty; leaf values
+//! whose representation varies are kept as [`Scalar`]s for `normalize` to interpret.
+
+pub mod read;
+pub mod scalar;
+pub mod types;
+
+use serde::de::IgnoredAny;
+
+use crate::reject::{FileError, RejectKind};
+pub use scalar::{text, Opaque, Scalar, Str};
+pub use types::*;
+
+/// A parsed document and the JSON paths of keys it carried that the format does not define.
+#[derive(Debug)]
+pub struct Parsed<'a> {
+    /// The document.
+    pub session: RawSession<'a>,
+    /// Unknown keys, with array indices elided (`participants[].x_debug`), in document order.
+    pub unknown_fields: Vec<String>,
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Parses one session document. Borrows strings from `bytes` wherever possible.
+pub fn parse(bytes: &[u8]) -> Result<Parsed<'_>, FileError> {
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let (line, column) = line_column(bytes, e.valid_up_to());
+            return Err(FileError::file(
+                RejectKind::InvalidUtf8,
+                format!(
+                    "invalid UTF-8 byte sequence at byte offset {}",
+                    e.valid_up_to()
+                ),
+            )
+            .at(line, column));
+        }
+    };
+    let Some(first) = text.trim_start().chars().next() else {
+        return Err(FileError::file(RejectKind::EmptyFile, "the file is empty"));
+    };
+    if first != '{' {
+        return Err(match serde_json::from_str::<IgnoredAny>(text) {
+            Ok(_) => FileError::file(
+                RejectKind::NotAnObject,
+                format!(
+                    "the top-level JSON value is {}, not an object",
+                    json_type_of(first)
+                ),
+            ),
+            Err(e) => json_error(&e, None),
+        });
+    }
+
+    let mut unknown_fields = Vec::new();
+    let mut de = serde_json::Deserializer::from_str(text);
+    let result =
+        serde_ignored::deserialize(&mut de, |path| unknown_fields.push(render_path(&path)))
+            .and_then(|session| de.end().map(|()| session));
+    match result {
+        Ok(session) => Ok(Parsed {
+            session,
+            unknown_fields,
+        }),
+        Err(e) if e.is_data() => {
+            // Slow path, errors only: parse again tracking the path to the bad value.
+            let mut de = serde_json::Deserializer::from_str(text);
+            match serde_path_to_error::deserialize::<_, RawSession<'_>>(&mut de) {
+                Err(tracked) => Err(json_error(
+                    tracked.inner(),
+                    Some(tracked.path().to_string()),
+                )),
+                Ok(_) => Err(json_error(&e, None)),
+            }
+        }
+        Err(e) => Err(json_error(&e, None)),
+    }
+}
+
+/// Maps a serde_json error to a reject, classifying data errors by serde's stable wording.
+fn json_error(e: &serde_json::Error, field: Option<String>) -> FileError {
+    use serde_json::error::Category;
+    let full = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    let detail = full.strip_suffix(&position).unwrap_or(&full).to_owned();
+    let kind = match e.classify() {
+        Category::Eof => RejectKind::TruncatedJson,
+        Category::Syntax | Category::Io => RejectKind::MalformedJson,
+        Category::Data if detail.starts_with("missing field") => RejectKind::MissingField,
+        Category::Data if detail.starts_with("duplicate field") => RejectKind::DuplicateField,
+        Category::Data => RejectKind::InvalidType,
+    };
+    let mut field = field.filter(|f| f != ".");
+    if matches!(kind, RejectKind::MissingField | RejectKind::DuplicateField) {
+        // serde names the key in the message and points the path at its parent object.
+        if let Some(key) = detail.split('`').nth(1) {
+            field = Some(match field {
+                Some(parent) => format!("{parent}.{key}"),
+                None => key.to_owned(),
+            });
+        }
+    }
+    let error = FileError {
+        kind,
+        field,
+        line: None,
+        column: None,
+        detail,
+    };
+    if e.line() > 0 {
+        error.at(e.line() as u64, e.column() as u64)
+    } else {
+        error
+    }
+}
+
+fn json_type_of(first: char) -> &'static str {
+    match first {
+        '[' => "an array",
+        '"' => "a string",
+        't' | 'f' => "a boolean",
+        'n' => "null",
+        _ => "a number",
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset`.
+pub fn line_column(bytes: &[u8], offset: usize) -> (u64, u64) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count() as u64
+        + 1;
+    (line, column)
+}
+
+/// Renders a path from `serde_ignored` as `a.b[].c`: indices are dropped so that the same
+/// unknown key in every participant counts as one field.
+fn render_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    fn walk(path: &Path<'_>, out: &mut String) {
+        match path {
+            Path::Root => {}
+            Path::Seq { parent, .. } => {
+                walk(parent, out);
+                out.push_str("[]");
+            }
+            Path::Map { parent, key } => {
+                walk(parent, out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Path::Some { parent }
+            | Path::NewtypeStruct { parent }
+            | Path::NewtypeVariant { parent } => walk(parent, out),
+        }
+    }
+    let mut out = String::new();
+    walk(path, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal(extra: &str) -> String {
+        format!(
+            r#"{{"id": 7, "call_type": "Voice Outbound", "created_at": "2026-01-01T00:00:00Z"{extra}}}"#
+        )
+    }
+
+    #[test]
+    fn strings_borrow_from_the_input() {
+        let text = minimal(r#", "lang": "en""#);
+        let parsed = parse(text.as_bytes()).unwrap();
+        let lang = parsed.session.lang.unwrap();
+        assert!(
+            matches!(lang.0, std::borrow::Cow::Borrowed(_)),
+            "lang was copied"
+        );
+    }
+
+    #[test]
+    fn escaped_strings_are_decoded() {
+        let text = minimal(r#", "feedback": "line\nbreak \u00e9""#);
+        let parsed = parse(text.as_bytes()).unwrap();
+        assert_eq!(parsed.session.feedback.unwrap().as_str(), "line\nbreak é");
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_without_indices() {
+        let text = minimal(
+            r#", "x_top": 1, "participants": [{"id": 1, "x_p": true}, {"id": 2, "x_p": false}]"#,
+        );
+        let parsed = parse(text.as_bytes()).unwrap();
+        assert_eq!(
+            parsed.unknown_fields,
+            vec!["x_top", "participants[].x_p", "participants[].x_p"]
+        );
+    }
+
+    #[test]
+    fn documented_opaque_fields_are_not_unknown() {
+        let text =
+            minimal(r#", "wait_time_sms": [{"a": 1}], "participants": [{"teams": [{"t": 1}]}]"#);
+        assert!(parse(text.as_bytes()).unwrap().unknown_fields.is_empty());
+    }
+
+    #[test]
+    fn bom_is_stripped() {
+        let text = format!("\u{feff}{}", minimal(""));
+        assert_eq!(parse(text.as_bytes()).unwrap().session.id, 7);
+    }
+
+    #[test]
+    fn null_arrays_are_empty() {
+        let text = minimal(r#", "participants": null"#);
+        let parsed = parse(text.as_bytes()).unwrap();
+        assert!(parsed.session.participants.is_empty());
+    }
+
+    #[test]
+    fn each_failure_gets_its_kind_field_and_position() {
+        let cases: &[(&[u8], RejectKind, Option<&str>)] = &[
+            (b"", RejectKind::EmptyFile, None),
+            (b" \n\t", RejectKind::EmptyFile, None),
+            (
+                b"{\"id\": 1, \"lang\": \"\xff\"}",
+                RejectKind::InvalidUtf8,
+                None,
+            ),
+            (b"{\"id\": 1, \"lang\": ", RejectKind::TruncatedJson, None),
+            (
+                b"{\"id\": 1 \"lang\": \"en\"}",
+                RejectKind::MalformedJson,
+                None,
+            ),
+            (b"[{\"id\": 1}]", RejectKind::NotAnObject, None),
+            (b"{\"lang\": \"en\"}", RejectKind::MissingField, Some("id")),
+            (b"{\"id\": \"abc\"}", RejectKind::InvalidType, Some("id")),
+            (
+                b"{\"id\": 1, \"participants\": [{}, {\"id\": true}]}",
+                RejectKind::InvalidType,
+                Some("participants[1].id"),
+            ),
+            (
+                b"{\"id\": 1, \"id\": 2}",
+                RejectKind::DuplicateField,
+                Some("id"),
+            ),
+            (b"{\"id\": 1} trailing", RejectKind::MalformedJson, None),
+        ];
+        for (input, kind, field) in cases {
+            let err = parse(input).unwrap_err();
+            assert_eq!(
+                err.kind,
+                *kind,
+                "{:?}: {err}",
+                String::from_utf8_lossy(input)
+            );
+            assert_eq!(err.field.as_deref(), *field, "{err}");
+            if !matches!(kind, RejectKind::EmptyFile | RejectKind::NotAnObject) {
+                assert!(err.line.is_some(), "{kind:?} has no position: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn line_column_counts_characters() {
+        assert_eq!(line_column("ab\ncé\nx".as_bytes(), 7), (3, 1));
+        assert_eq!(line_column("ab\ncéx".as_bytes(), 6), (2, 3));
+    }
+}
