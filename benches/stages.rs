@@ -1,1 +1,91 @@
-fn main() {}
+//! Per-stage benchmarks on a realistic export (`fixtures/good/2026/03/24/call-5001.json`,
+//! modelled on a real 16 KB call): parse, normalize, build the Arrow batches, encode them to
+//! Parquet with each codec. Throughput reads as MB/s of JSON or sessions/s.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use session_etl::normalize::normalize;
+use session_etl::sink::{catalog, table_schemas, Codec, ParquetSettings, SessionTables};
+use session_etl::source;
+
+fn export() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/good/2026/03/24/call-5001.json"
+    ))
+    .expect("fixture present")
+}
+
+fn parse_and_normalize(c: &mut Criterion) {
+    let bytes = export();
+    let mut group = c.benchmark_group("session");
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    group.bench_function("parse", |b| {
+        b.iter(|| source::parse(black_box(&bytes)).map(|p| p.session.id))
+    });
+    let parsed = source::parse(&bytes).expect("fixture parses");
+    group.bench_function("normalize", |b| {
+        b.iter(|| {
+            normalize(black_box(&parsed.session), "call-5001.json").map(|s| s.participants.len())
+        })
+    });
+    group.finish();
+}
+
+fn tables_and_parquet(c: &mut Criterion) {
+    const SESSIONS: usize = 1000;
+    let bytes = export();
+    let parsed = source::parse(&bytes).expect("fixture parses");
+    let session = normalize(&parsed.session, "call-5001.json").expect("fixture normalizes");
+    let mut group = c.benchmark_group("batch_of_1000_sessions");
+    group.throughput(Throughput::Elements(SESSIONS as u64));
+    group.bench_function("build_arrow", |b| {
+        b.iter(|| {
+            let mut tables = SessionTables::with_capacity(SESSIONS);
+            for _ in 0..SESSIONS {
+                tables.append(&session, 1, "call-5001.json");
+            }
+            tables.finish().map(|batches| batches.len())
+        })
+    });
+    let mut tables = SessionTables::with_capacity(SESSIONS);
+    for _ in 0..SESSIONS {
+        tables.append(&session, 1, "call-5001.json");
+    }
+    let batches = tables.finish().expect("batches");
+    let schemas = table_schemas();
+    for codec in [Codec::Zstd, Codec::Snappy, Codec::None] {
+        let settings = ParquetSettings {
+            codec,
+            ..ParquetSettings::default()
+        };
+        group.bench_with_input(
+            BenchmarkId::new("encode_parquet", format!("{codec:?}")),
+            &settings,
+            |b, settings| {
+                b.iter(|| {
+                    let mut bytes = 0;
+                    for ((_, batch), ((_, _, columns), schema)) in
+                        batches.iter().zip(catalog().iter().zip(&schemas))
+                    {
+                        let props = settings.properties(columns).expect("valid settings");
+                        let mut writer = parquet::arrow::ArrowWriter::try_new(
+                            Vec::new(),
+                            schema.clone(),
+                            Some(props),
+                        )
+                        .expect("writer");
+                        writer.write(batch).expect("write");
+                        bytes += writer.into_inner().expect("close").len();
+                    }
+                    bytes
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse_and_normalize, tables_and_parquet);
+criterion_main!(benches);

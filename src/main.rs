@@ -151,7 +151,7 @@ fn print_schema(json: bool, markdown: bool) {
     }
     for (name, row, columns) in tables {
         if markdown {
-            println!("### `{name}`\n\nOne row {row}.\n\n| column | type | null | description |\n|---|---|---|---|");
+            println!("### `{name}`\n\nRows: {row}.\n\n| column | type | null | description |\n|---|---|---|---|");
             for c in columns {
                 let null = if c.nullable { "yes" } else { "no" };
                 println!(
@@ -163,7 +163,7 @@ fn print_schema(json: bool, markdown: bool) {
             }
             println!();
         } else {
-            println!("{name}: one row {row}");
+            println!("{name}: {row}");
             for c in columns {
                 let null = if c.nullable { "" } else { " not null" };
                 println!(

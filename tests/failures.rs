@@ -170,3 +170,14 @@ fn schema_command_lists_every_table() {
         );
     }
 }
+
+#[test]
+fn the_schema_reference_in_docs_is_up_to_date() {
+    let out = session_etl(&["schema", "--markdown"]).assert_exit(0);
+    let generated = String::from_utf8(out.stdout).unwrap();
+    let docs = std::fs::read_to_string(repo().join("docs/tables.md")).unwrap();
+    assert!(
+        docs.ends_with(&generated),
+        "docs/tables.md is stale: regenerate it with `cargo run -- schema --markdown` (see its header)"
+    );
+}

@@ -1,0 +1,75 @@
+//! BI compatibility: real clients (DuckDB, pyarrow) open the output and agree with each other
+//! and with `_run.json`. The Python side is `tests/compat/check_readers.py`.
+//!
+//! The interpreter comes from `SESSION_ETL_PYTHON` (set by `scripts/test.sh`, which installs
+//! the readers into `.venv`). Without it the test says so and passes, so that a bare
+//! `cargo test` works offline; `scripts/test.sh` sets `SESSION_ETL_REQUIRE_COMPAT=1`, under
+//! which a missing interpreter is a failure.
+
+mod util;
+
+use std::process::Command;
+
+use util::*;
+
+fn python() -> Option<String> {
+    match std::env::var("SESSION_ETL_PYTHON") {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ if std::env::var("SESSION_ETL_REQUIRE_COMPAT").is_ok_and(|v| v == "1") => {
+            panic!("SESSION_ETL_REQUIRE_COMPAT=1 but SESSION_ETL_PYTHON is not set: run scripts/test.sh")
+        }
+        _ => None,
+    }
+}
+
+fn check_with_readers(python: &str, output: &std::path::Path) {
+    let result = Command::new(python)
+        .arg(repo().join("tests/compat/check_readers.py"))
+        .arg(output)
+        .output()
+        .expect("run the reader check");
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success(),
+        "readers disagree on {}:\n{stdout}\n{}",
+        output.display(),
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(stdout.contains(", 0 failed"), "{stdout}");
+}
+
+#[test]
+fn duckdb_and_pyarrow_read_every_table_of_the_fixtures_and_real_exports() {
+    let Some(python) = python() else {
+        eprintln!("skipped: SESSION_ETL_PYTHON not set (scripts/test.sh sets it)");
+        return;
+    };
+    let dir = Dir::new();
+    let out = dir.join("out");
+    let real = shared().join("real-exports");
+    session_etl(&["run", "--quiet", "--output"])
+        .arg(&out)
+        .arg("fixtures/good")
+        .arg("fixtures/bad")
+        .arg(real.join("metadata_call-1418.json"))
+        .arg(real.join("metadata_call-987.json"))
+        .arg(real.join("metadata_chat-135.json"))
+        .assert_exit(0);
+    check_with_readers(&python, &out);
+
+    // Every codec is readable, and an output with no session at all still has every table.
+    for codec in ["snappy", "none"] {
+        let out = dir.join(codec);
+        session_etl(&["run", "--quiet", "--compression", codec, "--output"])
+            .arg(&out)
+            .arg("fixtures/good")
+            .assert_exit(0);
+        check_with_readers(&python, &out);
+    }
+    let empty = dir.join("empty");
+    session_etl(&["run", "--quiet", "--output"])
+        .arg(&empty)
+        .arg("fixtures/bad")
+        .assert_exit(0);
+    check_with_readers(&python, &empty);
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Opens a session-etl output with real BI clients (DuckDB, pyarrow) and checks that they
+read it without any fix-up and agree with each other and with _run.json.
+
+usage: check_readers.py OUTPUT_DIR
+Prints one line per check and a closing 'N passed, M failed' line; exit 1 on any failure.
+"""
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+out = Path(sys.argv[1])
+summary = json.loads((out / "_run.json").read_text())
+passed, failed = 0, 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok   {name}")
+    else:
+        failed += 1
+        print(f"FAIL {name} {detail}")
+
+
+tables = sorted(p.name for p in out.iterdir() if p.is_dir())
+con = duckdb.connect()
+
+# Every table opens in both readers with the row count the run summary reports.
+arrow_tables = {}
+for table in tables:
+    arrow_tables[table] = ds.dataset(out / table, format="parquet").to_table()
+    duck_rows = con.execute(f"select count(*) from read_parquet('{out / table}/*.parquet')").fetchone()[0]
+    expected = summary["rows"][table]
+    check(f"{table}: row count", arrow_tables[table].num_rows == duck_rows == expected,
+          f"pyarrow={arrow_tables[table].num_rows} duckdb={duck_rows} _run.json={expected}")
+
+# Types come back as BI tools expect: UTC timestamps, signed 64-bit ids, plain strings.
+sessions = arrow_tables["sessions"]
+schema = sessions.schema
+check("pyarrow: created_at is timestamp[us, UTC]", schema.field("created_at").type == pa.timestamp("us", tz="UTC"),
+      str(schema.field("created_at").type))
+check("pyarrow: session_id is int64", schema.field("session_id").type == pa.int64())
+check("pyarrow: status is string", schema.field("status").type == pa.string())
+check("pyarrow: column descriptions in field metadata",
+      all(f.metadata and b"description" in f.metadata for f in schema))
+duck_types = {r[0]: r[1] for r in con.execute(f"describe select * from read_parquet('{out}/sessions/*.parquet')").fetchall()}
+check("duckdb: created_at is TIMESTAMP WITH TIME ZONE", duck_types["created_at"] == "TIMESTAMP WITH TIME ZONE",
+      duck_types["created_at"])
+check("duckdb: session_id is BIGINT", duck_types["session_id"] == "BIGINT")
+check("duckdb: status is VARCHAR", duck_types["status"] == "VARCHAR")
+
+# The same aggregates from both readers.
+con.execute("set TimeZone = 'UTC'")
+duck = lambda q: con.execute(q.replace("{out}", str(out))).fetchall()
+by_status_duck = dict(duck("select coalesce(status, '<null>'), count(*) from read_parquet('{out}/sessions/*.parquet') group by 1"))
+by_status_arrow = {}
+for s in sessions.column("status").to_pylist():
+    by_status_arrow[s or "<null>"] = by_status_arrow.get(s or "<null>", 0) + 1
+check("sessions per status agree", by_status_duck == by_status_arrow, f"{by_status_duck} vs {by_status_arrow}")
+
+sum_duck = duck("select coalesce(sum(duration_s), 0) from read_parquet('{out}/sessions/*.parquet')")[0][0]
+sum_arrow = sum(v for v in sessions.column("duration_s").to_pylist() if v is not None)
+check("sum(duration_s) agrees", sum_duck == sum_arrow, f"{sum_duck} vs {sum_arrow}")
+
+if sessions.num_rows:
+    mn, mx = duck("select epoch_us(min(created_at)), epoch_us(max(created_at)) from read_parquet('{out}/sessions/*.parquet')")[0]
+    created = sessions.column("created_at").cast(pa.int64()).to_pylist()
+    check("min/max created_at agree", (mn, mx) == (min(created), max(created)), f"{(mn, mx)} vs {(min(created), max(created))}")
+
+participants = arrow_tables["participants"]
+by_type_duck = dict(duck("select coalesce(participant_type, '<null>'), count(*) from read_parquet('{out}/participants/*.parquet') group by 1"))
+by_type_arrow = {}
+for t in participants.column("participant_type").to_pylist():
+    by_type_arrow[t or "<null>"] = by_type_arrow.get(t or "<null>", 0) + 1
+check("participants per type agree", by_type_duck == by_type_arrow, f"{by_type_duck} vs {by_type_arrow}")
+
+# A realistic join: average handle time and CSAT by queue and day.
+q = """
+select s.menu_path, cast(s.created_at as date) as day, count(*) as sessions,
+       avg(h.talk) as avg_talk_s, avg(s.rating) as avg_csat
+from read_parquet('{out}/sessions/*.parquet') s
+left join (select kind, session_id, sum(duration_s) as talk from read_parquet('{out}/segments/*.parquet')
+           where segment_kind = 'agent_handle' group by all) h using (kind, session_id)
+group by all order by all
+"""
+check("join query runs in duckdb", len(duck(q)) > 0 if sessions.num_rows else True)
+
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
