@@ -179,7 +179,7 @@ fn process(
 ) -> Result<Vec<u32>> {
     let chunks: Vec<&[u32]> = plan.chunks(config.batch_files).collect();
     let wave_len = config.threads * 2;
-    let compute = |wave: &[&[u32]]| -> Vec<ChunkOutput> {
+    let compute = |wave: &[&[u32]]| -> Result<Vec<ChunkOutput>> {
         pool.install(|| {
             wave.par_iter()
                 .map(|chunk| process_chunk(config, files, chunk, selection))
@@ -188,7 +188,7 @@ fn process(
     };
     let mut rejected = Vec::new();
     let mut waves = chunks.chunks(wave_len);
-    let mut ready = waves.next().map(compute);
+    let mut ready = waves.next().map(compute).transpose()?;
     while let Some(outputs) = ready.take() {
         let next = waves.next();
         // Compute the next wave on the pool while this thread writes the current one.
@@ -204,10 +204,10 @@ fn process(
                 h.join()
                     .map_err(|_| Error::Worker("a parse worker panicked".into()))
             });
-            (computed.transpose(), written)
+            (computed, written)
         });
         written?;
-        ready = computed?;
+        ready = computed.transpose()?.transpose()?;
     }
     Ok(rejected)
 }
@@ -234,7 +234,7 @@ fn process_chunk(
     files: &[InputFile],
     chunk: &[u32],
     selection: &Selection,
-) -> ChunkOutput {
+) -> Result<ChunkOutput> {
     let mut tables = SessionTables::with_capacity(chunk.len());
     let mut rejects = RejectsTable::with_capacity(0);
     let mut tally = Tally::default();
@@ -281,20 +281,21 @@ fn process_chunk(
             rejected.push(index);
         }
     }
-    let mut batches = match tables.finish() {
-        Ok(batches) => batches,
-        // The builders are declared with their schema; a mismatch is a bug, reported loudly.
-        Err(e) => panic!("session tables do not match their schema: {e}"),
-    };
-    match rejects.finish() {
-        Ok(batch) => batches.push((RejectsTable::NAME, batch)),
-        Err(e) => panic!("rejects table does not match its schema: {e}"),
-    }
-    ChunkOutput {
+    // The builders are declared with their schema, so these fail only on a bug.
+    let mut batches = tables.finish().map_err(|source| Error::Arrow {
+        table: "sessions",
+        source,
+    })?;
+    let rejects = rejects.finish().map_err(|source| Error::Arrow {
+        table: RejectsTable::NAME,
+        source,
+    })?;
+    batches.push((RejectsTable::NAME, rejects));
+    Ok(ChunkOutput {
         batches,
         tally,
         rejected,
-    }
+    })
 }
 
 /// Row counts per table, for tests and summaries.

@@ -84,30 +84,43 @@ pub fn select(files: &[InputFile], max_file_bytes: u64) -> Selection {
         })
         .collect();
 
+    // The best version per session; the others only for sessions exported more than once,
+    // so the common case costs one small map entry per session.
     let mut plan = Vec::new();
-    let mut by_session: HashMap<SessionKey, Vec<Version>> = HashMap::new();
+    let mut best: HashMap<SessionKey, Version> = HashMap::with_capacity(files.len());
+    let mut others: HashMap<SessionKey, Vec<Version>> = HashMap::new();
     for (index, key) in keys.into_iter().enumerate() {
-        let file = index as u32;
-        match key {
-            None => plan.push(file),
-            Some((session, updated_at_micros)) => {
-                by_session.entry(session).or_default().push(Version {
-                    updated_at_micros,
-                    file,
-                })
+        let Some((session, updated_at_micros)) = key else {
+            plan.push(index as u32);
+            continue;
+        };
+        let version = Version {
+            updated_at_micros,
+            file: index as u32,
+        };
+        match best.entry(session) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(version);
+            }
+            std::collections::hash_map::Entry::Occupied(mut slot) => {
+                let loser = if version > *slot.get() {
+                    slot.insert(version)
+                } else {
+                    version
+                };
+                others.entry(session).or_default().push(loser);
             }
         }
     }
     let mut selection = Selection::default();
-    for (_, mut versions) in by_session {
-        versions.sort_unstable_by(|a, b| b.cmp(a));
-        let winner = versions[0].file;
-        plan.push(winner);
-        if versions.len() > 1 {
-            selection.exports.insert(winner, versions.len() as u32);
+    for (session, winner) in best {
+        plan.push(winner.file);
+        if let Some(mut rest) = others.remove(&session) {
+            rest.sort_unstable_by(|a, b| b.cmp(a));
+            selection.exports.insert(winner.file, rest.len() as u32 + 1);
             selection
                 .alternates
-                .insert(winner, versions[1..].iter().map(|v| v.file).collect());
+                .insert(winner.file, rest.iter().map(|v| v.file).collect());
         }
     }
     plan.sort_unstable();
