@@ -12,6 +12,7 @@
 pub mod config;
 pub mod discover;
 pub mod error;
+pub mod generate;
 pub mod normalize;
 pub mod reject;
 pub mod report;

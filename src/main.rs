@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use session_etl::config::{PipelineFile, RunConfig};
+use session_etl::generate::GenerateOptions;
 use session_etl::report::ProgressMode;
 use session_etl::sink::{catalog, Codec};
 
@@ -29,6 +30,8 @@ struct Cli {
 enum Command {
     /// Read session exports and publish the tables atomically into the output folder.
     Run(RunArgs),
+    /// Write a realistic synthetic corpus (and the truth a correct run must reproduce).
+    Generate(GenerateArgs),
     /// Print every table's columns, types and descriptions.
     Schema {
         /// Machine-readable JSON instead of text.
@@ -76,6 +79,37 @@ struct RunArgs {
     quiet: bool,
 }
 
+#[derive(clap::Args)]
+struct GenerateArgs {
+    /// Distinct sessions to write.
+    #[arg(long)]
+    sessions: u64,
+    /// Folder to write: the corpus goes to OUT/sessions/, the expected results to OUT/truth.json.
+    #[arg(long)]
+    out: PathBuf,
+    /// Seed: the same options give the same bytes.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Fraction of files that are bad (one defect each, spread over every reject kind).
+    #[arg(long, default_value_t = 0.02)]
+    bad_fraction: f64,
+    /// Fraction of sessions re-exported later (a second, newer file).
+    #[arg(long, default_value_t = 0.10)]
+    duplicate_fraction: f64,
+    /// Fraction of sessions that are chats.
+    #[arg(long, default_value_t = 0.3)]
+    chat_fraction: f64,
+    /// Fraction of files written as .json.gz.
+    #[arg(long, default_value_t = 0.05)]
+    gzip_fraction: f64,
+    /// Pretty-printed JSON, like the real exports (the default).
+    #[arg(long, conflicts_with = "compact")]
+    pretty: bool,
+    /// Compact JSON.
+    #[arg(long)]
+    compact: bool,
+}
+
 fn parse_codec(s: &str) -> Result<Codec, String> {
     s.parse()
 }
@@ -84,6 +118,13 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run(args) => match run(args) {
             Ok(code) => code,
+            Err(e) => {
+                eprintln!("session-etl: error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Generate(args) => match generate(args) {
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("session-etl: error: {e:#}");
                 ExitCode::FAILURE
@@ -134,6 +175,32 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         );
         Ok(ExitCode::from(EXIT_REJECT_THRESHOLD))
     }
+}
+
+fn generate(args: GenerateArgs) -> anyhow::Result<()> {
+    let options = GenerateOptions {
+        sessions: args.sessions,
+        out: args.out,
+        seed: args.seed,
+        bad_fraction: args.bad_fraction,
+        duplicate_fraction: args.duplicate_fraction,
+        chat_fraction: args.chat_fraction,
+        gzip_fraction: args.gzip_fraction,
+        pretty: !args.compact,
+    };
+    let truth = session_etl::generate::generate(&options)
+        .with_context(|| format!("generate into {}", options.out.display()))?;
+    println!(
+        "wrote {} files ({} sessions, {} superseded re-exports, {} bad, {} ignored; {:.1} MB) to {}",
+        truth.files_seen,
+        truth.sessions,
+        truth.superseded,
+        truth.rejected,
+        truth.files_ignored,
+        truth.bytes as f64 / 1e6,
+        options.out.join("sessions").display()
+    );
+    Ok(())
 }
 
 fn print_schema(json: bool, markdown: bool) {

@@ -454,3 +454,67 @@ fn pipeline_file_runs_and_flags_override_it() {
     assert_eq!(read_table(&out, "sessions").rows(), 12);
     assert_eq!(run_summary(&out)["files"]["rejected"], 17);
 }
+
+#[test]
+fn a_generated_corpus_reproduces_its_truth() {
+    let dir = Dir::new();
+    let corpus = dir.join("corpus");
+    session_etl(&[
+        "generate",
+        "--sessions",
+        "1500",
+        "--seed",
+        "7",
+        "--bad-fraction",
+        "0.05",
+        "--out",
+    ])
+    .arg(&corpus)
+    .assert_exit(0);
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(corpus.join("truth.json")).unwrap()).unwrap();
+    let out = dir.join("out");
+    session_etl(&["run", "--quiet", "--batch-files", "64", "--output"])
+        .arg(&out)
+        .arg(corpus.join("sessions"))
+        .assert_exit(0);
+    let summary = run_summary(&out);
+    assert_eq!(summary["files"]["seen"], truth["files_seen"]);
+    assert_eq!(summary["files"]["ignored"], truth["files_ignored"]);
+    assert_eq!(summary["files"]["superseded"], truth["superseded"]);
+    assert_eq!(summary["sessions"]["written"], truth["sessions"]);
+    assert_eq!(summary["sessions"]["calls"], truth["calls"]);
+    assert_eq!(summary["sessions"]["chats"], truth["chats"]);
+    assert_eq!(summary["rejects_by_kind"], truth["rejects_by_kind"]);
+    assert_eq!(summary["rows"], truth["rows"]);
+
+    let sessions = read_table(&out, "sessions");
+    let by_status: serde_json::Value =
+        serde_json::to_value(counts(sessions.strs("status"))).unwrap();
+    assert_eq!(by_status, truth["sessions_by_status"]);
+    let sum: i64 = sessions.i64s("duration_s").into_iter().flatten().sum();
+    assert_eq!(serde_json::json!(sum), truth["sum_duration_s"]);
+    let participants = read_table(&out, "participants");
+    let by_type: serde_json::Value =
+        serde_json::to_value(counts(participants.strs("participant_type"))).unwrap();
+    assert_eq!(by_type, truth["participants_by_type"]);
+    // Every superseded file is absent from the output, every bad file is in rejects.
+    let sources = sessions.strs("source_path");
+    for superseded in truth["superseded_files"].as_array().unwrap() {
+        let name = superseded.as_str().unwrap();
+        assert!(
+            !sources
+                .iter()
+                .any(|s| s.as_deref().unwrap().ends_with(name)),
+            "{name} was kept"
+        );
+    }
+    let rejects = read_table(&out, "rejects");
+    let (paths, kinds) = (rejects.strs("source_path"), rejects.strs("error_kind"));
+    for (file, kind) in truth["bad_files"].as_object().unwrap() {
+        let i =
+            (0..rejects.rows()).find(|&i| paths[i].as_deref().unwrap().ends_with(file.as_str()));
+        let i = i.unwrap_or_else(|| panic!("{file} not rejected"));
+        assert_eq!(kinds[i].as_deref(), kind.as_str(), "{file}");
+    }
+}
