@@ -181,3 +181,53 @@ fn the_schema_reference_in_docs_is_up_to_date() {
         "docs/tables.md is stale: regenerate it with `cargo run -- schema --markdown` (see its header)"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_killed_run_leaves_the_published_output_intact() {
+    let dir = Dir::new();
+    let corpus = dir.join("corpus");
+    session_etl(&["generate", "--sessions", "4000", "--out"])
+        .arg(&corpus)
+        .assert_exit(0);
+    let out = dir.join("out");
+    session_etl(&["run", "--quiet", "--output"])
+        .arg(&out)
+        .arg("fixtures/good")
+        .assert_exit(0);
+    let before = read_table(&out, "sessions").canonical_rows();
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_session-etl"))
+        .args(["run", "--quiet", "--threads", "1", "--output"])
+        .arg(&out)
+        .arg(corpus.join("sessions"))
+        .spawn()
+        .unwrap();
+    // Kill (SIGKILL) as soon as the run has started writing its staging folder.
+    let started = std::time::Instant::now();
+    while !std::fs::read_dir(dir.path()).unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".out.staging")
+    }) {
+        assert!(started.elapsed().as_secs() < 30, "the run never started");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    assert!(out.join("_SUCCESS").exists());
+    assert_eq!(
+        read_table(&out, "sessions").canonical_rows(),
+        before,
+        "the published output changed"
+    );
+    // The next run completes and replaces it.
+    session_etl(&["run", "--quiet", "--output"])
+        .arg(&out)
+        .arg(corpus.join("sessions"))
+        .assert_exit(0);
+    assert_eq!(read_table(&out, "sessions").rows(), 4000);
+}
