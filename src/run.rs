@@ -6,7 +6,6 @@
 //! the calling thread, so encoding overlaps parsing. Chunks are written in plan order, which
 //! makes the output independent of thread timing, and at most two waves are in memory.
 
-use std::collections::BTreeMap;
 use std::time::Instant as Clock;
 
 use arrow::record_batch::RecordBatch;
@@ -296,9 +295,4 @@ fn process_chunk(
         tally,
         rejected,
     })
-}
-
-/// Row counts per table, for tests and summaries.
-pub fn row_counts(summary: &RunSummary) -> BTreeMap<&str, u64> {
-    summary.rows.iter().map(|(k, v)| (k.as_str(), *v)).collect()
 }

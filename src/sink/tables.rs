@@ -11,8 +11,7 @@ use crate::normalize::{
 };
 use crate::reject::FileError;
 use crate::source::{
-    text, RawAgent, RawDeflectionDetail, RawDisposition, RawMenuPath, RawPhoto,
-    RawRedirectionGroup, RawVideo,
+    text, RawAgent, RawDeflectionDetail, RawDisposition, RawMenuPath, RawRedirectionGroup,
 };
 use crate::table;
 
@@ -532,7 +531,3 @@ impl SessionTables {
         ])
     }
 }
-
-// `RawPhoto`/`RawVideo` are read field by field in `SessionTables::append`.
-#[allow(dead_code)]
-fn _media_types(_: &RawPhoto<'_>, _: &RawVideo<'_>) {}
