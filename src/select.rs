@@ -131,7 +131,7 @@ pub fn select(files: &[InputFile], max_file_bytes: u64) -> Selection {
 /// Reads the session key and `updated_at` of one document, or `None` if the document is not
 /// a keyable session (the full parse will then say precisely why).
 pub fn prescan(bytes: &[u8], file_name: &str) -> Option<(SessionKey, Option<i64>)> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let bytes = bytes.strip_prefix(crate::source::UTF8_BOM).unwrap_or(bytes);
     let mut found = Header::default();
     let mut de = serde_json::Deserializer::from_slice(bytes);
     // `Err` is expected: the scan aborts itself as soon as it has what it needs.

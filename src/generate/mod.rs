@@ -388,6 +388,33 @@ struct Scratch {
     gzip: Vec<u8>,
 }
 
+impl Scratch {
+    /// Serializes `doc` into the reused text buffer and writes it as one session file.
+    #[allow(clippy::too_many_arguments)]
+    fn write_doc(
+        &mut self,
+        doc: &V,
+        pretty: bool,
+        root: &Path,
+        day: i64,
+        stem: &str,
+        gzip: bool,
+        out: &mut Emitted,
+    ) -> Result<String, Error> {
+        self.text.clear();
+        json::write(doc, pretty, &mut self.text);
+        write_file(
+            root,
+            day,
+            stem,
+            gzip,
+            self.text.as_bytes(),
+            &mut self.gzip,
+            out,
+        )
+    }
+}
+
 /// What one slot wrote.
 #[derive(Debug, Default)]
 struct Emitted {
@@ -593,15 +620,13 @@ fn emit(
                     let newer = session::reexport(&mut rng, &built);
                     let older_day = if older_sorts_last { day + 2 } else { day };
                     let gzip = rng.chance(opts.gzip_fraction);
-                    scratch.text.clear();
-                    json::write(&built.doc, opts.pretty, &mut scratch.text);
-                    let path = write_file(
+                    let path = scratch.write_doc(
+                        &built.doc,
+                        opts.pretty,
                         root,
                         older_day,
                         &name,
                         gzip,
-                        scratch.text.as_bytes(),
-                        &mut scratch.gzip,
                         &mut out,
                     )?;
                     out.superseded = Some(path);
@@ -609,15 +634,13 @@ fn emit(
                 }
             };
             let gzip = rng.chance(opts.gzip_fraction);
-            scratch.text.clear();
-            json::write(&winner, opts.pretty, &mut scratch.text);
-            write_file(
+            scratch.write_doc(
+                &winner,
+                opts.pretty,
                 root,
                 winner_day,
                 &name,
                 gzip,
-                scratch.text.as_bytes(),
-                &mut scratch.gzip,
                 &mut out,
             )?;
             if rng.chance(0.01) {

@@ -84,22 +84,21 @@ impl<'a> Status<'a> {
     }
 
     fn from_name(text: &str) -> Option<Status<'a>> {
-        let lower = text.to_ascii_lowercase().replace([' ', '-'], "_");
-        if let Some((name, code)) = CODED.iter().find(|(name, _)| *name == lower) {
+        if let Some((name, code)) = CODED.iter().find(|(name, _)| same_name(name, text)) {
             return Some(Status {
                 name: Cow::Borrowed(name),
                 code: Some(*code),
                 known: true,
             });
         }
-        let lower = if lower == "cancelled" {
-            "canceled".to_owned()
+        let text = if same_name("cancelled", text) {
+            "canceled"
         } else {
-            lower
+            text
         };
         UNCODED
             .iter()
-            .find(|name| **name == lower)
+            .find(|name| same_name(name, text))
             .map(|name| Status {
                 name: Cow::Borrowed(name),
                 code: None,
@@ -114,6 +113,19 @@ impl<'a> Status<'a> {
             known: false,
         }
     }
+}
+
+/// True if `text` spells the canonical `name` up to ASCII case, with `' '` or `'-'` for `'_'`.
+/// Compares in place: this runs once per session, so it does not allocate.
+fn same_name(name: &str, text: &str) -> bool {
+    name.len() == text.len()
+        && name.bytes().zip(text.bytes()).all(|(n, t)| {
+            let t = match t {
+                b' ' | b'-' => b'_',
+                t => t.to_ascii_lowercase(),
+            };
+            n == t
+        })
 }
 
 #[cfg(test)]
@@ -144,6 +156,10 @@ mod tests {
             "voicemail_received"
         );
         assert_eq!(Status::from_scalar(&Scalar::Int(0)).name, "scheduled");
+        let spelled = text("Voicemail-Received");
+        assert_eq!(Status::from_scalar(&spelled).code, Some(81));
+        let british = text("Cancelled");
+        assert_eq!(Status::from_scalar(&british).name, "canceled");
     }
 
     #[test]

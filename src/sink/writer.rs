@@ -172,7 +172,7 @@ impl TableWriter {
         let writer = self
             .current
             .as_mut()
-            .ok_or(Error::Worker("table writer lost its file".into()))?;
+            .ok_or_else(|| Error::Worker("table writer lost its file".into()))?;
         writer.write(batch).map_err(to_parquet)?;
         self.rows_in_file += batch.num_rows();
         self.rows += batch.num_rows() as u64;

@@ -24,7 +24,8 @@ pub struct Parsed<'a> {
     pub unknown_fields: Vec<String>,
 }
 
-const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+/// The UTF-8 byte-order mark some producers put before the JSON; stripped, never rejected.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Parses one session document. Borrows strings from `bytes` wherever possible.
 pub fn parse(bytes: &[u8]) -> Result<Parsed<'_>, FileError> {
