@@ -1,11 +1,14 @@
 //! Per-stage benchmarks on a realistic export (`fixtures/good/2026/03/24/call-5001.json`,
-//! modelled on a real 16 KB call): parse, normalize, build the Arrow batches, encode them to
-//! Parquet with each codec. Throughput reads as MB/s of JSON or sessions/s.
+//! modelled on a real 16 KB call): parse, normalize, derive the Exchange events and milestones
+//! (and render the request-body JSON), build the Arrow batches, encode them to Parquet with
+//! each codec. Throughput reads as MB/s of JSON or sessions/s.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use session_etl::derive::{derive, ExchangeSettings};
 use session_etl::normalize::normalize;
+use session_etl::sink::exchange::{event_json, identifiers_json};
 use session_etl::sink::{catalog, table_schemas, Codec, ParquetSettings, SessionTables};
 use session_etl::source;
 
@@ -30,6 +33,20 @@ fn parse_and_normalize(c: &mut Criterion) {
             normalize(black_box(&parsed.session), "call-5001.json").map(|s| s.participants.len())
         })
     });
+    let session = normalize(&parsed.session, "call-5001.json").expect("fixture normalizes");
+    let settings = ExchangeSettings::default();
+    group.bench_function("derive", |b| {
+        b.iter(|| {
+            let derived = derive(black_box(&session), &settings);
+            let identifiers = identifiers_json(&derived.identifiers);
+            let bodies: usize = derived.events.iter().map(|e| event_json(e).len()).sum();
+            (
+                derived.milestones.len(),
+                identifiers.map(|i| i.len()),
+                bodies,
+            )
+        })
+    });
     group.finish();
 }
 
@@ -38,20 +55,33 @@ fn tables_and_parquet(c: &mut Criterion) {
     let bytes = export();
     let parsed = source::parse(&bytes).expect("fixture parses");
     let session = normalize(&parsed.session, "call-5001.json").expect("fixture normalizes");
+    let settings = ExchangeSettings::default();
+    let derived = derive(&session, &settings);
+    let identifiers = identifiers_json(&derived.identifiers);
+    let append = |tables: &mut SessionTables| {
+        tables.append(
+            &session,
+            &derived,
+            &settings.channel,
+            identifiers.as_deref(),
+            1,
+            "call-5001.json",
+        )
+    };
     let mut group = c.benchmark_group("batch_of_1000_sessions");
     group.throughput(Throughput::Elements(SESSIONS as u64));
     group.bench_function("build_arrow", |b| {
         b.iter(|| {
             let mut tables = SessionTables::with_capacity(SESSIONS);
             for _ in 0..SESSIONS {
-                tables.append(&session, 1, "call-5001.json");
+                append(&mut tables);
             }
             tables.finish().map(|batches| batches.len())
         })
     });
     let mut tables = SessionTables::with_capacity(SESSIONS);
     for _ in 0..SESSIONS {
-        tables.append(&session, 1, "call-5001.json");
+        append(&mut tables);
     }
     let batches = tables.finish().expect("batches");
     let schemas = table_schemas();

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::derive::ExchangeSettings;
 use crate::error::{Error, Result};
 use crate::report::ProgressMode;
 use crate::sink::{Codec, ParquetSettings};
@@ -37,6 +38,11 @@ pub struct PipelineFile {
     pub row_group_bytes: Option<usize>,
     /// Rows per Parquet file before a new file starts (default 10,000,000).
     pub max_rows_per_file: Option<usize>,
+    /// Derive the `events` and `milestones` tables and the Exchange request bodies
+    /// (default true; false leaves them empty, e.g. to measure what derivation costs).
+    pub derive: Option<bool>,
+    /// Acoustic Exchange settings: channel, identifiers, events per body.
+    pub exchange: Option<ExchangeSettings>,
 }
 
 impl PipelineFile {
@@ -81,6 +87,10 @@ pub struct RunConfig {
     pub batch_files: usize,
     /// Progress display.
     pub progress: ProgressMode,
+    /// Derive events, milestones and Exchange bodies.
+    pub derive: bool,
+    /// Acoustic Exchange settings.
+    pub exchange: ExchangeSettings,
 }
 
 /// Default per-file size cap: real exports are 5–20 KB, so 64 MiB is generous.
@@ -141,6 +151,8 @@ impl RunConfig {
                 .unwrap_or(defaults.max_rows_per_file),
         };
         parquet.properties(&[])?; // validates the zstd level now rather than mid-run
+        let exchange = flags.exchange.or(file.exchange).unwrap_or_default();
+        exchange.validate().map_err(Error::Config)?;
         Ok(RunConfig {
             inputs,
             output,
@@ -153,6 +165,8 @@ impl RunConfig {
                 .unwrap_or(DEFAULT_MAX_FILE_BYTES),
             batch_files: flags.batch_files.or(file.batch_files).unwrap_or(512).max(1),
             progress,
+            derive: flags.derive.or(file.derive).unwrap_or(true),
+            exchange,
         })
     }
 }
@@ -197,5 +211,66 @@ mod tests {
             ..Default::default()
         };
         assert!(RunConfig::resolve(PipelineFile::default(), flags, ProgressMode::Quiet).is_err());
+    }
+
+    #[test]
+    fn bundled_pipelines_load_and_nightly_states_the_defaults() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines");
+        for name in ["demo.toml", "nightly.toml"] {
+            let file = PipelineFile::load(&dir.join(name)).unwrap();
+            RunConfig::resolve(file, PipelineFile::default(), ProgressMode::Quiet).unwrap();
+        }
+        let nightly = PipelineFile::load(&dir.join("nightly.toml")).unwrap();
+        assert_eq!(nightly.exchange, Some(ExchangeSettings::default()));
+        assert_eq!(nightly.derive, Some(true));
+    }
+
+    #[test]
+    fn exchange_settings_default_and_are_validated() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("p.toml");
+        let load = |text: &str| {
+            std::fs::write(
+                &path,
+                format!("inputs = [\"in\"]\noutput = \"out\"\n{text}"),
+            )
+            .unwrap();
+            PipelineFile::load(&path).and_then(|file| {
+                RunConfig::resolve(file, PipelineFile::default(), ProgressMode::Quiet)
+            })
+        };
+        let config = load("").unwrap();
+        assert!(config.derive);
+        assert_eq!(config.exchange, ExchangeSettings::default());
+        assert_eq!(config.exchange.channel, "Contact Center");
+        assert_eq!(config.exchange.max_events_per_body, 100);
+
+        let config = load(
+            "derive = false\n[exchange]\nchannel = \"Call Center\"\nidentifiers = [{ name = \"crm\", sources = [\"custom_data.CrmId\", \"end_user.out_contact_id\"] }]\n",
+        )
+        .unwrap();
+        assert!(!config.derive);
+        assert_eq!(config.exchange.channel, "Call Center");
+        assert_eq!(
+            config.exchange.max_events_per_body, 100,
+            "unset keys keep their default"
+        );
+        assert_eq!(config.exchange.identifiers[0].sources.len(), 2);
+
+        for (text, why) in [
+            ("[exchange]\nmax_events_per_body = 0\n", "at least 1"),
+            (
+                "[exchange]\nidentifiers = [{ name = \"Email\", sources = [\"email\"] }]\n",
+                "lower-case",
+            ),
+            (
+                "[exchange]\nidentifiers = [{ name = \"x\", sources = [\"phone\"] }]\n",
+                "unknown identifier source `phone`",
+            ),
+            ("[exchange]\nchanel = \"x\"\n", "chanel"),
+        ] {
+            let err = load(text).unwrap_err().to_string();
+            assert!(err.contains(why), "{text}: {err}");
+        }
     }
 }

@@ -10,6 +10,7 @@
 //! [`run::run`] wires the stages together; `main.rs` only parses arguments.
 
 pub mod config;
+pub mod derive;
 pub mod discover;
 pub mod error;
 pub mod generate;

@@ -74,6 +74,9 @@ struct RunArgs {
     /// Rows per Parquet row group.
     #[arg(long)]
     row_group_rows: Option<usize>,
+    /// Skip the derived outputs: `events`, `milestones` and `exchange/` stay empty.
+    #[arg(long)]
+    no_derive: bool,
     /// No progress bar, no log lines, no summary table.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -152,6 +155,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         max_file_bytes: args.max_file_bytes,
         batch_files: args.batch_files,
         row_group_rows: args.row_group_rows,
+        derive: args.no_derive.then_some(false),
         ..PipelineFile::default()
     };
     let progress = if args.quiet {

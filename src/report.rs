@@ -26,6 +26,14 @@ pub struct Tally {
     pub unknown_statuses: BTreeMap<String, u64>,
     /// Keys the format does not define, by path (`participants[].x_debug`), with counts.
     pub unknown_fields: BTreeMap<String, u64>,
+    /// Exchange events by code.
+    pub events_by_code: BTreeMap<String, u64>,
+    /// Events of sessions without any identifier (not in the request bodies).
+    pub unaddressable_events: u64,
+    /// Sessions without any identifier.
+    pub sessions_without_identifiers: u64,
+    /// Required attributes sent empty, by `<code>.<attribute>`.
+    pub missing_required: BTreeMap<String, u64>,
 }
 
 impl Tally {
@@ -35,10 +43,14 @@ impl Tally {
         self.bytes_read += other.bytes_read;
         self.calls += other.calls;
         self.chats += other.chats;
+        self.unaddressable_events += other.unaddressable_events;
+        self.sessions_without_identifiers += other.sessions_without_identifiers;
         for (map, from) in [
             (&mut self.rejects_by_kind, other.rejects_by_kind),
             (&mut self.unknown_statuses, other.unknown_statuses),
             (&mut self.unknown_fields, other.unknown_fields),
+            (&mut self.events_by_code, other.events_by_code),
+            (&mut self.missing_required, other.missing_required),
         ] {
             for (k, v) in from {
                 *map.entry(k).or_default() += v;
@@ -104,10 +116,35 @@ pub struct RunSummary {
     pub unknown_statuses: BTreeMap<String, u64>,
     /// Unknown keys tolerated, by path, with counts.
     pub unknown_fields: BTreeMap<String, u64>,
+    /// Derived Acoustic Exchange events.
+    pub events: EventSummary,
     /// Throughput of the whole run.
     pub throughput: Throughput,
     /// Walk errors, first 20 (the count is in `files.walk_errors`).
     pub walk_errors: Vec<String>,
+}
+
+/// What was derived for Acoustic Exchange (`_run.json` → `events`).
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct EventSummary {
+    /// False when the run skipped derivation (`--no-derive`).
+    pub derived: bool,
+    /// Events by code; every code is listed, with 0 when none.
+    pub by_code: BTreeMap<String, u64>,
+    /// All events (rows in `events`).
+    pub total: u64,
+    /// Events of sessions without any identifier: in `events`, not in the request bodies.
+    pub unaddressable_events: u64,
+    /// Sessions without any identifier.
+    pub sessions_without_identifiers: u64,
+    /// Required attributes that had no source value and were sent empty, by `<code>.<attribute>`.
+    pub missing_required: BTreeMap<String, u64>,
+    /// Events in `exchange/*.jsonl` (= total - unaddressable_events).
+    pub published_events: u64,
+    /// Request bodies (lines) in `exchange/*.jsonl`.
+    pub request_bodies: u64,
+    /// Distinct individuals (identifier lists) in the request bodies.
+    pub individuals: u64,
 }
 
 /// Sessions written.
@@ -169,6 +206,42 @@ impl RunSummary {
         }
         if !self.unknown_fields.is_empty() {
             line("unknown fields", fmt_counts(&self.unknown_fields));
+        }
+        if self.events.derived {
+            let codes: Vec<String> = self
+                .events
+                .by_code
+                .iter()
+                .map(|(c, n)| format!("{c}={n}"))
+                .collect();
+            line(
+                "events",
+                format!("{} ({})", self.events.total, codes.join(" ")),
+            );
+            line(
+                "  unaddressable",
+                format!(
+                    "{} events of {} sessions without an identifier",
+                    self.events.unaddressable_events, self.events.sessions_without_identifiers
+                ),
+            );
+            line(
+                "  request bodies",
+                format!(
+                    "{} ({} individuals, {} events)",
+                    self.events.request_bodies,
+                    self.events.individuals,
+                    self.events.published_events
+                ),
+            );
+            if !self.events.missing_required.is_empty() {
+                line(
+                    "  missing required",
+                    fmt_counts(&self.events.missing_required),
+                );
+            }
+        } else {
+            line("events", "not derived (--no-derive)".to_owned());
         }
         let rows: Vec<String> = self.rows.iter().map(|(t, n)| format!("{t}={n}")).collect();
         line("rows", rows.join(" "));

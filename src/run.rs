@@ -12,14 +12,19 @@ use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use crate::config::RunConfig;
+use crate::derive::EventCode;
+use crate::derive::{derive, Derived};
 use crate::discover::{discover, InputFile};
 use crate::error::{Error, Result};
 use crate::normalize::{normalize, SessionKind};
 use crate::reject::FileError;
-use crate::report::{FileCounts, Progress, RunSummary, SessionCounts, Tally, Throughput};
+use crate::report::{
+    EventSummary, FileCounts, Progress, RunSummary, SessionCounts, Tally, Throughput,
+};
 use crate::select::{select, Selection};
+use crate::sink::exchange::{event_json, identifiers_json};
 use crate::sink::publish::RUN_SUMMARY;
-use crate::sink::{RejectsTable, SessionTables, Sink, Staging};
+use crate::sink::{Publishable, RejectsTable, SessionTables, Sink, Staging};
 use crate::source::{self, read::read_file};
 
 /// How a run ended.
@@ -34,6 +39,8 @@ pub struct RunOutcome {
 /// What one chunk of files produced.
 struct ChunkOutput {
     batches: Vec<(&'static str, RecordBatch)>,
+    /// Publishable Exchange events, in plan order.
+    exchange: Vec<Publishable>,
     tally: Tally,
     /// Files of the chunk that were rejected (candidates for falling back to an older export).
     rejected: Vec<u32>,
@@ -82,7 +89,7 @@ fn run_into(
     let files = &discovery.files;
     let mut selection = pool.install(|| select(files, config.max_file_bytes));
 
-    let mut sink = Sink::create(&staging.dir, run_id, &config.parquet)?;
+    let mut sink = Sink::create(&staging.dir, run_id, &config.parquet, &config.exchange)?;
     let mut tally = Tally::default();
     let mut progress = Progress::start(config.progress, selection.plan.len() as u64);
     let mut plan = std::mem::take(&mut selection.plan);
@@ -105,7 +112,14 @@ fn run_into(
         plan.sort_unstable();
     }
     progress.finish();
-    let rows = sink.close()?;
+    let written = sink.close()?;
+    let mut by_code: std::collections::BTreeMap<String, u64> = EventCode::ALL
+        .iter()
+        .map(|c| (c.as_str().to_owned(), 0))
+        .collect();
+    for (code, n) in &tally.events_by_code {
+        *by_code.entry(code.clone()).or_default() += n;
+    }
 
     let seen = files.len() as u64;
     let rejected = tally.rejected();
@@ -145,9 +159,24 @@ fn run_into(
             chats: tally.chats,
         },
         duplicates_collapsed: selection.superseded(),
-        rows: rows.into_iter().map(|(t, n)| (t.to_owned(), n)).collect(),
+        rows: written
+            .rows
+            .into_iter()
+            .map(|(t, n)| (t.to_owned(), n))
+            .collect(),
         unknown_statuses: tally.unknown_statuses.clone(),
         unknown_fields: tally.unknown_fields.clone(),
+        events: EventSummary {
+            derived: config.derive,
+            total: by_code.values().sum(),
+            by_code,
+            unaddressable_events: tally.unaddressable_events,
+            sessions_without_identifiers: tally.sessions_without_identifiers,
+            missing_required: tally.missing_required.clone(),
+            published_events: written.exchange.events,
+            request_bodies: written.exchange.bodies,
+            individuals: written.exchange.individuals,
+        },
         throughput: Throughput {
             files_per_s: seen as f64 / wall,
             sessions_per_s: sessions as f64 / wall,
@@ -221,6 +250,7 @@ fn write_outputs(
         for (table, batch) in &output.batches {
             sink.write(table, batch)?;
         }
+        sink.write_exchange(&output.exchange)?;
         tally.merge(output.tally);
         rejected.extend(output.rejected);
     }
@@ -238,6 +268,7 @@ fn process_chunk(
     let mut rejects = RejectsTable::with_capacity(0);
     let mut tally = Tally::default();
     let mut rejected = Vec::new();
+    let mut exchange = Vec::new();
     let mut buf = Vec::with_capacity(64 << 10);
     for &index in chunk {
         let Some(file) = files.get(index as usize) else {
@@ -268,7 +299,29 @@ fn process_chunk(
                 SessionKind::Call => tally.calls += 1,
                 SessionKind::Chat => tally.chats += 1,
             }
-            tables.append(&session, selection.export_count(index), &path);
+            let derived = if config.derive {
+                derive(&session, &config.exchange)
+            } else {
+                Derived::default()
+            };
+            let identifiers = identifiers_json(&derived.identifiers);
+            if config.derive {
+                count_events(&derived, &mut tally);
+            }
+            if let Some(identifiers) = &identifiers {
+                exchange.push(Publishable {
+                    identifiers: identifiers.clone(),
+                    events: derived.events.iter().map(event_json).collect(),
+                });
+            }
+            tables.append(
+                &session,
+                &derived,
+                &config.exchange.channel,
+                identifiers.as_deref(),
+                selection.export_count(index),
+                &path,
+            );
             Ok::<(), FileError>(())
         });
         if let Err(error) = outcome {
@@ -292,7 +345,28 @@ fn process_chunk(
     batches.push((RejectsTable::NAME, rejects));
     Ok(ChunkOutput {
         batches,
+        exchange,
         tally,
         rejected,
     })
+}
+
+/// Adds one session's events to the run's counters.
+fn count_events(derived: &Derived<'_>, tally: &mut Tally) {
+    for e in &derived.events {
+        *tally
+            .events_by_code
+            .entry(e.code.as_str().to_owned())
+            .or_default() += 1;
+        for attr in e.missing_required() {
+            *tally
+                .missing_required
+                .entry(format!("{}.{}", e.code.as_str(), attr.name()))
+                .or_default() += 1;
+        }
+    }
+    if !derived.addressable() {
+        tally.sessions_without_identifiers += 1;
+        tally.unaddressable_events += derived.events.len() as u64;
+    }
 }

@@ -20,10 +20,10 @@ fn fixtures_give_one_session_per_id_with_normalized_values() {
     let out = dir.join("out");
     run_fixtures(&out);
     let sessions = read_table(&out, "sessions");
-    assert_eq!(sessions.rows(), 12, "8 calls + 4 chats after dedup");
+    assert_eq!(sessions.rows(), 15, "10 calls + 5 chats after dedup");
     assert_eq!(
         counts(sessions.strs("kind")),
-        [("call".into(), 8), ("chat".into(), 4)].into()
+        [("call".into(), 10), ("chat".into(), 5)].into()
     );
 
     // Column types BI tools rely on.
@@ -158,7 +158,7 @@ fn participants_keep_every_entry_and_type() {
     let out = dir.join("out");
     run_fixtures(&out);
     let participants = read_table(&out, "participants");
-    assert_eq!(participants.rows(), 23);
+    assert_eq!(participants.rows(), 31);
     let rows = participants.rows_of("call", 5001);
     let types: Vec<_> = rows
         .iter()
@@ -348,19 +348,21 @@ fn run_summary_accounts_for_every_file() {
     assert!(out.join("_SUCCESS").exists());
     let summary = run_summary(&out);
     let files = &summary["files"];
-    assert_eq!(files["seen"], 31);
-    assert_eq!(files["sessions"], 12);
+    assert_eq!(files["seen"], 34);
+    assert_eq!(files["sessions"], 15);
     assert_eq!(files["rejected"], 17);
     assert_eq!(files["superseded"], 2);
     assert_eq!(files["ignored"], 3);
     assert_eq!(summary["duplicates_collapsed"], 2);
-    assert_eq!(summary["sessions"]["calls"], 8);
-    assert_eq!(summary["sessions"]["chats"], 4);
+    assert_eq!(summary["sessions"]["calls"], 10);
+    assert_eq!(summary["sessions"]["chats"], 5);
     assert_eq!(summary["rejects_by_kind"]["empty_file"], 2);
     assert_eq!(summary["unknown_statuses"]["on_hold_custom"], 1);
     assert_eq!(summary["unknown_fields"]["x_tenant_region"], 1);
     assert_eq!(summary["unknown_fields"]["participants[].x_debug"], 1);
-    assert_eq!(summary["rows"]["participants"], 23);
+    assert_eq!(summary["rows"]["participants"], 31);
+    assert_eq!(summary["rows"]["events"], 36);
+    assert_eq!(summary["rows"]["milestones"], 246);
     assert_eq!(summary["rows"]["rejects"], 17);
     assert!(summary["throughput"]["files_per_s"].as_f64().unwrap() > 0.0);
     // Nothing but the output is left beside it.
@@ -451,7 +453,7 @@ fn pipeline_file_runs_and_flags_override_it() {
     ])
     .arg(&out)
     .assert_exit(0);
-    assert_eq!(read_table(&out, "sessions").rows(), 12);
+    assert_eq!(read_table(&out, "sessions").rows(), 15);
     assert_eq!(run_summary(&out)["files"]["rejected"], 17);
 }
 
@@ -498,6 +500,34 @@ fn a_generated_corpus_reproduces_its_truth() {
     let by_type: serde_json::Value =
         serde_json::to_value(counts(participants.strs("participant_type"))).unwrap();
     assert_eq!(by_type, truth["participants_by_type"]);
+
+    // Derived events, by code and by mapping rule (the event id's source without its entry id).
+    assert_eq!(summary["events"]["by_code"], truth["events_by_code"]);
+    assert_eq!(
+        summary["events"]["sessions_without_identifiers"],
+        truth["sessions_without_identifiers"]
+    );
+    assert_eq!(
+        summary["events"]["unaddressable_events"],
+        truth["unaddressable_events"]
+    );
+    let mut by_rule: std::collections::BTreeMap<String, u64> = truth["events_by_rule"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| (k.clone(), 0))
+        .collect();
+    for id in read_table(&out, "events").strs("event_id") {
+        let id = id.unwrap();
+        let mut parts = id.splitn(3, ':').skip(1);
+        let (code, source) = (parts.next().unwrap(), parts.next().unwrap());
+        let rule = source.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-' || c == '#');
+        *by_rule.entry(format!("{code}:{rule}")).or_default() += 1;
+    }
+    assert_eq!(
+        serde_json::to_value(by_rule).unwrap(),
+        truth["events_by_rule"]
+    );
     // Every superseded file is absent from the output, every bad file is in rejects.
     let sources = sessions.strs("source_path");
     for superseded in truth["superseded_files"].as_array().unwrap() {

@@ -149,7 +149,11 @@ pub(crate) fn write_bad(
         }
         BadKind::InvalidTimestamp => {
             let impossible = rng.chance(0.7);
-            let target = rng.pick(&["created_at", "participants", "handle_durations"]);
+            let target = match rng.pick(&["created_at", "participants", "handle_durations"]) {
+                // A few sessions have no handle segments: break a participant instead.
+                "handle_durations" if doc.len_of("handle_durations") == 0 => "participants",
+                target => target,
+            };
             let slot = match target {
                 "created_at" => doc.get_mut("created_at"),
                 array => match doc.get_mut(array) {
@@ -171,6 +175,10 @@ pub(crate) fn write_bad(
             }
         }
         BadKind::InvalidDuration => match rng.below(3) {
+            // (A session without handle segments gets the negative duration instead.)
+            1 if doc.len_of("handle_durations") == 0 => {
+                doc.set(duration_key, V::Int(-rng.range(1, 300)));
+            }
             0 => {
                 doc.set(duration_key, V::Int(-rng.range(1, 300)));
             }

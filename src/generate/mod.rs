@@ -26,6 +26,12 @@
 //!   name tells the kind.
 //! * Scheduled calls that have not happened yet have one participant (the waiting end user);
 //!   every other session has 2–6.
+//! * Every rule of the README's event mapping table occurs (voicemail, deflections, deflected
+//!   transfers, virtual agents escalated or not, IVR menus, callbacks, campaigns, redirection
+//!   groups, a few exports without `handle_durations`), and about one session in eight has no
+//!   identifier (withheld caller id, web chats without e-mail or phone). The truth counts the
+//!   derived `events` and `milestones` from the document by the README's rules, not with the
+//!   pipeline's code.
 //!
 //! The output is a pure function of [`GenerateOptions`]: every session slot draws from its
 //! own [`rng::Rng`] stream derived from the seed, so the files are byte-identical across runs
@@ -131,8 +137,22 @@ pub struct Truth {
     pub transfers: u64,
     /// Disposition rows.
     pub dispositions: u64,
-    /// Expected rows per output table (`sessions`, `participants`, `segments`, `rejects`...).
+    /// Expected rows per output table (`sessions`, `participants`, `segments`, `rejects`,
+    /// and the derived `events` and `milestones`...).
     pub rows: BTreeMap<String, u64>,
+    /// Expected `events` rows by event code: `agentTalk`, `messageAnalysis`, `selfService`,
+    /// `automationTriggered` (every code present, 0 when none). Sums to `rows["events"]`.
+    pub events_by_code: BTreeMap<String, u64>,
+    /// Sessions with no identifier under the default `[exchange]` identifiers: no e-mail
+    /// address in `email` or `end_user.identifier`, and no E.164 `phone_number` on the first
+    /// `end_user` participant.
+    pub sessions_without_identifiers: u64,
+    /// Events of those sessions (`addressable = false`, left out of the request bodies).
+    pub unaddressable_events: u64,
+    /// Expected `events` rows by mapping rule, keyed `<code>:<eventId suffix>` with the entry id
+    /// left out (`agentTalk:handle`, `automationTriggered:va-escalated`...): every rule of the
+    /// README's table present, 0 when none. Sums to `rows["events"]`.
+    pub events_by_rule: BTreeMap<String, u64>,
     /// Total size on disk of the session files (all `files_seen`), bytes.
     pub bytes: u64,
     /// Every bad file (path relative to the corpus folder, `/`-separated) → expected `error_kind`.
@@ -189,6 +209,8 @@ pub fn generate(opts: &GenerateOptions) -> Result<Truth, Error> {
     let mut truth = Truth {
         seed: opts.seed,
         corpus: CORPUS_DIR.to_owned(),
+        events_by_code: EVENT_CODES.iter().map(|c| ((*c).to_owned(), 0)).collect(),
+        events_by_rule: EVENT_RULES.iter().map(|r| (r.key(), 0)).collect(),
         ..Truth::default()
     };
     let mut created = (i64::MAX, i64::MIN);
@@ -435,7 +457,12 @@ struct Facts {
     created: i64,
     duration: i64,
     participants_by_type: BTreeMap<String, u64>,
+    /// Rows per table, `events` and `milestones` included.
     rows: BTreeMap<&'static str, u64>,
+    /// Events by rule, in [`EVENT_RULES`] order.
+    events: [u64; RULES],
+    /// Whether the session has an identifier (its events are addressable).
+    addressable: bool,
 }
 
 impl Truth {
@@ -459,6 +486,17 @@ impl Truth {
         }
         self.transfers += facts.rows.get("transfers").copied().unwrap_or(0);
         self.dispositions += facts.rows.get("dispositions").copied().unwrap_or(0);
+        for code in EVENT_CODES {
+            self.events_by_code.entry(code.to_owned()).or_default();
+        }
+        for (rule, n) in EVENT_RULES.iter().zip(facts.events) {
+            *self.events_by_code.entry(rule.code.to_owned()).or_default() += n;
+            *self.events_by_rule.entry(rule.key()).or_default() += n;
+        }
+        if !facts.addressable {
+            self.sessions_without_identifiers += 1;
+            self.unaddressable_events += facts.events.iter().sum::<u64>();
+        }
     }
 }
 
@@ -523,14 +561,239 @@ fn facts_of(doc: &V, kind: SessionKind, status: GenStatus, created: i64) -> Fact
     .into_iter()
     .map(|(table, n)| (table, n as u64))
     .collect();
-    Facts {
+    let mut facts = Facts {
         kind,
         status: status.name(),
         created,
         duration,
         participants_by_type,
         rows,
+        events: events_of(doc, status),
+        addressable: has_identifier(doc),
+    };
+    facts.rows.insert("events", facts.events.iter().sum());
+    facts.rows.insert("milestones", milestones_of(doc, kind));
+    facts
+}
+
+// ---------------------------------------------------------------------------------------------
+// The derived tables, counted from the document by the README's rules ("Derived events and the
+// lifecycle timeline"), independently of the pipeline's code.
+
+/// The `events` codes.
+const EVENT_CODES: [&str; 4] = [
+    "agentTalk",
+    "messageAnalysis",
+    "selfService",
+    "automationTriggered",
+];
+
+/// One row of the README's event mapping table: the code and the `eventId` suffix its events
+/// carry (without the entry id).
+#[derive(Debug, Clone, Copy)]
+struct EventRule {
+    code: &'static str,
+    suffix: &'static str,
+}
+
+impl EventRule {
+    /// `<code>:<suffix>`, the key in [`Truth::events_by_rule`].
+    fn key(self) -> String {
+        format!("{}:{}", self.code, self.suffix)
     }
+}
+
+/// How many rules [`EVENT_RULES`] has.
+const RULES: usize = 14;
+
+/// Every rule of the mapping table, in the order [`events_of`] counts them.
+const EVENT_RULES: [EventRule; RULES] = {
+    const fn rule(code: &'static str, suffix: &'static str) -> EventRule {
+        EventRule { code, suffix }
+    }
+    [
+        rule("agentTalk", "handle"),
+        rule("agentTalk", "participant"),
+        rule("messageAnalysis", "voicemail"),
+        rule("messageAnalysis", "va"),
+        rule("selfService", "menu"),
+        rule("selfService", "va"),
+        rule("automationTriggered", "deflection"),
+        rule("automationTriggered", "transfer"),
+        rule("automationTriggered", "va-deflected"),
+        rule("automationTriggered", "escalation"),
+        rule("automationTriggered", "va-escalated"),
+        rule("automationTriggered", "scheduled"),
+        rule("automationTriggered", "campaign"),
+        rule("automationTriggered", "redirection"),
+    ]
+};
+
+/// Whether `key` holds a value other than `null`.
+fn is_set(v: &V, key: &str) -> bool {
+    v.get(key).is_some_and(|x| *x != V::Null)
+}
+
+/// The array under `key` (empty when absent or `null`).
+fn items<'a>(v: &'a V, key: &str) -> &'a [V] {
+    v.get(key).map_or(&[][..], V::items)
+}
+
+/// The text under `key`, if it is a string.
+fn text_of<'a>(v: &'a V, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(V::as_str)
+}
+
+/// Seconds of `call_duration`, else `chat_duration` (a number or a numeric string).
+fn seconds_of(v: &V) -> Option<i64> {
+    match v.get("call_duration").or_else(|| v.get("chat_duration"))? {
+        V::Int(n) => Some(*n),
+        V::Str(text) => text.parse().ok(),
+        _ => None,
+    }
+}
+
+/// A `deflection` value that names a deflection (not `no_deflection`, not null).
+fn deflected(v: &V) -> bool {
+    text_of(v, "deflection").is_some_and(|d| !d.is_empty() && d != "no_deflection")
+}
+
+/// An escalated virtual-agent segment: `finish_reason` `escalated`, or an `escalation_reason`.
+fn escalated(segment: &V) -> bool {
+    text_of(segment, "finish_reason") == Some("escalated") || is_set(segment, "escalation_reason")
+}
+
+/// Events per rule ([`EVENT_RULES`] order) the README's mapping table gives for one session.
+fn events_of(doc: &V, status: GenStatus) -> [u64; RULES] {
+    // The type: `session_type_v2`, else `call_type`/`chat_type`, else `session_type`.
+    let kind_type = ["session_type_v2", "call_type", "chat_type", "session_type"]
+        .iter()
+        .find_map(|k| text_of(doc, k))
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let va = items(doc, "virtual_agent_handle_durations");
+    let va_escalated = va.iter().filter(|segment| escalated(segment)).count();
+    let handles = items(doc, "handle_durations");
+    let (escalations, va_deflected) = (
+        doc.len_of("escalations"),
+        doc.len_of("virtual_agent_deflected_escalations"),
+    );
+    let voicemail = matches!(status.name(), "voicemail" | "voicemail_received")
+        || text_of(doc, "voicemail_reason").is_some_and(|r| r != "not_voicemail");
+    let counts: [usize; RULES] = [
+        // agentTalk: talk segments (wrap-up-only ones have a 0 duration)...
+        handles.iter().filter(|h| seconds_of(h) > Some(0)).count(),
+        // ...else, without any handle segment, agent participants that talked.
+        if handles.is_empty() {
+            items(doc, "participants")
+                .iter()
+                .filter(|p| text_of(p, "type") == Some("agent") && seconds_of(p) > Some(0))
+                .count()
+        } else {
+            0
+        },
+        // messageAnalysis: a voicemail; every virtual-agent segment.
+        usize::from(voicemail),
+        va.len(),
+        // selfService: IVR menu periods; virtual-agent segments that were not escalated.
+        doc.len_of("consumer_in_menu_durations"),
+        va.len() - va_escalated,
+        // automationTriggered: the session's deflection, deflected transfers, deflected
+        // escalations, hand-overs to a human (escalations[], else escalated VA segments),
+        // callbacks and scheduled calls, campaign calls, redirection groups.
+        usize::from(deflected(doc)),
+        items(doc, "transfers")
+            .iter()
+            .filter(|t| deflected(t))
+            .count(),
+        va_deflected,
+        escalations,
+        if escalations + va_deflected == 0 {
+            va_escalated
+        } else {
+            0
+        },
+        usize::from(kind_type.contains("callback") || kind_type.contains("scheduled")),
+        usize::from(kind_type.contains("campaign")),
+        doc.get("automation_redirection")
+            .map_or(0, |a| a.len_of("redirection_group")),
+    ];
+    counts.map(|n| n as u64)
+}
+
+/// `milestones` rows: one per non-null lifecycle timestamp.
+fn milestones_of(doc: &V, kind: SessionKind) -> u64 {
+    let set = |v: &V, keys: &[&str]| keys.iter().filter(|k| is_set(v, k)).count() as u64;
+    let mut n = set(
+        doc,
+        &[
+            "created_at",
+            "queued_at",
+            "assigned_at",
+            "connected_at",
+            "ends_at",
+            "scheduled_at",
+            "updated_at",
+        ],
+    );
+    let left = match kind {
+        SessionKind::Call => "ended_at",
+        SessionKind::Chat => "finished_at",
+    };
+    let per_item: [(&str, &[&str]); 11] = [
+        ("participants", &["connected_at", left]),
+        ("queue_durations", &["started_at", "ended_at"]),
+        ("transfers", &["created_at", "connected_at"]),
+        ("handle_durations", &["started_at", "ended_at"]),
+        (
+            "virtual_agent_handle_durations",
+            &["started_at", "ended_at"],
+        ),
+        ("escalations", &["escalated_at"]),
+        ("virtual_agent_deflected_escalations", &["escalated_at"]),
+        ("consumer_handle_durations", &["started_at", "ended_at"]),
+        ("consumer_in_menu_durations", &["started_at", "ended_at"]),
+        ("consumer_event_durations", &["started_at", "ended_at"]),
+        ("recordings", &["started_at", "ended_at"]),
+    ];
+    for (array, keys) in per_item {
+        n += items(doc, array).iter().map(|v| set(v, keys)).sum::<u64>();
+    }
+    n
+}
+
+/// Whether the default identifiers find a value: `email`, else `end_user.identifier` when
+/// it is an e-mail address; `phone_number` of the first `end_user` participant in E.164.
+fn has_identifier(doc: &V) -> bool {
+    let email = text_of(doc, "email")
+        .into_iter()
+        .chain(doc.get("end_user").and_then(|u| text_of(u, "identifier")))
+        .any(is_email);
+    let phone = items(doc, "participants")
+        .iter()
+        .find(|p| text_of(p, "type") == Some("end_user"))
+        .and_then(|p| text_of(p, "phone_number"))
+        .is_some_and(is_e164);
+    email || phone
+}
+
+/// `local@domain.tld` without spaces.
+fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    let dot = domain.rfind('.');
+    !local.is_empty()
+        && !domain.contains('@')
+        && !text.chars().any(char::is_whitespace)
+        && dot.is_some_and(|at| at > 0 && at + 1 < domain.len())
+}
+
+/// `+` and 7–15 digits.
+fn is_e164(text: &str) -> bool {
+    text.strip_prefix('+').is_some_and(|digits| {
+        (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 /// How a good session's files are named.
@@ -866,6 +1129,13 @@ mod tests {
         assert_eq!(truth.participants_by_type, expected.participants_by_type);
         assert_eq!(truth.transfers, expected.transfers);
         assert_eq!(truth.dispositions, expected.dispositions);
+        assert_eq!(truth.events_by_code, expected.events_by_code);
+        assert_eq!(
+            truth.sessions_without_identifiers,
+            expected.sessions_without_identifiers
+        );
+        assert_eq!(truth.unaddressable_events, expected.unaddressable_events);
+        assert_eq!(truth.events_by_rule, expected.events_by_rule);
         let mut rows = expected.rows.clone();
         rows.insert("rejects".to_owned(), truth.rejected);
         assert_eq!(truth.rows, rows);
@@ -957,15 +1227,131 @@ mod tests {
         .into_iter()
         .map(|(t, n)| (t, n as u64))
         .collect();
-        let facts = Facts {
+        let (events, addressable) = derived_events(s, status);
+        let mut facts = Facts {
             kind: s.kind,
             status,
             created,
             duration: s.duration_s.unwrap_or(0),
             participants_by_type,
             rows,
+            events,
+            addressable,
         };
+        facts.rows.insert("events", events.iter().sum());
+        facts.rows.insert("milestones", derived_milestones(s));
         ((s.kind, s.raw.id), updated, facts)
+    }
+
+    /// Events per rule and whether the session has an identifier, counted a second way: by
+    /// the README's rules over the parser's typed view (not the derive code), which catches a
+    /// misread key in [`events_of`] / [`has_identifier`].
+    fn derived_events(s: &crate::normalize::Session<'_>, status: &str) -> ([u64; RULES], bool) {
+        use crate::normalize::SegmentKind;
+        let raw = s.raw;
+        let kind_type = text(&raw.session_type_v2)
+            .or(text(&raw.call_type))
+            .or(text(&raw.chat_type))
+            .or(text(&raw.session_type))
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let segments = |kind: SegmentKind| {
+            s.segments
+                .iter()
+                .filter(move |g| g.segment_kind == Some(kind))
+        };
+        let deflected = |d: Option<&str>| d.is_some_and(|d| !d.is_empty() && d != "no_deflection");
+        let escalated = |g: &&crate::normalize::Segment<'_>| {
+            g.finish_reason == Some("escalated") || g.escalation_reason.is_some()
+        };
+        let handles = segments(SegmentKind::AgentHandle).count();
+        let talk = segments(SegmentKind::AgentHandle)
+            .filter(|g| g.duration_s > Some(0))
+            .count();
+        let agents = s
+            .participants
+            .iter()
+            .filter(|p| text(&p.raw.participant_type) == Some("agent") && p.duration_s > Some(0))
+            .count();
+        let voicemail = matches!(status, "voicemail" | "voicemail_received")
+            || text(&raw.voicemail_reason).is_some_and(|r| r != "not_voicemail");
+        let va = segments(SegmentKind::VirtualAgent).count();
+        let va_escalated = segments(SegmentKind::VirtualAgent)
+            .filter(escalated)
+            .count();
+        let escalations = |kind: &str| {
+            s.escalations
+                .iter()
+                .filter(|e| e.escalation_kind == kind)
+                .count()
+        };
+        let (handovers, va_deflected) = (escalations("escalation"), escalations("va_deflected"));
+        let events = [
+            talk,
+            if handles == 0 { agents } else { 0 },
+            usize::from(voicemail),
+            va,
+            segments(SegmentKind::ConsumerInMenu).count(),
+            va - va_escalated,
+            usize::from(deflected(text(&raw.deflection))),
+            s.transfers
+                .iter()
+                .filter(|t| deflected(text(&t.raw.deflection)))
+                .count(),
+            va_deflected,
+            handovers,
+            if handovers + va_deflected == 0 {
+                va_escalated
+            } else {
+                0
+            },
+            usize::from(kind_type.contains("callback") || kind_type.contains("scheduled")),
+            usize::from(kind_type.contains("campaign")),
+            raw.automation_redirection
+                .as_ref()
+                .map_or(0, |a| a.redirection_group.len()),
+        ]
+        .map(|n| n as u64);
+
+        let email = text(&raw.email)
+            .into_iter()
+            .chain(raw.end_user.as_ref().and_then(|u| text(&u.identifier)))
+            .any(is_email);
+        let phone = s
+            .participants
+            .iter()
+            .find(|p| text(&p.raw.participant_type) == Some("end_user"))
+            .and_then(|p| text(&p.raw.phone_number))
+            .is_some_and(is_e164);
+        (events, email || phone)
+    }
+
+    /// `milestones` rows counted from the normalized session's instants.
+    fn derived_milestones(s: &crate::normalize::Session<'_>) -> u64 {
+        let session = [
+            s.queued_at,
+            s.assigned_at,
+            s.connected_at,
+            s.ends_at,
+            s.scheduled_at,
+            s.updated_at,
+        ];
+        let mut all: Vec<Option<crate::normalize::Instant>> = vec![Some(s.created_at)];
+        all.extend(session);
+        for p in &s.participants {
+            all.extend([p.connected_at, p.left_at]);
+        }
+        for g in &s.segments {
+            all.extend([g.started_at, g.ended_at]);
+        }
+        for t in &s.transfers {
+            all.extend([t.created_at, t.connected_at]);
+        }
+        all.extend(s.escalations.iter().map(|e| e.escalated_at));
+        for r in &s.recordings {
+            all.extend([r.started_at, r.ended_at]);
+        }
+        all.iter().flatten().count() as u64
     }
 
     #[test]
@@ -993,6 +1379,31 @@ mod tests {
             assert_eq!(truth_a.rejects_by_kind.len(), BadKind::ALL.len());
             check_against_parser(a.path(), &truth_a, pretty);
         }
+    }
+
+    #[test]
+    fn the_corpus_exercises_every_event_rule() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut opts = options(tmp.path(), false);
+        opts.sessions = 3000;
+        opts.seed = 11;
+        let truth = generate(&opts).unwrap();
+        assert_eq!(truth.events_by_rule.len(), RULES);
+        for (rule, n) in &truth.events_by_rule {
+            assert!(*n > 0, "no {rule} event in {} sessions", truth.sessions);
+        }
+        assert_eq!(truth.events_by_code.len(), EVENT_CODES.len());
+        let events = truth.rows["events"];
+        assert_eq!(truth.events_by_code.values().sum::<u64>(), events);
+        assert_eq!(truth.events_by_rule.values().sum::<u64>(), events);
+        assert!(truth.rows["milestones"] > 20 * truth.sessions);
+        let share = truth.sessions_without_identifiers as f64 / truth.sessions as f64;
+        assert!(
+            (0.10..=0.20).contains(&share),
+            "{share} without identifiers"
+        );
+        assert!(0 < truth.unaddressable_events && truth.unaddressable_events < events / 5);
+        check_against_parser(tmp.path(), &truth, false);
     }
 
     #[test]

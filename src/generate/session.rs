@@ -323,7 +323,7 @@ enum Route {
 }
 
 /// `(call_type, session_type_v2, route, weight)`.
-const CALL_TYPES: [((&str, &str, Route), u32); 9] = [
+const CALL_TYPES: [((&str, &str, Route), u32); 10] = [
     (
         ("Voice Inbound (IVR)", "Voice Inbound (IVR)", Route::Ivr),
         50,
@@ -385,6 +385,9 @@ const CALL_TYPES: [((&str, &str, Route), u32); 9] = [
         ),
         5,
     ),
+    // Dialed by the platform from a campaign's calling list, then handled like an agent's
+    // outbound call (no queue).
+    (("Voice Campaign", "Voice Campaign", Route::Outbound), 5),
 ];
 
 /// `(chat_type, session_type_v2, provider)`.
@@ -418,6 +421,26 @@ const CHAT_TYPES: [((&str, &str, &str), u32); 4] = [
         15,
     ),
 ];
+
+/// Share of inbound calls whose caller withheld the number: `phone_number` is `null` or
+/// `"anonymous"`.
+const WITHHELD_CALLER_ID: f64 = 0.15;
+
+/// Share of transfers whose target queue redirected them (`deflection` other than
+/// `no_deflection`).
+const TRANSFER_DEFLECTED: f64 = 0.08;
+
+/// Share of eligible inbound sessions whose queue has `automation_redirection` groups.
+const REDIRECTED: f64 = 0.06;
+
+/// Share of sessions handled by agents whose export has no `handle_durations` (only the
+/// agent participants tell who talked).
+const NO_HANDLE_SEGMENTS: f64 = 0.005;
+
+/// Whether a chat type is addressed by phone number (SMS, WhatsApp).
+fn provider_phone(chat_type: &str) -> bool {
+    chat_type.contains("SMS") || chat_type.contains("WhatsApp")
+}
 
 const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const HEX: &[u8] = b"0123456789abcdef";
@@ -478,6 +501,8 @@ struct Leg {
     acw: Option<i64>,
     /// `(transfer id, created_at, cold)` of the transfer that started this leg.
     transfer_in: Option<(i64, i64, bool)>,
+    /// The transfer's `deflection` when its target queue redirected it (else `no_deflection`).
+    transfer_deflection: Option<&'static str>,
     sip: bool,
 }
 
@@ -525,6 +550,8 @@ struct Layout {
     voicemail: Option<(i64, i64)>,
     fail: Option<(&'static str, &'static str)>,
     deflection: Option<&'static str>,
+    /// Whether `handle_durations` lists the agent legs (almost always).
+    handle_segments: bool,
 }
 
 /// Builds a session. `status` must suit `kind` (see [`GenStatus::draw`]).
@@ -649,10 +676,17 @@ fn lay_out(
         voicemail: None,
         fail: None,
         deflection: None,
+        handle_segments: true,
     };
-    if is_call || rng.chance(0.25) {
-        l.end_user_phone = Some(phone(rng));
-    }
+    // Inbound callers may withhold their number (no phone identifier); calls the platform
+    // places, SMS and WhatsApp always have one; web and app chats rarely do.
+    l.end_user_phone = match route {
+        Route::Ivr | Route::Inbound if is_call && rng.chance(WITHHELD_CALLER_ID) => {
+            rng.chance(0.3).then(|| "anonymous".to_owned())
+        }
+        _ if is_call || provider_phone(type_name) || rng.chance(0.1) => Some(phone(rng)),
+        _ => None,
+    };
 
     if status == GenStatus::Scheduled {
         l.scheduled_at = Some(created + rng.range(600, 2 * 86_400));
@@ -815,6 +849,9 @@ fn lay_out(
             .then(|| rng.chance(0.75).then(|| rng.range(5, 120)))
             .flatten();
         let transfer_in = (k > 0).then(|| (pid(10 + k as i64), cursor - wait, rng.chance(0.5)));
+        // A few transfers land on a queue that is temporarily redirected to another one.
+        let transfer_deflection =
+            (k > 0 && rng.chance(TRANSFER_DEFLECTED)).then_some("temp_redirection_queue");
         l.legs.push(Leg {
             agent: *agent,
             participant_id: pid(next_participant),
@@ -826,6 +863,7 @@ fn lay_out(
             assigned_connection,
             acw,
             transfer_in,
+            transfer_deflection,
             sip: rng.chance(0.5),
         });
         next_participant += 1;
@@ -872,6 +910,7 @@ fn lay_out(
         .map(|leg| leg.end + leg.acw.unwrap_or(0))
         .max()
         .unwrap_or(ends);
+    l.handle_segments = !rng.chance(NO_HANDLE_SEGMENTS);
     l.ends_at = Some(ends);
     l.end_user_left = Some(user_left);
     l.duration = ends - first_start;
@@ -1073,7 +1112,10 @@ fn transfers(l: &Layout, duration_key: &'static str) -> V {
         pairs.push((duration_key, V::Int(to.end - to.start)));
         pairs.extend([
             ("wait_duration", V::Int(assigned - created)),
-            ("deflection", s("no_deflection")),
+            (
+                "deflection",
+                s(to.transfer_deflection.unwrap_or("no_deflection")),
+            ),
             ("answer_type_path", s("manual_to_manual")),
             ("from_menu_path", from.menu.path_object()),
             ("to_menu_path", to.menu.path_object()),
@@ -1358,7 +1400,14 @@ fn write_call(rng: &mut Rng, l: &Layout) -> V {
         ("transfers", transfers(l, "call_duration")),
         ("escalations", escalations(l)),
         ("deflection_details", deflection_details(l)),
-        ("handle_durations", call_handle_durations(l)),
+        (
+            "handle_durations",
+            if l.handle_segments {
+                call_handle_durations(l)
+            } else {
+                V::Arr(vec![])
+            },
+        ),
         ("queue_durations", queue_durations(l)),
         (
             "virtual_agent_deflected_escalations",
@@ -1424,7 +1473,49 @@ fn write_call(rng: &mut Rng, l: &Layout) -> V {
     if let Some(sip) = sip {
         pairs.push(("sip_headers", sip));
     }
+    if let Some(redirection) = automation_redirection(rng, l) {
+        pairs.push(("automation_redirection", redirection));
+    }
     V::Obj(pairs)
+}
+
+/// `automation_redirection`: the percentage-based redirection groups of the queue, on a few
+/// inbound sessions (not on the largest calls, to keep their size realistic).
+fn automation_redirection(rng: &mut Rng, l: &Layout) -> Option<V> {
+    let eligible = matches!(l.route, Route::Ivr | Route::Inbound)
+        && l.status != GenStatus::Scheduled
+        && l.legs.len() < 3;
+    if !eligible || !rng.chance(REDIRECTED) {
+        return None;
+    }
+    let queues: &[Menu] = match l.kind {
+        SessionKind::Call => &CALL_MENUS,
+        SessionKind::Chat => &CHAT_MENUS,
+    };
+    let destination = |menu: &Menu, lang: &'static str| {
+        obj! {
+            "type" => s("Queue"),
+            "queue_id" => V::Int(menu.id),
+            "lang" => s(lang),
+        }
+    };
+    let groups = rng.weighted(&[(1usize, 70), (2, 25), (3, 5)]);
+    let items = (1..=groups)
+        .map(|g| {
+            let after_hours = rng.chance(0.25);
+            let to = destination(rng.pick_ref(queues), l.lang);
+            obj! {
+                "group_label" => string(format!("Redirection Group {g}")),
+                "destination" => to,
+                "after_hours" => V::Bool(after_hours),
+                "ah_destination" => if after_hours { destination(rng.pick_ref(queues), "en") } else { V::Null },
+            }
+        })
+        .collect();
+    Some(obj! {
+        "percent_redirection" => V::Bool(rng.chance(0.7)),
+        "redirection_group" => V::Arr(items),
+    })
 }
 
 fn photos(rng: &mut Rng, l: &Layout) -> V {
@@ -1479,15 +1570,27 @@ fn escalations(l: &Layout) -> V {
 }
 
 fn deflection_details(l: &Layout) -> V {
-    if l.deflection.is_none() {
-        return V::Arr(vec![]);
+    let mut out = Vec::new();
+    if l.deflection.is_some() {
+        out.push(obj! {
+            "id" => V::Int(l.id * 100 + 85),
+            "call_id" => V::Int(l.id),
+            "transfer_id" => V::Null,
+            "from_menu_path" => l.menu.path_object(),
+        });
     }
-    V::Arr(vec![obj! {
-        "id" => V::Int(l.id * 100 + 85),
-        "call_id" => V::Int(l.id),
-        "transfer_id" => V::Null,
-        "from_menu_path" => l.menu.path_object(),
-    }])
+    // One per deflected transfer, from the queue the transfer was aimed at.
+    for (k, leg) in l.legs.iter().enumerate() {
+        if let (Some(_), Some((transfer_id, _, _))) = (leg.transfer_deflection, leg.transfer_in) {
+            out.push(obj! {
+                "id" => V::Int(l.id * 100 + 87 + k as i64),
+                "call_id" => V::Int(l.id),
+                "transfer_id" => V::Int(transfer_id),
+                "from_menu_path" => leg.menu.path_object(),
+            });
+        }
+    }
+    V::Arr(out)
 }
 
 fn call_handle_durations(l: &Layout) -> V {
@@ -1835,7 +1938,14 @@ fn write_chat(rng: &mut Rng, l: &Layout) -> V {
         ("videos", V::Arr(vec![])),
         ("transfers", transfers(l, "chat_duration")),
         ("participants", chat_participants(rng, l)),
-        ("handle_durations", chat_handle_durations(rng, l)),
+        (
+            "handle_durations",
+            if l.handle_segments {
+                chat_handle_durations(rng, l)
+            } else {
+                V::Arr(vec![])
+            },
+        ),
         ("queue_durations", queue_durations(l)),
         (
             "virtual_agent_handle_durations",
@@ -1889,6 +1999,9 @@ fn write_chat(rng: &mut Rng, l: &Layout) -> V {
             },
         ),
     ]);
+    if let Some(redirection) = automation_redirection(rng, l) {
+        pairs.push(("automation_redirection", redirection));
+    }
     V::Obj(pairs)
 }
 

@@ -34,6 +34,14 @@ impl Instant {
         }
     }
 
+    /// ISO-8601 in UTC with `Z`: `2026-03-23T20:14:37Z`, with a fraction only when there is
+    /// one. Instants that parsed always format.
+    pub fn to_utc_string(self) -> String {
+        chrono::DateTime::from_timestamp_micros(self.micros)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            .unwrap_or_default()
+    }
+
     /// Whole seconds since the epoch (floor), for second-resolution comparisons.
     pub fn unix_seconds(self) -> i64 {
         self.micros.div_euclid(1_000_000)
@@ -43,6 +51,14 @@ impl Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_as_utc_with_z() {
+        let t = Instant::parse("2026-03-23T13:14:37.000-07:00").unwrap();
+        assert_eq!(t.to_utc_string(), "2026-03-23T20:14:37Z");
+        let t = Instant::parse("2026-04-01T16:40:12.654321Z").unwrap();
+        assert_eq!(t.to_utc_string(), "2026-04-01T16:40:12.654321Z");
+    }
 
     #[test]
     fn offsets_land_on_the_right_utc_instant() {

@@ -2,6 +2,7 @@
 //! published atomically.
 
 pub mod columns;
+pub mod exchange;
 pub mod publish;
 pub mod tables;
 pub mod writer;
@@ -12,19 +13,35 @@ use std::path::Path;
 use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
+pub use exchange::{ExchangeCounts, ExchangeWriter, Publishable};
 pub use publish::Staging;
 pub use tables::{catalog, RejectsTable, SessionTables};
 pub use writer::{Codec, ParquetSettings, TableWriter};
 
-/// One writer per table, all in the same staging folder.
+/// One writer per table and the Exchange request-body writer, all in the same staging folder.
 pub struct Sink {
     writers: Vec<TableWriter>,
+    exchange: ExchangeWriter,
+}
+
+/// What a closed [`Sink`] wrote.
+#[derive(Debug)]
+pub struct Written {
+    /// Rows per table.
+    pub rows: BTreeMap<&'static str, u64>,
+    /// Exchange request bodies.
+    pub exchange: ExchangeCounts,
 }
 
 impl Sink {
     /// Opens a writer for every table under `dir`; file names start with `file_prefix`
     /// (the run id), so files of two runs never collide.
-    pub fn create(dir: &Path, file_prefix: &str, settings: &ParquetSettings) -> Result<Sink> {
+    pub fn create(
+        dir: &Path,
+        file_prefix: &str,
+        settings: &ParquetSettings,
+        exchange: &crate::derive::ExchangeSettings,
+    ) -> Result<Sink> {
         let schemas = table_schemas();
         let writers = catalog()
             .into_iter()
@@ -33,7 +50,18 @@ impl Sink {
                 TableWriter::new(name, dir, file_prefix, schema, columns, settings)
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Sink { writers })
+        let exchange = ExchangeWriter::create(
+            dir,
+            file_prefix,
+            &exchange.channel,
+            exchange.max_events_per_body,
+        )?;
+        Ok(Sink { writers, exchange })
+    }
+
+    /// Queues publishable events for the Exchange request bodies.
+    pub fn write_exchange(&mut self, sessions: &[Publishable]) -> Result<()> {
+        sessions.iter().try_for_each(|s| self.exchange.write(s))
     }
 
     /// Writes a batch to the table called `table`.
@@ -46,12 +74,17 @@ impl Sink {
         writer.write(batch)
     }
 
-    /// Closes every table; returns rows written per table.
-    pub fn close(self) -> Result<BTreeMap<&'static str, u64>> {
-        self.writers
+    /// Closes every table and writes the request bodies.
+    pub fn close(self) -> Result<Written> {
+        let rows = self
+            .writers
             .into_iter()
             .map(|w| Ok((w.table(), w.close()?)))
-            .collect()
+            .collect::<Result<_>>()?;
+        Ok(Written {
+            rows,
+            exchange: self.exchange.close()?,
+        })
     }
 }
 
@@ -72,6 +105,8 @@ pub fn table_schemas() -> Vec<arrow::datatypes::SchemaRef> {
         MediaTable::schema(),
         AttributesTable::schema(),
         AutomationRedirectionsTable::schema(),
+        EventsTable::schema(),
+        MilestonesTable::schema(),
         RejectsTable::schema(),
     ]
 }

@@ -5,6 +5,7 @@
 //! chat ids are separate sequences; instants are UTC microseconds; durations are whole
 //! seconds in `*_s` columns; names otherwise follow the export's keys.
 
+use crate::derive::{Derived, ExchangeEvent, Milestone};
 use crate::normalize::{
     Attribute, Escalation, OfferEvent, Participant, Recording, Redaction, Segment, Session,
     Transfer,
@@ -373,6 +374,67 @@ table! {
 }
 
 table! {
+    /// One row per derived Acoustic Exchange event (README: "Acoustic Exchange events").
+    pub struct EventsTable("events", s: &Session<'_>, e: &ExchangeEvent<'_>, channel: &str, identifiers: Option<&str>) {
+        session_id: I64, "Session id.", required => s.raw.id;
+        kind: Text, "`call` or `chat`.", required, dict => s.kind.as_str();
+        event_id: Text, "Deterministic event id `<kind>-<session_id>:<code>:<source>` (also the `eventId` attribute); stable across reruns.", required => e.event_id.as_str();
+        code: Text, "Exchange event code: `agentTalk`, `messageAnalysis`, `selfService`, `automationTriggered`.", required, dict => e.code.as_str();
+        timestamp: Timestamp, "When the event was observed (UTC).", required => e.timestamp;
+        channel: Text, "Exchange channel of the request body (`Contact Center` by default).", required, dict => channel;
+        addressable: Bool, "The session has at least one identifier, so the event is in `exchange/*.jsonl`.", required => identifiers.is_some();
+        identifiers: Text, "The identifiers as sent, a JSON array of `{name, value}`; null when the session has none." => identifiers;
+        source_entity: Text, "What produced the event: `agent_handle`, `participant`, `virtual_agent_session`, `consumer_in_menu`, `transfer`, `escalation`, `automation_redirection`, `session`.", required, dict => e.source_entity;
+        source_entity_id: I64, "Id of that entity (segment, participant, transfer, escalation; the session id for session-level events)." => e.source_entity_id;
+        missing_required: Text, "Required catalogue attributes the session had no value for (sent as empty strings), comma-separated; null when none.", dict => missing_required(e).as_deref();
+        description: Text, "`description`: the event in words." => e.attributes.description.as_deref();
+        event_name: Text, "`eventName`: direction for agentTalk (`Inbound`, `Outbound`, `Campaign`, `Callback`, `Scheduled`, `Internal`), else the catalogue's event name.", dict => e.attributes.event_name;
+        agent_skill: Text, "`agentSkill`: the queue (menu path name).", dict => e.attributes.agent_skill;
+        agent_skill_level: Text, "`agentSkillLevel`: no source in the export (always null).", dict => e.attributes.agent_skill_level;
+        agent_disposition: Text, "`agentDisposition`: the handling agent's disposition code.", dict => e.attributes.agent_disposition;
+        sub_channel: Text, "`subChannel`: `phone`, `chat`, `sms`, `whatsapp`.", dict => e.attributes.sub_channel;
+        location: Text, "`location`: no source in the export (always null).", dict => e.attributes.location;
+        device_type: Text, "`deviceType`: `mobile`, `web`, `phone`.", dict => e.attributes.device_type;
+        duration: I64, "`duration`: seconds of the interaction the event describes." => e.attributes.duration;
+        notes: Text, "`notes`: the disposition note." => e.attributes.notes;
+        sentiment: Text, "`sentiment`: `positive`, `neutral`, `negative`, `unknown`.", dict => e.attributes.sentiment;
+        tags: Text, "`tags`: comma-separated (`call,transfer`).", dict => e.attributes.tags.as_deref();
+        topic: Text, "`topic`: menu path name (messageAnalysis).", dict => e.attributes.topic;
+        actionability: Text, "`actionability`: `escalated`, `not_escalated`, `voicemail` (messageAnalysis).", dict => e.attributes.actionability;
+        self_service_app: Text, "`selfServiceApp`: `IVR`, `Mobile SDK`, `Web SDK` or the virtual agent's name.", dict => e.attributes.self_service_app;
+        self_service_selections: Text, "`selfServiceSelections`: the menu path names chosen.", dict => e.attributes.self_service_selections;
+        action: Text, "`action`: `deflected:<how>`, `escalated_to_agent`, `callback_scheduled`, `call_scheduled`, `campaign_dialed`, `redirected_to_<type>`.", dict => e.attributes.action.as_deref();
+        priority: Text, "`priority`: queue priority level (automationTriggered).", dict => e.attributes.priority.map(|p| p.to_string()).as_deref();
+        calling_list: Text, "`calling list`: no source in the export (always null).", dict => e.attributes.calling_list;
+    }
+}
+
+fn missing_required(e: &ExchangeEvent<'_>) -> Option<String> {
+    let mut names = e.missing_required().map(|a| a.name());
+    let first = names.next()?;
+    Some(names.fold(first.to_owned(), |mut all, name| {
+        all.push(',');
+        all.push_str(name);
+        all
+    }))
+}
+
+table! {
+    /// One row per lifecycle moment of a session (README: "Session lifecycle").
+    pub struct MilestonesTable("milestones", s: &Session<'_>, m: &Milestone<'_>) {
+        session_id: I64, "Session id.", required => s.raw.id;
+        kind: Text, "`call` or `chat`.", required, dict => s.kind.as_str();
+        seq: I64, "Position in the session's timeline, 0-based, by time.", required => i64::from(m.seq);
+        milestone: Text, "Google's milestone name: `call_created`, `participant_connected`, `agent_handle_completed`...", required, dict => m.name;
+        timestamp: Timestamp, "When it happened (UTC).", required => m.at;
+        entity_type: Text, "What the moment concerns: `session`, `participant`, `queue_entry`, `transfer`, `agent_handle`, `virtual_agent_session`, `escalation`, `consumer_handle`, `consumer_in_menu`, `consumer_event`, `recording`.", required, dict => m.entity_type;
+        entity_id: I64, "Id of that entity (the session id for session moments)." => m.entity_id;
+        participant_type: Text, "Participant type, for participant moments.", dict => m.participant_type;
+        agent_id: I64, "The agent concerned (handle, answering queue agent, agent participant, receiving agent of an escalation)." => m.agent_id;
+    }
+}
+
+table! {
     /// One row per input file that could not be turned into a session.
     pub struct RejectsTable("rejects", source_path: &str, file_size_bytes: Option<i64>, e: &FileError) {
         source_path: Text, "The rejected file.", required => source_path;
@@ -413,6 +475,10 @@ pub struct SessionTables {
     pub attributes: AttributesTable,
     /// `automation_redirections`
     pub automation_redirections: AutomationRedirectionsTable,
+    /// `events`
+    pub events: EventsTable,
+    /// `milestones`
+    pub milestones: MilestonesTable,
 }
 
 /// The documentation of every table, in output order: `(name, what a row is, columns)`.
@@ -435,6 +501,8 @@ pub fn catalog() -> Vec<(
         (MediaTable::NAME, "one per `photos[]` or `videos[]` entry", MediaTable::COLUMNS),
         (AttributesTable::NAME, "one per custom-data entry, SIP header or virtual-agent parameter", AttributesTable::COLUMNS),
         (AutomationRedirectionsTable::NAME, "one per `automation_redirection.redirection_group[]` entry", AutomationRedirectionsTable::COLUMNS),
+        (EventsTable::NAME, "one per derived Acoustic Exchange event", EventsTable::COLUMNS),
+        (MilestonesTable::NAME, "one per lifecycle moment of a session", MilestonesTable::COLUMNS),
         (RejectsTable::NAME, "one per rejected input file", RejectsTable::COLUMNS),
     ]
 }
@@ -456,11 +524,22 @@ impl SessionTables {
             media: MediaTable::with_capacity(0),
             attributes: AttributesTable::with_capacity(sessions * 4),
             automation_redirections: AutomationRedirectionsTable::with_capacity(0),
+            events: EventsTable::with_capacity(sessions * 4),
+            milestones: MilestonesTable::with_capacity(sessions * 32),
         }
     }
 
-    /// Appends every row one session contributes, to every table.
-    pub fn append(&mut self, s: &Session<'_>, export_count: usize, source_path: &str) {
+    /// Appends every row one session contributes, to every table. `identifiers` is the
+    /// session's identifier list as sent to Exchange (JSON), `None` when it has none.
+    pub fn append(
+        &mut self,
+        s: &Session<'_>,
+        derived: &Derived<'_>,
+        channel: &str,
+        identifiers: Option<&str>,
+        export_count: usize,
+        source_path: &str,
+    ) {
         self.sessions.append(s, export_count, source_path);
         for p in &s.participants {
             self.participants.append(s, p);
@@ -504,6 +583,12 @@ impl SessionTables {
                 self.automation_redirections.append(s, i, g);
             }
         }
+        for e in &derived.events {
+            self.events.append(s, e, channel, identifiers);
+        }
+        for m in &derived.milestones {
+            self.milestones.append(s, m);
+        }
     }
 
     /// Takes the pending rows of every table as record batches, in output order.
@@ -528,6 +613,8 @@ impl SessionTables {
                 AutomationRedirectionsTable::NAME,
                 self.automation_redirections.finish()?,
             ),
+            (EventsTable::NAME, self.events.finish()?),
+            (MilestonesTable::NAME, self.milestones.finish()?),
         ])
     }
 }

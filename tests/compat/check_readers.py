@@ -28,7 +28,9 @@ def check(name, ok, detail=""):
         print(f"FAIL {name} {detail}")
 
 
-tables = sorted(p.name for p in out.iterdir() if p.is_dir())
+tables = sorted(summary["rows"])
+folders = sorted(p.name for p in out.iterdir() if p.is_dir() and any(p.glob("*.parquet")))
+check("one Parquet folder per table in _run.json", folders == tables, f"{folders} vs {tables}")
 con = duckdb.connect()
 
 # Every table opens in both readers with the row count the run summary reports.
@@ -79,6 +81,31 @@ by_type_arrow = {}
 for t in participants.column("participant_type").to_pylist():
     by_type_arrow[t or "<null>"] = by_type_arrow.get(t or "<null>", 0) + 1
 check("participants per type agree", by_type_duck == by_type_arrow, f"{by_type_duck} vs {by_type_arrow}")
+
+# Derived events: the same counts per code from both readers and _run.json.
+events = arrow_tables["events"]
+by_code_duck = dict(duck("select code, count(*) from read_parquet('{out}/events/*.parquet') group by 1"))
+by_code_arrow = {}
+for c in events.column("code").to_pylist():
+    by_code_arrow[c] = by_code_arrow.get(c, 0) + 1
+by_code_summary = {c: n for c, n in summary["events"]["by_code"].items() if n}
+check("events per code agree", by_code_duck == by_code_arrow == by_code_summary,
+      f"{by_code_duck} vs {by_code_arrow} vs {by_code_summary}")
+check("pyarrow: events.timestamp is timestamp[us, UTC] and duration int64",
+      events.schema.field("timestamp").type == pa.timestamp("us", tz="UTC")
+      and events.schema.field("duration").type == pa.int64())
+milestones = arrow_tables["milestones"]
+check("pyarrow: milestones.timestamp is timestamp[us, UTC]",
+      milestones.schema.field("timestamp").type == pa.timestamp("us", tz="UTC"))
+
+# The Exchange request bodies are JSON Lines DuckDB reads as they are.
+bodies = sorted((out / "exchange").glob("*.jsonl"))
+if summary["events"]["request_bodies"]:
+    lines, events_in_bodies = duck("select count(*), coalesce(sum(len(events)), 0) from read_json('{out}/exchange/*.jsonl', format = 'newline_delimited')")[0]
+    check("duckdb reads the request bodies", (lines, events_in_bodies) == (summary["events"]["request_bodies"], summary["events"]["published_events"]),
+          f"{(lines, events_in_bodies)} vs {summary['events']}")
+else:
+    check("no request bodies when no event is publishable", all(b.stat().st_size == 0 for b in bodies) and summary["events"]["published_events"] == 0)
 
 # A realistic join: average handle time and CSAT by queue and day.
 q = """

@@ -197,6 +197,39 @@ impl Table {
             .collect()
     }
 
+    /// Row `row` (over all batches) as column → text; nulls are left out. Timestamps are
+    /// rendered as their i64 micros.
+    pub fn record(&self, mut row: usize) -> BTreeMap<String, String> {
+        for batch in &self.batches {
+            if row >= batch.num_rows() {
+                row -= batch.num_rows();
+                continue;
+            }
+            let mut out = BTreeMap::new();
+            for (c, field) in batch.schema().fields().iter().enumerate() {
+                let column = match batch.column(c).data_type() {
+                    DataType::Timestamp(..) => {
+                        arrow::compute::cast(batch.column(c), &DataType::Int64).unwrap()
+                    }
+                    _ => batch.column(c).clone(),
+                };
+                if column.is_null(row) {
+                    continue;
+                }
+                let text = arrow::util::display::ArrayFormatter::try_new(
+                    column.as_ref(),
+                    &Default::default(),
+                )
+                .unwrap()
+                .value(row)
+                .to_string();
+                out.insert(field.name().clone(), text);
+            }
+            return out;
+        }
+        panic!("no row {row}")
+    }
+
     /// Every row rendered as text, sorted: compares table contents independently of files.
     pub fn canonical_rows(&self) -> Vec<String> {
         let mut rows = Vec::new();

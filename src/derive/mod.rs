@@ -1,0 +1,102 @@
+//! Stage 4 of the data flow: a normalized [`Session`] → what is *derived* from it: Acoustic
+//! Exchange events (with the identifiers of the individual they are about) and the lifecycle
+//! timeline (milestones).
+//!
+//! Derivation reads only the normalized session, never the raw JSON layout, and produces plain
+//! records; turning them into Parquet rows and `POST v1/event` bodies is the sink's job.
+
+pub mod catalog;
+pub mod exchange;
+pub mod identifiers;
+pub mod milestones;
+
+use serde::Deserialize;
+
+pub use catalog::{Attr, DataType, EventCode};
+pub use exchange::{Attributes, ExchangeEvent};
+pub use identifiers::{identify, Identifier, IdentifierRule, IdentifierSource};
+pub use milestones::Milestone;
+
+use crate::normalize::Session;
+
+/// The `[exchange]` section of a pipeline file: how events are addressed and batched.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExchangeSettings {
+    /// The envelope's `channel` (default `Contact Center`).
+    pub channel: String,
+    /// Events per `POST v1/event` body (default 100).
+    pub max_events_per_body: usize,
+    /// Identifier names and their sources (default: `email`, `phone`).
+    pub identifiers: Vec<IdentifierRule>,
+}
+
+impl Default for ExchangeSettings {
+    fn default() -> Self {
+        ExchangeSettings {
+            channel: "Contact Center".to_owned(),
+            max_events_per_body: 100,
+            identifiers: IdentifierRule::defaults(),
+        }
+    }
+}
+
+impl ExchangeSettings {
+    /// Checks values serde cannot: a usable batch size, names, and no duplicate names.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_events_per_body == 0 {
+            return Err("exchange.max_events_per_body must be at least 1".into());
+        }
+        if self.channel.trim().is_empty() {
+            return Err("exchange.channel must not be empty".into());
+        }
+        for (i, rule) in self.identifiers.iter().enumerate() {
+            if rule.name.is_empty() || rule.name != rule.name.to_lowercase() {
+                return Err(format!(
+                    "exchange.identifiers[{i}].name `{}` must be a non-empty lower-case name",
+                    rule.name
+                ));
+            }
+            if rule.sources.is_empty() {
+                return Err(format!(
+                    "exchange.identifiers[{i}] (`{}`) has no sources",
+                    rule.name
+                ));
+            }
+            if self.identifiers[..i].iter().any(|r| r.name == rule.name) {
+                return Err(format!(
+                    "exchange.identifiers: `{}` is listed twice",
+                    rule.name
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Everything derived from one session.
+#[derive(Debug, Default)]
+pub struct Derived<'a> {
+    /// Exchange events, by code in catalogue order.
+    pub events: Vec<ExchangeEvent<'a>>,
+    /// The individual the events are about; empty = not addressable.
+    pub identifiers: Vec<Identifier<'a>>,
+    /// The lifecycle timeline, in time order.
+    pub milestones: Vec<Milestone<'a>>,
+}
+
+impl Derived<'_> {
+    /// Events can be published only for a session with at least one identifier.
+    pub fn addressable(&self) -> bool {
+        !self.identifiers.is_empty()
+    }
+}
+
+/// Derives events, identifiers and milestones from one session.
+pub fn derive<'a>(session: &'a Session<'a>, settings: &'a ExchangeSettings) -> Derived<'a> {
+    Derived {
+        events: exchange::events(session),
+        identifiers: identify(session, &settings.identifiers),
+        milestones: milestones::milestones(session),
+    }
+}
