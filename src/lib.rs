@@ -3,8 +3,8 @@
 //! The data flows one way through the modules, one per stage:
 //!
 //! ```text
-//! discover → select → source (parse) → normalize → sink (tables, Parquet, publish)
-//!                                                      ↘ report (progress, _run.json)
+//! discover → select → source (parse) → normalize → derive (Exchange events, milestones)
+//!     → sink (tables, Parquet, Exchange request bodies, publish) ↘ report (progress, _run.json)
 //! ```
 //!
 //! [`run::run`] wires the stages together; `main.rs` only parses arguments.

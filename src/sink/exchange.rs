@@ -23,21 +23,6 @@ pub const EXCHANGE_DIR: &str = "exchange";
 /// Spill files per run; the peak memory of [`ExchangeWriter::close`] is one bucket.
 pub const BUCKETS: usize = 64;
 
-#[derive(Serialize)]
-struct EventBody<'a> {
-    code: &'static str,
-    timestamp: String,
-    attributes: Vec<AttributeBody<'a>>,
-}
-
-#[derive(Serialize)]
-struct AttributeBody<'a> {
-    name: &'static str,
-    value: Cow<'a, str>,
-    #[serde(rename = "type")]
-    data_type: &'static str,
-}
-
 /// The identifiers as a JSON array (`[{"name":"email","value":"…"}]`); `None` when empty.
 pub fn identifiers_json(identifiers: &[Identifier<'_>]) -> Option<String> {
     if identifiers.is_empty() {
@@ -48,31 +33,64 @@ pub fn identifiers_json(identifiers: &[Identifier<'_>]) -> Option<String> {
 
 /// One event of a request body as JSON: every attribute that has a value, and every
 /// required attribute (empty string when it has none), in catalogue order.
+///
+/// Written by hand rather than through a `Serialize` tree: this runs for every event of the
+/// corpus, and only the string values need JSON escaping.
 pub fn event_json(event: &ExchangeEvent<'_>) -> String {
-    let attributes = event
-        .code
-        .attributes()
-        .iter()
-        .filter_map(|spec| {
-            let value = match event.value(spec.attr) {
-                Some(v) => v,
-                None if spec.required => Cow::Borrowed(""),
-                None => return None,
-            };
-            Some(AttributeBody {
-                name: spec.attr.name(),
-                value,
-                data_type: spec.data_type.as_str(),
-            })
-        })
-        .collect();
-    let body = EventBody {
-        code: event.code.as_str(),
-        timestamp: event.timestamp.to_utc_string(),
-        attributes,
-    };
-    // Serializing plain strings into a String cannot fail.
-    serde_json::to_string(&body).unwrap_or_default()
+    let mut out = String::with_capacity(1024);
+    out.push_str("{\"code\":\"");
+    out.push_str(event.code.as_str());
+    out.push_str("\",\"timestamp\":\"");
+    out.push_str(&event.timestamp.to_utc_string());
+    out.push_str("\",\"attributes\":[");
+    let mut first = true;
+    for spec in event.code.attributes() {
+        let value = match event.value(spec.attr) {
+            Some(v) => v,
+            None if spec.required => Cow::Borrowed(""),
+            None => continue,
+        };
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        out.push_str("{\"name\":");
+        push_json_str(&mut out, spec.attr.name());
+        out.push_str(",\"value\":");
+        push_json_str(&mut out, &value);
+        out.push_str(",\"type\":\"");
+        out.push_str(spec.data_type.as_str());
+        out.push_str("\"}");
+    }
+    out.push_str("]}");
+    out
+}
+
+/// Appends `s` as a JSON string literal: quoted, with `"`, `\\` and control characters
+/// escaped (RFC 8259 §7); everything else is valid inside a JSON string as it is.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[plain..i]);
+        if escape.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(escape);
+        }
+        plain = i + 1;
+    }
+    out.push_str(&s[plain..]);
+    out.push('"');
 }
 
 /// The publishable events of one addressable session.
@@ -286,6 +304,67 @@ mod tests {
             })
             .collect();
         assert_eq!(of_a, [vec!["0", "2"], vec!["3", "5"]], "run order kept");
+    }
+
+    #[test]
+    fn event_json_escapes_and_sends_required_attributes_empty() {
+        use crate::derive::{Attributes, EventCode};
+        use crate::normalize::Instant;
+        let event = ExchangeEvent {
+            code: EventCode::AgentTalk,
+            event_id: "call-1:agentTalk:handle-2".into(),
+            timestamp: Instant::parse("2026-03-23T13:14:37-07:00").unwrap(),
+            source_entity: "agent_handle",
+            source_entity_id: Some(2),
+            attributes: Attributes {
+                notes: Some("said \"hi\"\nthen left \u{e9}"),
+                duration: Some(245),
+                ..Attributes::default()
+            },
+        };
+        let json: serde_json::Value = serde_json::from_str(&event_json(&event)).unwrap();
+        assert_eq!(json["code"], "agentTalk");
+        assert_eq!(json["timestamp"], "2026-03-23T20:14:37Z");
+        let attrs: Vec<(String, String, String)> = json["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                let s = |k: &str| a[k].as_str().unwrap().to_owned();
+                (s("name"), s("value"), s("type"))
+            })
+            .collect();
+        let t = |n: &str, v: &str, ty: &str| (n.to_owned(), v.to_owned(), ty.to_owned());
+        assert_eq!(
+            attrs,
+            [
+                t("eventId", "call-1:agentTalk:handle-2", "string"),
+                t("eventName", "", "string"),
+                t("agentSkill", "", "string"),
+                t("agentDisposition", "", "string"),
+                t("subChannel", "", "string"),
+                t("duration", "245", "number"),
+                t("notes", "said \"hi\"\nthen left \u{e9}", "string"),
+                t("sentiment", "", "string"),
+            ]
+        );
+    }
+
+    #[test]
+    fn json_strings_escape_what_json_requires() {
+        for s in [
+            "plain",
+            "",
+            "quote \" and \\ back",
+            "tab\tnl\ncr\r",
+            "bell\u{7} nul\u{0}",
+            "é → 🎧",
+        ] {
+            let mut out = String::new();
+            push_json_str(&mut out, s);
+            assert_eq!(serde_json::from_str::<String>(&out).unwrap(), s, "{out}");
+            assert!(!out[1..out.len() - 1].contains(|c: char| c < ' '), "{out}");
+        }
     }
 
     #[test]
