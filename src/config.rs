@@ -268,6 +268,10 @@ mod tests {
                 "unknown identifier source `phone`",
             ),
             ("[exchange]\nchanel = \"x\"\n", "chanel"),
+            ("[exchange]\nchannel = \" \"\n", "channel must not be empty"),
+            ("[exchange]\nidentifiers = []\n", "at least one identifier"),
+            ("[exchange]\nidentifiers = [{ name = \"x\", sources = [] }]\n", "has no sources"),
+            ("[exchange]\nidentifiers = [{ name = \"x\", sources = [\"email\"] }, { name = \"x\", sources = [\"end_user.id\"] }]\n", "listed twice"),
         ] {
             let err = load(text).unwrap_err().to_string();
             assert!(err.contains(why), "{text}: {err}");

@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
+use crate::derive::{Attr, EventCode};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 /// Counters one worker accumulates for one chunk of files; merged by the runner.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone)]
 pub struct Tally {
     /// Files fully read.
     pub files_read: u64,
@@ -27,13 +28,13 @@ pub struct Tally {
     /// Keys the format does not define, by path (`participants[].x_debug`), with counts.
     pub unknown_fields: BTreeMap<String, u64>,
     /// Exchange events by code.
-    pub events_by_code: BTreeMap<String, u64>,
+    pub events_by_code: BTreeMap<EventCode, u64>,
     /// Events of sessions without any identifier (not in the request bodies).
     pub unaddressable_events: u64,
     /// Sessions without any identifier.
     pub sessions_without_identifiers: u64,
-    /// Required attributes sent empty, by `<code>.<attribute>`.
-    pub missing_required: BTreeMap<String, u64>,
+    /// Required attributes sent empty, by code and attribute.
+    pub missing_required: BTreeMap<(EventCode, Attr), u64>,
 }
 
 impl Tally {
@@ -49,12 +50,16 @@ impl Tally {
             (&mut self.rejects_by_kind, other.rejects_by_kind),
             (&mut self.unknown_statuses, other.unknown_statuses),
             (&mut self.unknown_fields, other.unknown_fields),
-            (&mut self.events_by_code, other.events_by_code),
-            (&mut self.missing_required, other.missing_required),
         ] {
             for (k, v) in from {
                 *map.entry(k).or_default() += v;
             }
+        }
+        for (k, v) in other.events_by_code {
+            *self.events_by_code.entry(k).or_default() += v;
+        }
+        for (k, v) in other.missing_required {
+            *self.missing_required.entry(k).or_default() += v;
         }
     }
 

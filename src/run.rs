@@ -118,7 +118,7 @@ fn run_into(
         .map(|c| (c.as_str().to_owned(), 0))
         .collect();
     for (code, n) in &tally.events_by_code {
-        *by_code.entry(code.clone()).or_default() += n;
+        *by_code.entry(code.as_str().to_owned()).or_default() += n;
     }
 
     let seen = files.len() as u64;
@@ -172,7 +172,11 @@ fn run_into(
             by_code,
             unaddressable_events: tally.unaddressable_events,
             sessions_without_identifiers: tally.sessions_without_identifiers,
-            missing_required: tally.missing_required.clone(),
+            missing_required: tally
+                .missing_required
+                .iter()
+                .map(|((code, attr), n)| (format!("{}.{}", code.as_str(), attr.name()), *n))
+                .collect(),
             published_events: written.exchange.events,
             request_bodies: written.exchange.bodies,
             individuals: written.exchange.individuals,
@@ -354,15 +358,9 @@ fn process_chunk(
 /// Adds one session's events to the run's counters.
 fn count_events(derived: &Derived<'_>, tally: &mut Tally) {
     for e in &derived.events {
-        *tally
-            .events_by_code
-            .entry(e.code.as_str().to_owned())
-            .or_default() += 1;
+        *tally.events_by_code.entry(e.code).or_default() += 1;
         for attr in e.missing_required() {
-            *tally
-                .missing_required
-                .entry(format!("{}.{}", e.code.as_str(), attr.name()))
-                .or_default() += 1;
+            *tally.missing_required.entry((e.code, attr)).or_default() += 1;
         }
     }
     if !derived.addressable() {

@@ -819,3 +819,53 @@ fn identifier_sources_are_configurable() {
         0
     );
 }
+
+#[test]
+fn blank_values_count_as_missing_and_do_not_stop_fallbacks() {
+    // Call 1418 with a blank disposition code and note and a blank handle menu path.
+    let mut call: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(shared().join("real-exports/metadata_call-1418.json")).unwrap(),
+    )
+    .unwrap();
+    call["dispositions"][0]["code"] = "".into();
+    call["dispositions"][0]["note"] = " ".into();
+    call["handle_durations"][0]["menu_path"] = "".into();
+    call["escalations"][0]["to_menu_path"]["name"] = "".into();
+    let dir = Dir::new();
+    let input = dir.create("in/call-1418.json", serde_json::to_vec(&call).unwrap());
+    let out = dir.join("out");
+    run(&out, &[input], &[]);
+    let events = read_table(&out, "events");
+    assert_event(
+        &events,
+        "call-1418:agentTalk:handle-307",
+        "2026-03-23T20:14:37Z",
+        &[
+            ("agent_skill", "menu-path-test/optional-dispositions_menu-8"), // the session's menu path
+            ("agent_disposition", "-"),
+            ("notes", "-"),
+            ("missing_required", "agentDisposition,notes"),
+        ],
+    );
+    // An optional attribute without a value is left out of the body, not sent empty.
+    assert_eq!(
+        event(&events, "call-1418:automationTriggered:escalation-449").get("agent_skill"),
+        None
+    );
+    let escalation = bodies(&out)
+        .iter()
+        .flat_map(|b| b["events"].as_array().unwrap().clone())
+        .find(|e| e["code"] == "automationTriggered")
+        .unwrap();
+    let names: Vec<&str> = escalation["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"agentSkill"), "{names:?}");
+    assert_eq!(
+        run_summary(&out)["events"]["missing_required"],
+        serde_json::json!({"agentTalk.agentDisposition": 1, "agentTalk.notes": 2})
+    );
+}

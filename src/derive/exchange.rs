@@ -173,7 +173,7 @@ impl<'a> Facts<'a> {
             device_type,
             csat: csat_sentiment(s.raw.rating),
             priority: s.raw.queue_priority_level,
-            menu_path: s.raw.menu_path.as_ref().and_then(|m| text(&m.name)),
+            menu_path: non_blank(s.raw.menu_path.as_ref().and_then(|m| text(&m.name))),
             type_words,
         }
     }
@@ -230,7 +230,12 @@ fn suffix(prefix: &str, id: Option<i64>, index: usize) -> String {
 }
 
 fn real_deflection(d: Option<&str>) -> Option<&str> {
-    d.filter(|d| !d.is_empty() && *d != "no_deflection")
+    non_blank(d).filter(|d| *d != "no_deflection")
+}
+
+/// Blank text counts as no value: it neither fills an attribute nor stops a fallback.
+fn non_blank(v: Option<&str>) -> Option<&str> {
+    v.filter(|v| !v.trim().is_empty())
 }
 
 /// Every Exchange event `s` produces, grouped by code in catalogue order.
@@ -283,8 +288,8 @@ fn agent_talk<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<ExchangeEvent<'a
                 )),
                 event_name: Some(f.direction),
                 agent_skill: skill,
-                agent_disposition: disposition.and_then(|d| text(&d.code)),
-                notes: disposition.and_then(|d| text(&d.note)),
+                agent_disposition: disposition.and_then(|d| non_blank(text(&d.code))),
+                notes: disposition.and_then(|d| non_blank(text(&d.note))),
                 sub_channel: Some(f.sub_channel),
                 device_type: f.device_type,
                 duration,
@@ -320,7 +325,7 @@ fn agent_talk<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<ExchangeEvent<'a
                 g.segment_id,
                 suffix("handle", g.segment_id, i),
                 g.agent_id,
-                g.menu_path.or(f.menu_path),
+                non_blank(g.menu_path).or(f.menu_path),
                 disposition,
                 g.duration_s,
                 &tags,
@@ -399,7 +404,7 @@ fn message_analysis<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<ExchangeEv
                     }
                 )),
                 event_name: Some("Virtual Agent Conversation Analysis"),
-                topic: g.menu_path.or(f.menu_path),
+                topic: non_blank(g.menu_path).or(f.menu_path),
                 sentiment: Some(va_sentiment(g.sentiment, f.csat)),
                 actionability: Some(if escalated {
                     "escalated"
@@ -428,10 +433,7 @@ fn self_service<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<ExchangeEvent<
     };
     let event =
         |g: &Segment<'a>, suffix: String, source_entity: &'static str, app: &'a str, tag: &str| {
-            let selections = g
-                .menu_path
-                .filter(|m| !m.is_empty() && *m != "/")
-                .or(f.menu_path);
+            let selections = non_blank(g.menu_path).filter(|m| *m != "/").or(f.menu_path);
             ExchangeEvent {
                 code,
                 event_id: f.event_id(code, &suffix),
@@ -527,7 +529,7 @@ fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Exchan
                 "transfer",
                 t.raw.id,
                 Cow::Owned(format!("deflected:{d}")),
-                t.raw.to_menu_path.as_ref().and_then(|m| text(&m.name)),
+                non_blank(t.raw.to_menu_path.as_ref().and_then(|m| text(&m.name))),
                 t.raw.to_queue_priority_level.or(f.priority),
                 &[],
             );
@@ -541,14 +543,17 @@ fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Exchan
         .enumerate()
     {
         escalations += 1;
-        let how = e.deflection.unwrap_or("");
+        let how = match real_deflection(e.deflection) {
+            Some(d) => Cow::Owned(format!("deflected:{d}")),
+            None => Cow::Borrowed("deflected"),
+        };
         push(
             suffix("va-deflected", e.record_id, i),
             e.escalated_at,
             "escalation",
             e.record_id,
-            Cow::Owned(format!("deflected:{how}")),
-            e.menu_path,
+            how,
+            non_blank(e.menu_path),
             f.priority,
             &[],
         );
@@ -566,7 +571,7 @@ fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Exchan
             "escalation",
             e.record_id,
             Cow::Borrowed("escalated_to_agent"),
-            e.to_menu_path.and_then(|m| text(&m.name)),
+            non_blank(e.to_menu_path.and_then(|m| text(&m.name))),
             f.priority,
             &[],
         );
@@ -637,7 +642,7 @@ fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Exchan
                 "automation_redirection",
                 None,
                 Cow::Owned(format!("redirected_to_{destination}")),
-                text(&g.group_label),
+                non_blank(text(&g.group_label)),
                 f.priority,
                 tags,
             );

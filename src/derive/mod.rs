@@ -50,6 +50,13 @@ impl ExchangeSettings {
         if self.channel.trim().is_empty() {
             return Err("exchange.channel must not be empty".into());
         }
+        if self.identifiers.is_empty() {
+            return Err(
+                "exchange.identifiers must name at least one identifier: without one no \
+                 event can be published (use `derive = false` to skip events altogether)"
+                    .into(),
+            );
+        }
         for (i, rule) in self.identifiers.iter().enumerate() {
             if rule.name.is_empty() || rule.name != rule.name.to_lowercase() {
                 return Err(format!(

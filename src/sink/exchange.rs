@@ -28,7 +28,19 @@ pub fn identifiers_json(identifiers: &[Identifier<'_>]) -> Option<String> {
     if identifiers.is_empty() {
         return None;
     }
-    serde_json::to_string(identifiers).ok()
+    let mut out = String::from("[");
+    for (i, id) in identifiers.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"name\":");
+        push_json_str(&mut out, id.name);
+        out.push_str(",\"value\":");
+        push_json_str(&mut out, &id.value);
+        out.push('}');
+    }
+    out.push(']');
+    Some(out)
 }
 
 /// One event of a request body as JSON: every attribute that has a value, and every
@@ -122,6 +134,8 @@ pub struct ExchangeWriter {
     file_prefix: String,
     channel_json: String,
     max_events_per_body: usize,
+    /// [`SORT_RUN_BYTES`], smaller in tests to exercise the merge.
+    sort_run_bytes: usize,
     buckets: Vec<Option<BufWriter<File>>>,
 }
 
@@ -140,8 +154,13 @@ impl ExchangeWriter {
             dir,
             spill_dir,
             file_prefix: file_prefix.to_owned(),
-            channel_json: serde_json::to_string(channel).unwrap_or_default(),
+            channel_json: {
+                let mut json = String::new();
+                push_json_str(&mut json, channel);
+                json
+            },
             max_events_per_body: max_events_per_body.max(1),
+            sort_run_bytes: SORT_RUN_BYTES,
             buckets: (0..BUCKETS).map(|_| None).collect(),
         })
     }
@@ -196,57 +215,207 @@ impl ExchangeWriter {
         Ok(counts)
     }
 
+    /// Writes one bucket's bodies: an external merge sort by individual, so memory stays
+    /// under [`SORT_RUN_BYTES`] however many events (or however hot an individual) it holds.
     fn write_bodies(&self, bucket: usize, spill: &Path, counts: &mut ExchangeCounts) -> Result<()> {
-        let reader = BufReader::new(File::open(spill).map_err(Error::io("open", spill))?);
-        let mut lines = Vec::new();
-        for line in reader.lines() {
-            let line = line.map_err(Error::io("read", spill))?;
-            if let Some(tab) = line.find('\t') {
-                lines.push((tab, line));
-            }
-        }
-        // Stable: one individual's events keep their run order.
-        lines.sort_by(|(a, x), (b, y)| x[..*a].cmp(&y[..*b]));
-
         let path = self
             .dir
             .join(format!("{}-{bucket:05}.jsonl", self.file_prefix));
         let file = File::create(&path).map_err(Error::io("create", &path))?;
-        let mut out = BufWriter::with_capacity(256 << 10, file);
-        let mut write = |body: &[u8]| out.write_all(body).map_err(Error::io("write", &path));
-        let mut start = 0;
-        while start < lines.len() {
-            let key = &lines[start].1[..lines[start].0];
-            let end = start
-                + lines[start..]
-                    .iter()
-                    .take_while(|(tab, line)| &line[..*tab] == key)
-                    .count();
-            counts.individuals += 1;
-            for batch in lines[start..end].chunks(self.max_events_per_body) {
-                let mut body =
-                    String::with_capacity(64 + batch.iter().map(|(_, l)| l.len()).sum::<usize>());
-                body.push_str("{\"channel\":");
-                body.push_str(&self.channel_json);
-                body.push_str(",\"identifiers\":");
-                body.push_str(key);
-                body.push_str(",\"events\":[");
-                for (i, (tab, line)) in batch.iter().enumerate() {
-                    if i > 0 {
-                        body.push(',');
-                    }
-                    body.push_str(&line[tab + 1..]);
-                }
-                body.push_str("]}\n");
-                write(body.as_bytes())?;
-                counts.bodies += 1;
-                counts.events += batch.len() as u64;
+        let mut bodies = BodyWriter {
+            out: BufWriter::with_capacity(256 << 10, file),
+            path: &path,
+            channel_json: &self.channel_json,
+            max_events: self.max_events_per_body,
+            key: String::new(),
+            events: Vec::new(),
+            counts,
+        };
+
+        // Phase 1: cut the spill into sorted runs of bounded size.
+        let reader = BufReader::new(File::open(spill).map_err(Error::io("open", spill))?);
+        let mut run: Vec<SpillRecord> = Vec::new();
+        let mut run_bytes = 0;
+        let mut runs: Vec<PathBuf> = Vec::new();
+        for line in reader.lines() {
+            let line = line.map_err(Error::io("read", spill))?;
+            let record = SpillRecord::new(line).ok_or_else(|| {
+                Error::io("read", spill)(std::io::Error::other("spill line without a key"))
+            })?;
+            run_bytes += record.line.len();
+            run.push(record);
+            if run_bytes >= self.sort_run_bytes {
+                runs.push(self.write_run(spill, runs.len(), &mut run)?);
+                run_bytes = 0;
             }
-            start = end;
+        }
+        // Stable: one individual's events keep their run order.
+        run.sort_by(|a, b| a.key().cmp(b.key()));
+        if runs.is_empty() {
+            // The common case: the bucket fits in one run.
+            for record in &run {
+                bodies.push(record.key(), record.event())?;
+            }
+        } else {
+            if !run.is_empty() {
+                runs.push(self.write_run(spill, runs.len(), &mut run)?);
+            }
+            merge_runs(&runs, &mut bodies)?;
+            for r in &runs {
+                std::fs::remove_file(r).map_err(Error::io("remove", r))?;
+            }
+        }
+        bodies.finish()
+    }
+
+    /// Sorts `records` by individual (stably) into a run file; empties `records`.
+    fn write_run(&self, spill: &Path, n: usize, records: &mut Vec<SpillRecord>) -> Result<PathBuf> {
+        records.sort_by(|a, b| a.key().cmp(b.key()));
+        let mut name = spill.as_os_str().to_owned();
+        name.push(format!(".run-{n}"));
+        let path = PathBuf::from(name);
+        let file = File::create(&path).map_err(Error::io("create", &path))?;
+        let mut out = BufWriter::with_capacity(256 << 10, file);
+        for record in records.drain(..) {
+            (|| {
+                out.write_all(record.line.as_bytes())?;
+                out.write_all(b"\n")
+            })()
+            .map_err(Error::io("write", &path))?;
         }
         out.flush().map_err(Error::io("write", &path))?;
-        out.get_ref().sync_all().map_err(Error::io("sync", &path))?;
-        counts.files += 1;
+        Ok(path)
+    }
+}
+
+/// Bytes of spill lines sorted in memory at once while writing the bodies.
+pub const SORT_RUN_BYTES: usize = 64 << 20;
+
+/// One spill line: `identifiers<TAB>event`.
+struct SpillRecord {
+    line: String,
+    tab: usize,
+}
+
+impl SpillRecord {
+    fn new(line: String) -> Option<SpillRecord> {
+        let tab = line.find('\t')?;
+        Some(SpillRecord { line, tab })
+    }
+    fn key(&self) -> &str {
+        &self.line[..self.tab]
+    }
+    fn event(&self) -> &str {
+        &self.line[self.tab + 1..]
+    }
+}
+
+/// Streams sorted runs in key order into `bodies`. Equal keys come from the earlier run
+/// first, and each run is in spill order, so one individual's events keep their run order.
+fn merge_runs(runs: &[PathBuf], bodies: &mut BodyWriter<'_>) -> Result<()> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    let mut readers = runs
+        .iter()
+        .map(|p| Ok(BufReader::new(File::open(p).map_err(Error::io("open", p))?).lines()))
+        .collect::<Result<Vec<_>>>()?;
+    let next = |i: usize,
+                readers: &mut Vec<std::io::Lines<BufReader<File>>>|
+     -> Result<Option<SpillRecord>> {
+        match readers[i].next() {
+            None => Ok(None),
+            Some(line) => {
+                let line = line.map_err(Error::io("read", &runs[i]))?;
+                SpillRecord::new(line).map(Some).ok_or_else(|| {
+                    Error::io("read", &runs[i])(std::io::Error::other("run line without a key"))
+                })
+            }
+        }
+    };
+    // Heap of (key, run index); the record itself waits in `heads`.
+    let mut heads: Vec<Option<SpillRecord>> = Vec::with_capacity(runs.len());
+    let mut heap = BinaryHeap::new();
+    for i in 0..runs.len() {
+        let head = next(i, &mut readers)?;
+        if let Some(record) = &head {
+            heap.push(Reverse((record.key().to_owned(), i)));
+        }
+        heads.push(head);
+    }
+    while let Some(Reverse((_, i))) = heap.pop() {
+        if let Some(record) = heads[i].take() {
+            bodies.push(record.key(), record.event())?;
+        }
+        heads[i] = next(i, &mut readers)?;
+        if let Some(record) = &heads[i] {
+            heap.push(Reverse((record.key().to_owned(), i)));
+        }
+    }
+    Ok(())
+}
+
+/// Writes request bodies from events arriving grouped by individual: at most `max_events`
+/// are held before a body is written.
+struct BodyWriter<'a> {
+    out: BufWriter<File>,
+    path: &'a Path,
+    channel_json: &'a str,
+    max_events: usize,
+    key: String,
+    events: Vec<String>,
+    counts: &'a mut ExchangeCounts,
+}
+
+impl BodyWriter<'_> {
+    fn push(&mut self, key: &str, event: &str) -> Result<()> {
+        if key != self.key {
+            self.flush_body()?;
+            self.key.clear();
+            self.key.push_str(key);
+            self.counts.individuals += 1;
+        } else if self.events.len() == self.max_events {
+            self.flush_body()?;
+        }
+        self.events.push(event.to_owned());
+        Ok(())
+    }
+
+    fn flush_body(&mut self) -> Result<()> {
+        if self.events.is_empty() {
+            return Ok(());
+        }
+        let mut body =
+            String::with_capacity(64 + self.events.iter().map(String::len).sum::<usize>());
+        body.push_str("{\"channel\":");
+        body.push_str(self.channel_json);
+        body.push_str(",\"identifiers\":");
+        body.push_str(&self.key);
+        body.push_str(",\"events\":[");
+        for (i, event) in self.events.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(event);
+        }
+        body.push_str("]}\n");
+        self.out
+            .write_all(body.as_bytes())
+            .map_err(Error::io("write", self.path))?;
+        self.counts.bodies += 1;
+        self.counts.events += self.events.len() as u64;
+        self.events.clear();
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.flush_body()?;
+        self.out.flush().map_err(Error::io("write", self.path))?;
+        self.out
+            .get_ref()
+            .sync_all()
+            .map_err(Error::io("sync", self.path))?;
+        self.counts.files += 1;
         Ok(())
     }
 }
@@ -365,6 +534,65 @@ mod tests {
             assert_eq!(serde_json::from_str::<String>(&out).unwrap(), s, "{out}");
             assert!(!out[1..out.len() - 1].contains(|c: char| c < ' '), "{out}");
         }
+    }
+
+    #[test]
+    fn buckets_larger_than_the_sort_budget_are_merged_in_the_same_order() {
+        let write = |budget: usize| {
+            let dir = tempfile::tempdir().unwrap();
+            let mut writer =
+                ExchangeWriter::create(dir.path(), "run", "Contact Center", 3).unwrap();
+            writer.sort_run_bytes = budget;
+            // One hot individual and a few others, interleaved, all in few buckets.
+            for n in 0..200 {
+                let who = ["hot", "a", "hot", "b", "hot", "c"][n % 6];
+                writer.write(&line(who, n)).unwrap();
+            }
+            let counts = writer.close().unwrap();
+            let mut files: Vec<_> = std::fs::read_dir(dir.path().join(EXCHANGE_DIR))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            files.sort();
+            let text: Vec<String> = files
+                .iter()
+                .map(|f| std::fs::read_to_string(f).unwrap())
+                .collect();
+            (counts, text)
+        };
+        let (in_memory, expected) = write(SORT_RUN_BYTES);
+        let (merged, text) = write(500); // a run every ~3 lines
+        assert_eq!(merged, in_memory);
+        assert_eq!(text, expected);
+        assert_eq!(in_memory.individuals, 4);
+        assert_eq!(in_memory.events, 200);
+        // hot: 100 events → 34 bodies of ≤ 3; a: 34 → 12; b, c: 33 → 11 each.
+        assert_eq!(in_memory.bodies, 34 + 12 + 11 + 11);
+    }
+
+    #[test]
+    fn identifiers_are_a_json_array_of_name_and_value() {
+        use std::borrow::Cow;
+        assert_eq!(identifiers_json(&[]), None);
+        let ids = [
+            Identifier {
+                name: "email",
+                value: Cow::Borrowed("a@example.com"),
+            },
+            Identifier {
+                name: "crm",
+                value: Cow::Borrowed("x\"y"),
+            },
+        ];
+        let json = identifiers_json(&ids).unwrap();
+        assert_eq!(
+            json,
+            r#"[{"name":"email","value":"a@example.com"},{"name":"crm","value":"x\"y"}]"#
+        );
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&json).unwrap(),
+            serde_json::to_value(ids).unwrap()
+        );
     }
 
     #[test]
