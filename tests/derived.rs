@@ -58,6 +58,24 @@ fn bodies(out: &Path) -> Vec<serde_json::Value> {
     out
 }
 
+/// The value of attribute `name` of a request-body event.
+fn attribute<'a>(event: &'a serde_json::Value, name: &str) -> Option<&'a str> {
+    event["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == name)
+        .map(|a| a["value"].as_str().unwrap())
+}
+
+/// Every event of every request body of an output.
+fn body_events(out: &Path) -> Vec<serde_json::Value> {
+    bodies(out)
+        .iter()
+        .flat_map(|b| b["events"].as_array().unwrap().clone())
+        .collect()
+}
+
 /// The README's list of milestones we add beyond Google's derivation.
 fn documented_improvements() -> BTreeSet<String> {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
@@ -345,17 +363,7 @@ fn events_of_one_individual_share_bodies_of_at_most_the_configured_size() {
     let ids: BTreeSet<String> = caller
         .iter()
         .flat_map(|b| b["events"].as_array().unwrap().iter())
-        .map(|e| {
-            e["attributes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|a| a["name"] == "eventId")
-                .unwrap()["value"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|e| attribute(e, "eventId").unwrap().to_owned())
         .collect();
     assert!(
         ids.iter().any(|i| i.starts_with("call-1418:"))
@@ -714,20 +722,9 @@ fn every_mapping_row_gives_its_event_on_the_fixtures() {
         r#"[{"name":"email","value":"customer.5005@example.com"},{"name":"phone","value":"+15550150005"}]"#
     );
     assert!(!event(&events, "call-5009:automationTriggered:campaign").contains_key("identifiers"));
-    let published: Vec<String> = bodies(&out)
+    let published: Vec<String> = body_events(&out)
         .iter()
-        .flat_map(|b| b["events"].as_array().unwrap().clone())
-        .map(|e| {
-            e["attributes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|a| a["name"] == "eventId")
-                .unwrap()["value"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|e| attribute(e, "eventId").unwrap().to_owned())
         .collect();
     assert_eq!(published.len(), 33);
     assert!(
@@ -740,16 +737,9 @@ fn every_mapping_row_gives_its_event_on_the_fixtures() {
         summary["events"]["missing_required"],
         serde_json::json!({"agentTalk.agentDisposition": 3, "agentTalk.notes": 5})
     );
-    let body_event = bodies(&out)
-        .iter()
-        .flat_map(|b| b["events"].as_array().unwrap().clone())
-        .find(|e| {
-            e["attributes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|a| a["value"] == "chat-7003:agentTalk:handle-700331")
-        })
+    let body_event = body_events(&out)
+        .into_iter()
+        .find(|e| attribute(e, "eventId") == Some("chat-7003:agentTalk:handle-700331"))
         .unwrap();
     let disposition = body_event["attributes"]
         .as_array()
@@ -852,9 +842,8 @@ fn blank_values_count_as_missing_and_do_not_stop_fallbacks() {
         event(&events, "call-1418:automationTriggered:escalation-449").get("agent_skill"),
         None
     );
-    let escalation = bodies(&out)
-        .iter()
-        .flat_map(|b| b["events"].as_array().unwrap().clone())
+    let escalation = body_events(&out)
+        .into_iter()
         .find(|e| e["code"] == "automationTriggered")
         .unwrap();
     let names: Vec<&str> = escalation["attributes"]
