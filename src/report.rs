@@ -35,6 +35,8 @@ pub struct Tally {
     pub sessions_without_identifiers: u64,
     /// Required attributes sent empty, by code and attribute.
     pub missing_required: BTreeMap<(EventCode, Attr), u64>,
+    /// Events whose id another event of the same session already has.
+    pub duplicate_event_ids: u64,
 }
 
 impl Tally {
@@ -46,6 +48,7 @@ impl Tally {
         self.chats += other.chats;
         self.unaddressable_events += other.unaddressable_events;
         self.sessions_without_identifiers += other.sessions_without_identifiers;
+        self.duplicate_event_ids += other.duplicate_event_ids;
         for (map, from) in [
             (&mut self.rejects_by_kind, other.rejects_by_kind),
             (&mut self.unknown_statuses, other.unknown_statuses),
@@ -144,6 +147,9 @@ pub struct EventSummary {
     pub sessions_without_identifiers: u64,
     /// Required attributes that had no source value and were sent empty, by `<code>.<attribute>`.
     pub missing_required: BTreeMap<String, u64>,
+    /// Events whose `event_id` repeats within a session: the export repeated an entry id, so
+    /// downstream de-duplication by id would drop them. Expected 0.
+    pub duplicate_event_ids: u64,
     /// Events in `exchange/*.jsonl` (= total - unaddressable_events).
     pub published_events: u64,
     /// Request bodies (lines) in `exchange/*.jsonl`.
@@ -239,6 +245,12 @@ impl RunSummary {
                     self.events.published_events
                 ),
             );
+            if self.events.duplicate_event_ids > 0 {
+                line(
+                    "  duplicate event ids",
+                    self.events.duplicate_event_ids.to_string(),
+                );
+            }
             if !self.events.missing_required.is_empty() {
                 line(
                     "  missing required",

@@ -172,6 +172,7 @@ fn run_into(
             by_code,
             unaddressable_events: tally.unaddressable_events,
             sessions_without_identifiers: tally.sessions_without_identifiers,
+            duplicate_event_ids: tally.duplicate_event_ids,
             missing_required: tally
                 .missing_required
                 .iter()
@@ -363,6 +364,9 @@ fn count_events(derived: &Derived<'_>, tally: &mut Tally) {
             *tally.missing_required.entry((e.code, attr)).or_default() += 1;
         }
     }
+    let mut ids: Vec<&str> = derived.events.iter().map(|e| e.event_id.as_str()).collect();
+    ids.sort_unstable();
+    tally.duplicate_event_ids += ids.windows(2).filter(|w| w[0] == w[1]).count() as u64;
     if !derived.addressable() {
         tally.sessions_without_identifiers += 1;
         tally.unaddressable_events += derived.events.len() as u64;

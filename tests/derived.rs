@@ -779,6 +779,27 @@ fn an_escalated_virtual_agent_without_escalation_records_still_triggers_automati
     );
     let ids: Vec<String> = events.strs("event_id").into_iter().flatten().collect();
     assert!(!ids.iter().any(|i| i.contains(":escalation-")));
+    assert_eq!(run_summary(&out)["events"]["duplicate_event_ids"], 0);
+}
+
+#[test]
+fn a_repeated_entry_id_is_counted_as_a_duplicate_event_id() {
+    // An export that lists handle 307 twice gives two events with the same id: counted, so
+    // whoever de-duplicates by event id downstream knows.
+    let mut call: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(shared().join("real-exports/metadata_call-1418.json")).unwrap(),
+    )
+    .unwrap();
+    let handle = call["handle_durations"][0].clone();
+    call["handle_durations"]
+        .as_array_mut()
+        .unwrap()
+        .push(handle);
+    let dir = Dir::new();
+    let input = dir.create("in/call-1418.json", serde_json::to_vec(&call).unwrap());
+    let out = dir.join("out");
+    run(&out, &[input], &[]);
+    assert_eq!(run_summary(&out)["events"]["duplicate_event_ids"], 1);
 }
 
 #[test]

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use crate::derive::catalog::{Attr, EventCode};
-use crate::normalize::{Instant, Segment, SegmentKind, Session, SessionKind};
+use crate::normalize::{EscalationKind, Instant, Segment, SegmentKind, Session, SessionKind};
 use crate::source::{text, RawDisposition};
 
 /// One derived Exchange event.
@@ -539,7 +539,7 @@ fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Exchan
     for (i, e) in s
         .escalations
         .iter()
-        .filter(|e| e.escalation_kind == "va_deflected")
+        .filter(|e| e.escalation_kind == EscalationKind::VaDeflected)
         .enumerate()
     {
         escalations += 1;
@@ -561,7 +561,7 @@ fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Exchan
     for (i, e) in s
         .escalations
         .iter()
-        .filter(|e| e.escalation_kind == "escalation")
+        .filter(|e| e.escalation_kind == EscalationKind::Escalation)
         .enumerate()
     {
         escalations += 1;

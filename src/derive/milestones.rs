@@ -5,7 +5,7 @@
 //! and listed in the README: chat participants leave at `finished_at`, and virtual-agent
 //! escalations (`escalations[]`) are moments too.
 
-use crate::normalize::{Instant, SegmentKind, Session, SessionKind};
+use crate::normalize::{EscalationKind, Instant, SegmentKind, Session, SessionKind};
 use crate::source::text;
 
 /// One moment in a session's life.
@@ -173,8 +173,8 @@ pub fn milestones<'a>(s: &Session<'a>) -> Vec<Milestone<'a>> {
 
     for e in &s.escalations {
         let name = match e.escalation_kind {
-            "va_deflected" => "virtual_agent_escalation_deflected",
-            _ => "virtual_agent_escalated",
+            EscalationKind::VaDeflected => "virtual_agent_escalation_deflected",
+            EscalationKind::Escalation => "virtual_agent_escalated",
         };
         let agent = e.to_agent.and_then(|a| a.id);
         push(name, e.escalated_at, "escalation", e.record_id, None, agent);

@@ -2,8 +2,10 @@
 //! Exchange events (with the identifiers of the individual they are about) and the lifecycle
 //! timeline (milestones).
 //!
-//! Derivation reads only the normalized session, never the raw JSON layout, and produces plain
-//! records; turning them into Parquet rows and `POST v1/event` bodies is the sink's job.
+//! Derivation reads the normalized session: its typed instants, durations and segments, and,
+//! through `session.raw`, the parsed values that need no interpretation (menu paths,
+//! dispositions, deflection names). It produces plain records; turning them into Parquet rows
+//! and `POST v1/event` bodies is the sink's job.
 
 pub mod catalog;
 pub mod exchange;

@@ -572,7 +572,7 @@ fn facts_of(doc: &V, kind: SessionKind, status: GenStatus, created: i64) -> Fact
         addressable: has_identifier(doc),
     };
     facts.rows.insert("events", facts.events.iter().sum());
-    facts.rows.insert("milestones", milestones_of(doc, kind));
+    facts.rows.insert("milestones", milestones_of(doc));
     facts
 }
 
@@ -713,8 +713,8 @@ fn events_of(doc: &V, status: GenStatus) -> [u64; RULES] {
         } else {
             0
         },
-        usize::from(kind_type.contains("callback") || kind_type.contains("scheduled")),
-        usize::from(kind_type.contains("campaign")),
+        usize::from(has_word(&kind_type, "callback") || has_word(&kind_type, "scheduled")),
+        usize::from(has_word(&kind_type, "campaign")),
         doc.get("automation_redirection")
             .map_or(0, |a| a.len_of("redirection_group")),
     ];
@@ -722,7 +722,7 @@ fn events_of(doc: &V, status: GenStatus) -> [u64; RULES] {
 }
 
 /// `milestones` rows: one per non-null lifecycle timestamp.
-fn milestones_of(doc: &V, kind: SessionKind) -> u64 {
+fn milestones_of(doc: &V) -> u64 {
     let set = |v: &V, keys: &[&str]| keys.iter().filter(|k| is_set(v, k)).count() as u64;
     let mut n = set(
         doc,
@@ -736,12 +736,12 @@ fn milestones_of(doc: &V, kind: SessionKind) -> u64 {
             "updated_at",
         ],
     );
-    let left = match kind {
-        SessionKind::Call => "ended_at",
-        SessionKind::Chat => "finished_at",
-    };
-    let per_item: [(&str, &[&str]); 11] = [
-        ("participants", &["connected_at", left]),
+    // A participant leaves at `ended_at` (calls), else `finished_at` (chats), whichever is set.
+    for p in items(doc, "participants") {
+        n += set(p, &["connected_at"]);
+        n += u64::from(is_set(p, "ended_at") || is_set(p, "finished_at"));
+    }
+    let per_item: [(&str, &[&str]); 10] = [
         ("queue_durations", &["started_at", "ended_at"]),
         ("transfers", &["created_at", "connected_at"]),
         ("handle_durations", &["started_at", "ended_at"]),
@@ -760,6 +760,13 @@ fn milestones_of(doc: &V, kind: SessionKind) -> u64 {
         n += items(doc, array).iter().map(|v| set(v, keys)).sum::<u64>();
     }
     n
+}
+
+/// `word` (lower case) is a whole word of `text` (lower case): `app` is a word of
+/// `messaging inbound (app chat)`, not of `messaging (whatsapp)`.
+fn has_word(text: &str, word: &str) -> bool {
+    text.split(|c: char| !c.is_alphanumeric())
+        .any(|w| w == word)
 }
 
 /// Whether the default identifiers find a value: `email`, else `end_user.identifier` when
@@ -1282,7 +1289,7 @@ mod tests {
         let escalations = |kind: &str| {
             s.escalations
                 .iter()
-                .filter(|e| e.escalation_kind == kind)
+                .filter(|e| e.escalation_kind.as_str() == kind)
                 .count()
         };
         let (handovers, va_deflected) = (escalations("escalation"), escalations("va_deflected"));
@@ -1305,8 +1312,8 @@ mod tests {
             } else {
                 0
             },
-            usize::from(kind_type.contains("callback") || kind_type.contains("scheduled")),
-            usize::from(kind_type.contains("campaign")),
+            usize::from(has_word(&kind_type, "callback") || has_word(&kind_type, "scheduled")),
+            usize::from(has_word(&kind_type, "campaign")),
             raw.automation_redirection
                 .as_ref()
                 .map_or(0, |a| a.redirection_group.len()),

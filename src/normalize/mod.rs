@@ -154,8 +154,8 @@ pub struct Transfer<'a> {
 /// An escalation from a virtual agent, or a virtual-agent escalation that was deflected.
 #[derive(Debug)]
 pub struct Escalation<'a> {
-    /// `escalation` (`escalations[]`) or `va_deflected` (`virtual_agent_deflected_escalations[]`).
-    pub escalation_kind: &'static str,
+    /// Which array the record came from.
+    pub escalation_kind: EscalationKind,
     /// The escalation's id (`id`, or `escalation_id` for deflected ones).
     pub escalation_id: Option<i64>,
     /// The id of the record itself.
@@ -184,6 +184,25 @@ pub struct Escalation<'a> {
     pub menu_path: Option<&'a str>,
     /// `lang` (deflected escalations).
     pub lang: Option<&'a str>,
+}
+
+/// The two escalation arrays a session records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EscalationKind {
+    /// `escalations[]`: a virtual agent handed the session to a human.
+    Escalation,
+    /// `virtual_agent_deflected_escalations[]`: such a hand-over was deflected.
+    VaDeflected,
+}
+
+impl EscalationKind {
+    /// The `escalation_kind` column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationKind::Escalation => "escalation",
+            EscalationKind::VaDeflected => "va_deflected",
+        }
+    }
 }
 
 /// The kinds of time segment a session records.
@@ -490,7 +509,7 @@ pub fn normalize<'a>(raw: &'a RawSession<'a>, file_name: &str) -> Result<Session
     for (i, e) in raw.escalations.iter().enumerate() {
         let at = Loc::item("escalations", i);
         escalations.push(Escalation {
-            escalation_kind: "escalation",
+            escalation_kind: EscalationKind::Escalation,
             escalation_id: e.id,
             record_id: e.id,
             status: text(&e.status),
@@ -510,7 +529,7 @@ pub fn normalize<'a>(raw: &'a RawSession<'a>, file_name: &str) -> Result<Session
     for (i, e) in raw.virtual_agent_deflected_escalations.iter().enumerate() {
         let at = Loc::item("virtual_agent_deflected_escalations", i);
         escalations.push(Escalation {
-            escalation_kind: "va_deflected",
+            escalation_kind: EscalationKind::VaDeflected,
             escalation_id: e.escalation_id,
             record_id: e.id,
             status: None,

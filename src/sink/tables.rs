@@ -194,7 +194,7 @@ table! {
     pub struct EscalationsTable("escalations", s: &Session<'_>, e: &Escalation<'_>) {
         session_id: I64, "Session id.", required => s.raw.id;
         kind: Text, "`call` or `chat`.", required, dict => s.kind.as_str();
-        escalation_kind: Text, "`escalation` or `va_deflected`.", required, dict => e.escalation_kind;
+        escalation_kind: Text, "`escalation` or `va_deflected`.", required, dict => e.escalation_kind.as_str();
         record_id: I64, "Id of the record." => e.record_id;
         escalation_id: I64, "Id of the escalation (`id`, or `escalation_id` of a deflected one)." => e.escalation_id;
         status: Text, "`escalated`...", dict => e.status;
