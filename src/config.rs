@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::derive::ExchangeSettings;
 use crate::error::{Error, Result};
 use crate::report::ProgressMode;
-use crate::sink::{Codec, ParquetSettings};
+use crate::sink::{Codec, ParquetSettings, TimestampUnit};
 
 /// The contents of a pipeline file. Unknown keys are an error: a typo must not silently
 /// fall back to a default in a nightly job.
@@ -38,6 +38,8 @@ pub struct PipelineFile {
     pub row_group_bytes: Option<usize>,
     /// Rows per Parquet file before a new file starts (default 10,000,000).
     pub max_rows_per_file: Option<usize>,
+    /// Unit of timestamp columns: `micros` (default) or `millis` (Athena/Glue).
+    pub timestamp_unit: Option<TimestampUnit>,
     /// Derive the `events` and `milestones` tables and the Exchange request bodies
     /// (default true; false leaves them empty, e.g. to measure what derivation costs).
     pub derive: Option<bool>,
@@ -149,6 +151,10 @@ impl RunConfig {
                 .max_rows_per_file
                 .or(file.max_rows_per_file)
                 .unwrap_or(defaults.max_rows_per_file),
+            timestamp_unit: flags
+                .timestamp_unit
+                .or(file.timestamp_unit)
+                .unwrap_or(defaults.timestamp_unit),
         };
         parquet.properties(&[])?; // validates the zstd level now rather than mid-run
         let exchange = flags.exchange.or(file.exchange).unwrap_or_default();

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use session_etl::config::{PipelineFile, RunConfig};
 use session_etl::generate::GenerateOptions;
 use session_etl::report::ProgressMode;
-use session_etl::sink::{catalog, Codec};
+use session_etl::sink::{catalog, Codec, TimestampUnit};
 
 /// Exit code when the reject threshold was exceeded (nothing published).
 const EXIT_REJECT_THRESHOLD: u8 = 3;
@@ -74,6 +74,9 @@ struct RunArgs {
     /// Rows per Parquet row group.
     #[arg(long)]
     row_group_rows: Option<usize>,
+    /// Unit of timestamp columns: micros (default) or millis (Athena/Glue).
+    #[arg(long, value_parser = parse_timestamp_unit)]
+    timestamp_unit: Option<TimestampUnit>,
     /// Skip the derived outputs: `events`, `milestones` and `exchange/` stay empty.
     #[arg(long)]
     no_derive: bool,
@@ -117,6 +120,10 @@ fn parse_codec(s: &str) -> Result<Codec, String> {
     s.parse()
 }
 
+fn parse_timestamp_unit(s: &str) -> Result<TimestampUnit, String> {
+    s.parse()
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run(args) => match run(args) {
@@ -155,6 +162,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         max_file_bytes: args.max_file_bytes,
         batch_files: args.batch_files,
         row_group_rows: args.row_group_rows,
+        timestamp_unit: args.timestamp_unit,
         derive: args.no_derive.then_some(false),
         ..PipelineFile::default()
     };

@@ -548,3 +548,52 @@ fn a_generated_corpus_reproduces_its_truth() {
         assert_eq!(kinds[i].as_deref(), kind.as_str(), "{file}");
     }
 }
+
+#[test]
+fn timestamps_can_be_written_in_milliseconds() {
+    // For engines that read only millisecond timestamps (Athena/Glue): same instants,
+    // truncated to the millisecond, in every table.
+    let dir = Dir::new();
+    let (micro, milli) = (dir.join("us"), dir.join("ms"));
+    for (out, extra) in [(&micro, None), (&milli, Some("millis"))] {
+        let mut cmd = session_etl(&["run", "--quiet", "--output"]).arg(out);
+        if let Some(unit) = extra {
+            cmd = cmd.arg("--timestamp-unit").arg(unit);
+        }
+        cmd.arg("fixtures/good").assert_exit(0);
+    }
+    let (us, ms) = (
+        read_table(&micro, "sessions"),
+        read_table(&milli, "sessions"),
+    );
+    assert_eq!(
+        ms.data_type("created_at"),
+        DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+    );
+    let ms_values = ms.millis("created_at");
+    for (a, b) in us.micros("created_at").iter().zip(&ms_values) {
+        assert_eq!(a.map(|v| v.div_euclid(1000)), *b);
+    }
+    // 5005 was created at …12.654321Z: the sub-millisecond digits are dropped.
+    assert_eq!(
+        ms_values[ms.row_of("call", 5005)],
+        Some(micros("2026-04-01T16:40:12.654Z") / 1000)
+    );
+    for table in ["events", "milestones", "segments"] {
+        let t = read_table(&milli, table);
+        let field = t.batches[0].schema();
+        assert!(
+            !field
+                .fields()
+                .iter()
+                .any(|f| matches!(f.data_type(), DataType::Timestamp(TimeUnit::Microsecond, _))),
+            "{table} still has microsecond columns"
+        );
+        assert_eq!(t.rows(), read_table(&micro, table).rows());
+    }
+    let bad = session_etl(&["run", "--timestamp-unit", "nanos", "-o"])
+        .arg(dir.join("x"))
+        .arg("fixtures/good")
+        .assert_exit(2);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected micros or millis"));
+}

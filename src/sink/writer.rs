@@ -41,6 +41,31 @@ impl std::str::FromStr for Codec {
     }
 }
 
+/// The unit of timestamp columns in the Parquet files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimestampUnit {
+    /// Microseconds (default): the precision of the exports' fractional seconds.
+    #[default]
+    Micros,
+    /// Milliseconds, for engines that read only those (Athena/Glue, older Hive); finer digits
+    /// are truncated.
+    Millis,
+}
+
+impl std::str::FromStr for TimestampUnit {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<TimestampUnit, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "micros" | "us" => Ok(TimestampUnit::Micros),
+            "millis" | "ms" => Ok(TimestampUnit::Millis),
+            other => Err(format!(
+                "unknown timestamp unit {other:?} (expected micros or millis)"
+            )),
+        }
+    }
+}
+
 /// How tables are encoded.
 #[derive(Debug, Clone, Serialize)]
 pub struct ParquetSettings {
@@ -54,6 +79,8 @@ pub struct ParquetSettings {
     pub row_group_bytes: usize,
     /// Rows per file before a new file is started.
     pub max_rows_per_file: usize,
+    /// Unit of timestamp columns.
+    pub timestamp_unit: TimestampUnit,
 }
 
 impl Default for ParquetSettings {
@@ -64,6 +91,7 @@ impl Default for ParquetSettings {
             row_group_rows: 1_000_000,
             row_group_bytes: 128 << 20,
             max_rows_per_file: 10_000_000,
+            timestamp_unit: TimestampUnit::Micros,
         }
     }
 }
@@ -103,6 +131,8 @@ pub struct TableWriter {
     schema: SchemaRef,
     properties: WriterProperties,
     max_rows_per_file: usize,
+    /// Timestamp columns are cast from the builders' microseconds to milliseconds.
+    to_millis: bool,
     current: Option<ArrowWriter<File>>,
     rows_in_file: usize,
     files: Vec<PathBuf>,
@@ -121,11 +151,18 @@ impl TableWriter {
     ) -> Result<Self> {
         let dir = dir.join(table);
         std::fs::create_dir_all(&dir).map_err(Error::io("create table folder", &dir))?;
+        let to_millis = settings.timestamp_unit == TimestampUnit::Millis;
+        let schema = if to_millis {
+            millis_schema(&schema)
+        } else {
+            schema
+        };
         Ok(TableWriter {
             table,
             dir,
             file_prefix: file_prefix.to_owned(),
             schema,
+            to_millis,
             properties: settings.properties(columns)?,
             max_rows_per_file: settings.max_rows_per_file.max(1),
             current: None,
@@ -169,6 +206,16 @@ impl TableWriter {
             self.open_next()?;
         }
         let to_parquet = self.parquet();
+        let cast;
+        let batch = if self.to_millis {
+            cast = to_schema(batch, &self.schema).map_err(|source| Error::Arrow {
+                table: self.table,
+                source,
+            })?;
+            &cast
+        } else {
+            batch
+        };
         let writer = self
             .current
             .as_mut()
@@ -198,4 +245,42 @@ impl TableWriter {
         self.close_current()?;
         Ok(self.rows)
     }
+}
+
+/// `schema` with every microsecond timestamp column turned into milliseconds (same zone,
+/// nullability and metadata).
+fn millis_schema(schema: &SchemaRef) -> SchemaRef {
+    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Timestamp(TimeUnit::Microsecond, tz) => f
+                .as_ref()
+                .clone()
+                .with_data_type(DataType::Timestamp(TimeUnit::Millisecond, tz.clone())),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    std::sync::Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// Casts the columns of `batch` whose type differs from `schema`'s (the timestamp columns).
+fn to_schema(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+) -> std::result::Result<RecordBatch, arrow::error::ArrowError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| {
+            if column.data_type() == field.data_type() {
+                Ok(column.clone())
+            } else {
+                arrow::compute::cast(column, field.data_type())
+            }
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema.clone(), columns)
 }

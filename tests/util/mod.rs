@@ -160,6 +160,17 @@ impl Table {
             .collect()
     }
 
+    pub fn millis(&self, col: &str) -> Vec<Option<i64>> {
+        self.columns(col)
+            .into_iter()
+            .flat_map(|a| {
+                a.as_primitive::<arrow::datatypes::TimestampMillisecondType>()
+                    .iter()
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     pub fn strs(&self, col: &str) -> Vec<Option<String>> {
         self.columns(col)
             .into_iter()
