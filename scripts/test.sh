@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run): every Rust test, including the BI
-# compatibility suite, which needs DuckDB and pyarrow from PyPI in ./.venv.
+# compatibility suite, which needs DuckDB, pyarrow and Polars from PyPI in ./.venv.
 # The venv is reused between local runs and rebuilt when tests/compat/requirements.txt changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."

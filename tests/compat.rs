@@ -1,4 +1,4 @@
-//! BI compatibility: real clients (DuckDB, pyarrow) open the output and agree with each other
+//! BI compatibility: real clients (DuckDB, pyarrow, Polars) open the output and agree with each other
 //! and with `_run.json`. The Python side is `tests/compat/check_readers.py`.
 //!
 //! The interpreter comes from `SESSION_ETL_PYTHON` (set by `scripts/test.sh`, which installs

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Opens a session-etl output with real BI clients (DuckDB, pyarrow) and checks that they
+"""Opens a session-etl output with real BI clients (DuckDB, pyarrow, Polars) and checks that they
 read it without any fix-up and agree with each other and with _run.json.
 
 usage: check_readers.py OUTPUT_DIR
@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pyarrow as pa
 import pyarrow.dataset as ds
 
@@ -33,14 +34,17 @@ folders = sorted(p.name for p in out.iterdir() if p.is_dir() and any(p.glob("*.p
 check("one Parquet folder per table in _run.json", folders == tables, f"{folders} vs {tables}")
 con = duckdb.connect()
 
-# Every table opens in both readers with the row count the run summary reports.
+# Every table opens in every reader with the row count the run summary reports.
 arrow_tables = {}
+polars_tables = {}
 for table in tables:
     arrow_tables[table] = ds.dataset(out / table, format="parquet").to_table()
+    polars_tables[table] = pl.scan_parquet(f"{out / table}/*.parquet").collect()
     duck_rows = con.execute(f"select count(*) from read_parquet('{out / table}/*.parquet')").fetchone()[0]
     expected = summary["rows"][table]
-    check(f"{table}: row count", arrow_tables[table].num_rows == duck_rows == expected,
-          f"pyarrow={arrow_tables[table].num_rows} duckdb={duck_rows} _run.json={expected}")
+    polars_rows = polars_tables[table].height
+    check(f"{table}: row count", arrow_tables[table].num_rows == duck_rows == polars_rows == expected,
+          f"pyarrow={arrow_tables[table].num_rows} duckdb={duck_rows} polars={polars_rows} _run.json={expected}")
 
 # Types come back as BI tools expect: UTC timestamps, signed 64-bit ids, plain strings.
 sessions = arrow_tables["sessions"]
@@ -57,30 +61,45 @@ check("duckdb: created_at is TIMESTAMP WITH TIME ZONE", duck_types["created_at"]
 check("duckdb: session_id is BIGINT", duck_types["session_id"] == "BIGINT")
 check("duckdb: status is VARCHAR", duck_types["status"] == "VARCHAR")
 
-# The same aggregates from both readers.
+polars_schema = polars_tables["sessions"].schema
+check("polars: created_at is Datetime(us, UTC)", polars_schema["created_at"] == pl.Datetime("us", "UTC"),
+      str(polars_schema["created_at"]))
+check("polars: session_id is Int64", polars_schema["session_id"] == pl.Int64)
+check("polars: status is String", polars_schema["status"] == pl.String)
+
+# The same aggregates from every reader.
 con.execute("set TimeZone = 'UTC'")
 duck = lambda q: con.execute(q.replace("{out}", str(out))).fetchall()
 by_status_duck = dict(duck("select coalesce(status, '<null>'), count(*) from read_parquet('{out}/sessions/*.parquet') group by 1"))
 by_status_arrow = {}
 for s in sessions.column("status").to_pylist():
     by_status_arrow[s or "<null>"] = by_status_arrow.get(s or "<null>", 0) + 1
-check("sessions per status agree", by_status_duck == by_status_arrow, f"{by_status_duck} vs {by_status_arrow}")
+by_status_polars = {r["status"] or "<null>": r["len"] for r in polars_tables["sessions"].group_by("status").len().to_dicts()}
+check("sessions per status agree", by_status_duck == by_status_arrow == by_status_polars,
+      f"{by_status_duck} vs {by_status_arrow} vs {by_status_polars}")
 
 sum_duck = duck("select coalesce(sum(duration_s), 0) from read_parquet('{out}/sessions/*.parquet')")[0][0]
 sum_arrow = sum(v for v in sessions.column("duration_s").to_pylist() if v is not None)
-check("sum(duration_s) agrees", sum_duck == sum_arrow, f"{sum_duck} vs {sum_arrow}")
+sum_polars = polars_tables["sessions"]["duration_s"].sum() or 0
+check("sum(duration_s) agrees", sum_duck == sum_arrow == sum_polars, f"{sum_duck} vs {sum_arrow} vs {sum_polars}")
 
 if sessions.num_rows:
     mn, mx = duck("select epoch_us(min(created_at)), epoch_us(max(created_at)) from read_parquet('{out}/sessions/*.parquet')")[0]
     created = sessions.column("created_at").cast(pa.int64()).to_pylist()
-    check("min/max created_at agree", (mn, mx) == (min(created), max(created)), f"{(mn, mx)} vs {(min(created), max(created))}")
+    created_polars = polars_tables["sessions"]["created_at"].dt.epoch("us")
+    polars_range = (created_polars.min(), created_polars.max())
+    check("min/max created_at agree", (mn, mx) == (min(created), max(created)) == polars_range,
+          f"{(mn, mx)} vs {(min(created), max(created))} vs {polars_range}")
 
 participants = arrow_tables["participants"]
 by_type_duck = dict(duck("select coalesce(participant_type, '<null>'), count(*) from read_parquet('{out}/participants/*.parquet') group by 1"))
 by_type_arrow = {}
 for t in participants.column("participant_type").to_pylist():
     by_type_arrow[t or "<null>"] = by_type_arrow.get(t or "<null>", 0) + 1
-check("participants per type agree", by_type_duck == by_type_arrow, f"{by_type_duck} vs {by_type_arrow}")
+by_type_polars = {r["participant_type"] or "<null>": r["len"]
+                  for r in polars_tables["participants"].group_by("participant_type").len().to_dicts()}
+check("participants per type agree", by_type_duck == by_type_arrow == by_type_polars,
+      f"{by_type_duck} vs {by_type_arrow} vs {by_type_polars}")
 
 # Derived events: the same counts per code from both readers and _run.json.
 events = arrow_tables["events"]
@@ -89,8 +108,9 @@ by_code_arrow = {}
 for c in events.column("code").to_pylist():
     by_code_arrow[c] = by_code_arrow.get(c, 0) + 1
 by_code_summary = {c: n for c, n in summary["events"]["by_code"].items() if n}
-check("events per code agree", by_code_duck == by_code_arrow == by_code_summary,
-      f"{by_code_duck} vs {by_code_arrow} vs {by_code_summary}")
+by_code_polars = {r["code"]: r["len"] for r in polars_tables["events"].group_by("code").len().to_dicts()}
+check("events per code agree", by_code_duck == by_code_arrow == by_code_polars == by_code_summary,
+      f"{by_code_duck} vs {by_code_arrow} vs {by_code_polars} vs {by_code_summary}")
 check("pyarrow: events.timestamp is timestamp[us, UTC] and duration int64",
       events.schema.field("timestamp").type == pa.timestamp("us", tz="UTC")
       and events.schema.field("duration").type == pa.int64())
