@@ -39,7 +39,7 @@ fn check_with_readers(python: &str, output: &std::path::Path) {
 }
 
 #[test]
-fn duckdb_and_pyarrow_read_every_table_of_the_fixtures_and_real_exports() {
+fn every_reader_reads_every_table_of_the_fixtures_and_real_exports() {
     let Some(python) = python() else {
         eprintln!("skipped: SESSION_ETL_PYTHON not set (scripts/test.sh sets it)");
         return;
@@ -72,4 +72,45 @@ fn duckdb_and_pyarrow_read_every_table_of_the_fixtures_and_real_exports() {
         .arg("fixtures/bad")
         .assert_exit(0);
     check_with_readers(&python, &empty);
+}
+
+#[test]
+fn every_reader_reproduces_the_truth_of_a_generated_corpus() {
+    let Some(python) = python() else {
+        eprintln!("skipped: SESSION_ETL_PYTHON not set (scripts/test.sh sets it)");
+        return;
+    };
+    // 5,000 sessions with 3 % bad files of every kind, re-exports and gzip files.
+    let dir = Dir::new();
+    let corpus = dir.join("corpus");
+    session_etl(&[
+        "generate",
+        "--sessions",
+        "5000",
+        "--seed",
+        "11",
+        "--bad-fraction",
+        "0.03",
+        "--out",
+    ])
+    .arg(&corpus)
+    .assert_exit(0);
+    let out = dir.join("out");
+    session_etl(&["run", "--quiet", "--output"])
+        .arg(&out)
+        .arg(corpus.join("sessions"))
+        .assert_exit(0);
+    let result = Command::new(&python)
+        .arg(repo().join("tests/compat/check_readers.py"))
+        .arg(&out)
+        .arg(corpus.join("truth.json"))
+        .output()
+        .expect("run the reader check");
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success() && stdout.contains(", 0 failed"),
+        "readers disagree with the truth:\n{stdout}\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(stdout.contains("ok   events per code = truth"), "{stdout}");
 }

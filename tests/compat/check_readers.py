@@ -2,7 +2,8 @@
 """Opens a session-etl output with real BI clients (DuckDB, pyarrow, Polars) and checks that they
 read it without any fix-up and agree with each other and with _run.json.
 
-usage: check_readers.py OUTPUT_DIR
+usage: check_readers.py OUTPUT_DIR [TRUTH_JSON]
+With TRUTH_JSON (a `session-etl generate` truth.json), the readers' aggregates must also equal it.
 Prints one line per check and a closing 'N passed, M failed' line; exit 1 on any failure.
 """
 import json
@@ -16,6 +17,7 @@ import pyarrow.dataset as ds
 
 out = Path(sys.argv[1])
 summary = json.loads((out / "_run.json").read_text())
+truth = json.loads(Path(sys.argv[2]).read_text()) if len(sys.argv) > 2 else None
 passed, failed = 0, 0
 
 
@@ -126,6 +128,21 @@ if summary["events"]["request_bodies"]:
           f"{(lines, events_in_bodies)} vs {summary['events']}")
 else:
     check("no request bodies when no event is publishable", all(b.stat().st_size == 0 for b in bodies) and summary["events"]["published_events"] == 0)
+
+# A generated corpus: every reader's aggregates equal what the generator wrote.
+if truth is not None:
+    check("sessions per status = truth", by_status_duck == truth["sessions_by_status"],
+          f"{by_status_duck} vs {truth['sessions_by_status']}")
+    check("sum(duration_s) = truth", sum_duck == truth["sum_duration_s"], f"{sum_duck} vs {truth['sum_duration_s']}")
+    first, last = duck("select strftime(min(created_at), '%Y-%m-%dT%H:%M:%SZ'), strftime(max(created_at), '%Y-%m-%dT%H:%M:%SZ') from read_parquet('{out}/sessions/*.parquet')")[0]
+    check("min/max created_at = truth", (first, last) == (truth["min_created_at"], truth["max_created_at"]),
+          f"{(first, last)} vs {(truth['min_created_at'], truth['max_created_at'])}")
+    check("participants per type = truth", by_type_duck == truth["participants_by_type"],
+          f"{by_type_duck} vs {truth['participants_by_type']}")
+    truth_codes = {c: n for c, n in truth["events_by_code"].items() if n}
+    check("events per code = truth", by_code_duck == truth_codes, f"{by_code_duck} vs {truth_codes}")
+    check("rows per table = truth", {t: arrow_tables[t].num_rows for t in tables} == truth["rows"],
+          f"{ {t: arrow_tables[t].num_rows for t in tables} } vs {truth['rows']}")
 
 # A realistic join: average handle time and CSAT by queue and day.
 q = """
