@@ -153,7 +153,46 @@ left join (select kind, session_id, sum(duration_s) as talk from read_parquet('{
            where segment_kind = 'agent_handle' group by all) h using (kind, session_id)
 group by all order by all
 """
-check("join query runs in duckdb", len(duck(q)) > 0 if sessions.num_rows else True)
+duck_answer = duck(q)
+check("join query runs in duckdb", len(duck_answer) > 0 if sessions.num_rows else True)
+
+
+def canonical(rows):
+    """Rows as comparable tuples: floats rounded, None sorted first."""
+    out = []
+    for r in rows:
+        out.append(tuple(round(v, 9) if isinstance(v, float) else v for v in r))
+    return sorted(out, key=lambda r: tuple((v is not None, v) for v in r))
+
+
+# The same question asked through Polars' and pyarrow's own APIs gives the same answer.
+segments = polars_tables["segments"]
+talk = (segments.filter(pl.col("segment_kind") == "agent_handle")
+        .group_by(["kind", "session_id"]).agg(pl.col("duration_s").sum().alias("talk")))
+polars_answer = (polars_tables["sessions"].join(talk, on=["kind", "session_id"], how="left")
+                 .with_columns(pl.col("created_at").dt.date().alias("day"))
+                 .group_by(["menu_path", "day"])
+                 .agg(pl.len().alias("sessions"), pl.col("talk").mean().alias("avg_talk_s"),
+                      pl.col("rating").mean().alias("avg_csat")))
+polars_rows = [(r["menu_path"], r["day"], r["sessions"], r["avg_talk_s"], r["avg_csat"])
+               for r in polars_answer.to_dicts()]
+check("BI query: polars = duckdb", canonical(polars_rows) == canonical(duck_answer),
+      f"{canonical(polars_rows)[:3]} vs {canonical(duck_answer)[:3]}")
+
+import pyarrow.compute as pc
+arrow_segments = arrow_tables["segments"]
+handles = arrow_segments.filter(pc.equal(arrow_segments["segment_kind"], "agent_handle"))
+arrow_talk = (handles.group_by(["kind", "session_id"]).aggregate([("duration_s", "sum")])
+              .rename_columns(["kind", "session_id", "talk"]))
+joined = sessions.join(arrow_talk, keys=["kind", "session_id"], join_type="left outer")
+joined = joined.append_column("day", pc.cast(joined["created_at"], pa.date32()))
+arrow_answer = joined.group_by(["menu_path", "day"]).aggregate(
+    [("session_id", "count"), ("talk", "mean"), ("rating", "mean")])
+arrow_rows = list(zip(arrow_answer["menu_path"].to_pylist(), arrow_answer["day"].to_pylist(),
+                      arrow_answer["session_id_count"].to_pylist(), arrow_answer["talk_mean"].to_pylist(),
+                      arrow_answer["rating_mean"].to_pylist()))
+check("BI query: pyarrow = duckdb", canonical(arrow_rows) == canonical(duck_answer),
+      f"{canonical(arrow_rows)[:3]} vs {canonical(duck_answer)[:3]}")
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
