@@ -12,8 +12,7 @@ use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use crate::config::RunConfig;
-use crate::derive::EventCode;
-use crate::derive::{derive, Derived};
+use crate::derive::{derive, Derived, EventCode};
 use crate::discover::{discover, InputFile};
 use crate::error::{Error, Result};
 use crate::normalize::{normalize, SessionKind};
@@ -313,12 +312,6 @@ fn process_chunk(
             if config.derive {
                 count_events(&derived, &mut tally);
             }
-            if let Some(identifiers) = &identifiers {
-                exchange.push(Publishable {
-                    identifiers: identifiers.clone(),
-                    events: derived.events.iter().map(event_json).collect(),
-                });
-            }
             tables.append(
                 &session,
                 &derived,
@@ -327,6 +320,12 @@ fn process_chunk(
                 selection.export_count(index),
                 &path,
             );
+            if let Some(identifiers) = identifiers {
+                exchange.push(Publishable {
+                    identifiers,
+                    events: derived.events.iter().map(event_json).collect(),
+                });
+            }
             Ok::<(), FileError>(())
         });
         if let Err(error) = outcome {

@@ -134,7 +134,7 @@ impl<'a> Facts<'a> {
             .filter(|w| !w.is_empty())
             .map(str::to_lowercase)
             .collect();
-        let has = |word: &str| type_words.iter().any(|w| w == word);
+        let has = |word: &str| has_word(&type_words, word);
         let direction = if has("campaign") {
             "Campaign"
         } else if has("callback") {
@@ -180,7 +180,7 @@ impl<'a> Facts<'a> {
 
     /// The session type has `word` (lower case) as a whole word.
     fn type_has(&self, word: &str) -> bool {
-        self.type_words.iter().any(|w| w == word)
+        has_word(&self.type_words, word)
     }
 
     fn event_id(&self, code: EventCode, suffix: &str) -> String {
@@ -195,6 +195,16 @@ impl<'a> Facts<'a> {
         }
         Some(tags)
     }
+}
+
+/// `word` (lower case) is one of `words`.
+fn has_word(words: &[String], word: &str) -> bool {
+    words.iter().any(|w| w == word)
+}
+
+/// `deflected:<how>`, the action of every deflection rule.
+fn deflected(how: &str) -> Cow<'static, str> {
+    Cow::Owned(format!("deflected:{how}"))
 }
 
 /// `rating` 4–5 positive, 3 neutral, 1–2 negative, otherwise unknown.
@@ -515,7 +525,7 @@ fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Exchan
             Some(s.created_at),
             "session",
             Some(f.id),
-            Cow::Owned(format!("deflected:{d}")),
+            deflected(d),
             f.menu_path,
             f.priority,
             &[],
@@ -528,25 +538,20 @@ fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Exchan
                 t.created_at,
                 "transfer",
                 t.raw.id,
-                Cow::Owned(format!("deflected:{d}")),
+                deflected(d),
                 non_blank(t.raw.to_menu_path.as_ref().and_then(|m| text(&m.name))),
                 t.raw.to_queue_priority_level.or(f.priority),
                 &[],
             );
         }
     }
-    let mut escalations = 0;
     for (i, e) in s
         .escalations
         .iter()
         .filter(|e| e.escalation_kind == EscalationKind::VaDeflected)
         .enumerate()
     {
-        escalations += 1;
-        let how = match real_deflection(e.deflection) {
-            Some(d) => Cow::Owned(format!("deflected:{d}")),
-            None => Cow::Borrowed("deflected"),
-        };
+        let how = real_deflection(e.deflection).map_or(Cow::Borrowed("deflected"), deflected);
         push(
             suffix("va-deflected", e.record_id, i),
             e.escalated_at,
@@ -564,7 +569,6 @@ fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Exchan
         .filter(|e| e.escalation_kind == EscalationKind::Escalation)
         .enumerate()
     {
-        escalations += 1;
         push(
             suffix("escalation", e.record_id, i),
             e.escalated_at.or(e.created_at),
@@ -576,7 +580,8 @@ fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Exchan
             &[],
         );
     }
-    if escalations == 0 {
+    // Escalation records of either kind take precedence over the segments' own flags.
+    if s.escalations.is_empty() {
         for (i, g) in segments_of(s, SegmentKind::VirtualAgent) {
             if is_escalated(g) {
                 push(
