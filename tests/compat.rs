@@ -82,19 +82,14 @@ fn every_reader_reproduces_the_truth_of_a_generated_corpus() {
     };
     // 5,000 sessions with 3 % bad files of every kind, re-exports and gzip files.
     let dir = Dir::new();
-    let corpus = dir.join("corpus");
-    session_etl(&[
-        "generate",
+    let corpus = dir.generate(&[
         "--sessions",
         "5000",
         "--seed",
         "11",
         "--bad-fraction",
         "0.03",
-        "--out",
-    ])
-    .arg(&corpus)
-    .assert_exit(0);
+    ]);
     let out = dir.join("out");
     session_etl(&["run", "--quiet", "--output"])
         .arg(&out)

@@ -23,6 +23,35 @@ fn run(out: &Path, inputs: &[PathBuf], extra: &[&str]) {
     cmd.assert_exit(0);
 }
 
+/// Runs the real exports with a pipeline file holding `toml`; returns the folder (keep it
+/// alive) and the output.
+fn run_real_exports_with_pipeline(toml: &str) -> (Dir, PathBuf) {
+    let dir = Dir::new();
+    let out = dir.join("out");
+    let pipeline = dir.create("p.toml", toml);
+    run(
+        &out,
+        &real_exports(),
+        &["--pipeline", pipeline.to_str().unwrap()],
+    );
+    (dir, out)
+}
+
+/// Runs the real call 1418 as `edit` changes it, for shapes no fixture has; returns the
+/// folder (keep it alive) and the output.
+fn run_edited_call_1418(edit: impl FnOnce(&mut serde_json::Value)) -> (Dir, PathBuf) {
+    let mut call: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(shared().join("real-exports/metadata_call-1418.json")).unwrap(),
+    )
+    .unwrap();
+    edit(&mut call);
+    let dir = Dir::new();
+    let input = dir.create("in/call-1418.json", serde_json::to_vec(&call).unwrap());
+    let out = dir.join("out");
+    run(&out, &[input], &[]);
+    (dir, out)
+}
+
 fn real_exports() -> Vec<PathBuf> {
     REAL.iter()
         .map(|n| shared().join(format!("real-exports/metadata_{n}.json")))
@@ -337,16 +366,8 @@ fn request_bodies_are_valid_exchange_posts() {
 #[test]
 fn events_of_one_individual_share_bodies_of_at_most_the_configured_size() {
     // Calls 1418 and 987 are the same caller (+15550100100): 7 events, one individual.
-    let dir = Dir::new();
-    let out = dir.join("out");
-    let pipeline = dir.create(
-        "p.toml",
+    let (_dir, out) = run_real_exports_with_pipeline(
         "[exchange]\nchannel = \"Call Center\"\nmax_events_per_body = 3\n",
-    );
-    run(
-        &out,
-        &real_exports(),
-        &["--pipeline", pipeline.to_str().unwrap()],
     );
     let bodies = bodies(&out);
     let caller: Vec<_> = bodies
@@ -757,15 +778,7 @@ fn every_mapping_row_gives_its_event_on_the_fixtures() {
 #[test]
 fn an_escalated_virtual_agent_without_escalation_records_still_triggers_automation() {
     // No fixture has this shape: call 1418 with its escalations[] entry removed.
-    let mut call: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(shared().join("real-exports/metadata_call-1418.json")).unwrap(),
-    )
-    .unwrap();
-    call["escalations"] = serde_json::json!([]);
-    let dir = Dir::new();
-    let input = dir.create("in/call-1418.json", serde_json::to_vec(&call).unwrap());
-    let out = dir.join("out");
-    run(&out, &[input], &[]);
+    let (_dir, out) = run_edited_call_1418(|call| call["escalations"] = serde_json::json!([]));
     let events = read_table(&out, "events");
     assert_event(
         &events,
@@ -786,34 +799,20 @@ fn an_escalated_virtual_agent_without_escalation_records_still_triggers_automati
 fn a_repeated_entry_id_is_counted_as_a_duplicate_event_id() {
     // An export that lists handle 307 twice gives two events with the same id: counted, so
     // whoever de-duplicates by event id downstream knows.
-    let mut call: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(shared().join("real-exports/metadata_call-1418.json")).unwrap(),
-    )
-    .unwrap();
-    let handle = call["handle_durations"][0].clone();
-    call["handle_durations"]
-        .as_array_mut()
-        .unwrap()
-        .push(handle);
-    let dir = Dir::new();
-    let input = dir.create("in/call-1418.json", serde_json::to_vec(&call).unwrap());
-    let out = dir.join("out");
-    run(&out, &[input], &[]);
+    let (_dir, out) = run_edited_call_1418(|call| {
+        let handle = call["handle_durations"][0].clone();
+        call["handle_durations"]
+            .as_array_mut()
+            .unwrap()
+            .push(handle);
+    });
     assert_eq!(run_summary(&out)["events"]["duplicate_event_ids"], 1);
 }
 
 #[test]
 fn identifier_sources_are_configurable() {
-    let dir = Dir::new();
-    let out = dir.join("out");
-    let pipeline = dir.create(
-        "p.toml",
+    let (_dir, out) = run_real_exports_with_pipeline(
         "[exchange]\nidentifiers = [\n  { name = \"crm\", sources = [\"end_user.out_contact_id\"] },\n  { name = \"app_id\", sources = [\"custom_data.CustomAppID\"] },\n]\n",
-    );
-    run(
-        &out,
-        &real_exports(),
-        &["--pipeline", pipeline.to_str().unwrap()],
     );
     let events = read_table(&out, "events");
     // 1418 and 987 carry a CRM contact id; chat 135 only a custom-data app id.
@@ -834,18 +833,12 @@ fn identifier_sources_are_configurable() {
 #[test]
 fn blank_values_count_as_missing_and_do_not_stop_fallbacks() {
     // Call 1418 with a blank disposition code and note and a blank handle menu path.
-    let mut call: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(shared().join("real-exports/metadata_call-1418.json")).unwrap(),
-    )
-    .unwrap();
-    call["dispositions"][0]["code"] = "".into();
-    call["dispositions"][0]["note"] = " ".into();
-    call["handle_durations"][0]["menu_path"] = "".into();
-    call["escalations"][0]["to_menu_path"]["name"] = "".into();
-    let dir = Dir::new();
-    let input = dir.create("in/call-1418.json", serde_json::to_vec(&call).unwrap());
-    let out = dir.join("out");
-    run(&out, &[input], &[]);
+    let (_dir, out) = run_edited_call_1418(|call| {
+        call["dispositions"][0]["code"] = "".into();
+        call["dispositions"][0]["note"] = " ".into();
+        call["handle_durations"][0]["menu_path"] = "".into();
+        call["escalations"][0]["to_menu_path"]["name"] = "".into();
+    });
     let events = read_table(&out, "events");
     assert_event(
         &events,

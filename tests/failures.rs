@@ -186,10 +186,7 @@ fn the_schema_reference_in_docs_is_up_to_date() {
 #[test]
 fn a_killed_run_leaves_the_published_output_intact() {
     let dir = Dir::new();
-    let corpus = dir.join("corpus");
-    session_etl(&["generate", "--sessions", "4000", "--out"])
-        .arg(&corpus)
-        .assert_exit(0);
+    let corpus = dir.generate(&["--sessions", "4000"]);
     let out = dir.join("out");
     session_etl(&["run", "--quiet", "--output"])
         .arg(&out)

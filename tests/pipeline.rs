@@ -460,19 +460,14 @@ fn pipeline_file_runs_and_flags_override_it() {
 #[test]
 fn a_generated_corpus_reproduces_its_truth() {
     let dir = Dir::new();
-    let corpus = dir.join("corpus");
-    session_etl(&[
-        "generate",
+    let corpus = dir.generate(&[
         "--sessions",
         "1500",
         "--seed",
         "7",
         "--bad-fraction",
         "0.05",
-        "--out",
-    ])
-    .arg(&corpus)
-    .assert_exit(0);
+    ]);
     let truth: serde_json::Value =
         serde_json::from_slice(&std::fs::read(corpus.join("truth.json")).unwrap()).unwrap();
     let out = dir.join("out");

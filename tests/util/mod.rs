@@ -46,6 +46,18 @@ impl Dir {
         std::fs::write(&path, contents).unwrap();
         path
     }
+    /// `session-etl generate --out <dir>/corpus` with `args`; returns the corpus folder
+    /// (sessions in `sessions/`, expectations in `truth.json`).
+    pub fn generate(&self, args: &[&str]) -> PathBuf {
+        let corpus = self.join("corpus");
+        let mut cmd = session_etl(&["generate", "--out"]).arg(&corpus);
+        for a in args {
+            cmd = cmd.arg(a);
+        }
+        cmd.assert_exit(0);
+        corpus
+    }
+
     /// Copies a fixture file into the folder under `name`.
     pub fn copy_fixture(&self, fixture: &str, name: &str) -> PathBuf {
         self.create(
