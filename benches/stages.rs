@@ -96,7 +96,7 @@ fn tables_and_parquet(c: &mut Criterion) {
             |b, settings| {
                 b.iter(|| {
                     let mut bytes = 0;
-                    for ((_, batch), ((_, _, columns), schema)) in
+                    for (rows, ((_, _, columns), schema)) in
                         batches.iter().zip(catalog().iter().zip(&schemas))
                     {
                         let props = settings.properties(columns).expect("valid settings");
@@ -106,7 +106,7 @@ fn tables_and_parquet(c: &mut Criterion) {
                             Some(props),
                         )
                         .expect("writer");
-                        writer.write(batch).expect("write");
+                        writer.write(&rows.batch).expect("write");
                         bytes += writer.into_inner().expect("close").len();
                     }
                     bytes

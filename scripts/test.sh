@@ -1,9 +1,25 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run): every Rust test, including the BI
-# compatibility suite, which needs DuckDB, pyarrow and Polars from PyPI in ./.venv.
+# compatibility suite, which needs DuckDB, pyarrow, Polars and PySpark from PyPI in ./.venv
+# and a Java 17 runtime for Spark (installed from Debian's packages when missing).
 # The venv is reused between local runs and rebuilt when tests/compat/requirements.txt changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Spark 4 runs on Java 17 or 21; prefer a Java 17 the machine has, else install one.
+java_home=""
+for candidate in /usr/lib/jvm/java-17-openjdk-* /usr/lib/jvm/java-21-openjdk-*; do
+  if [ -x "$candidate/bin/java" ]; then java_home="$candidate"; break; fi
+done
+if [ -z "$java_home" ]; then
+  echo "scripts/test.sh: installing a Java 17 runtime for Spark (openjdk-17-jre-headless)" >&2
+  sudo_cmd=""
+  if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+  java_home=$(ls -d /usr/lib/jvm/java-17-openjdk-* | head -n 1)
+fi
+export JAVA_HOME="$java_home"
 
 venv=.venv
 stamp="$venv/.requirements"

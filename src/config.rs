@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::derive::ExchangeSettings;
 use crate::error::{Error, Result};
 use crate::report::ProgressMode;
-use crate::sink::{Codec, ParquetSettings, TimestampUnit};
+use crate::sink::{Codec, ParquetSettings, PartitionBy, TimestampUnit};
 
 /// The contents of a pipeline file. Unknown keys are an error: a typo must not silently
 /// fall back to a default in a nightly job.
@@ -40,6 +40,9 @@ pub struct PipelineFile {
     pub max_rows_per_file: Option<usize>,
     /// Unit of timestamp columns: `micros` (default) or `millis` (Athena/Glue).
     pub timestamp_unit: Option<TimestampUnit>,
+    /// Folder layout of the session tables: `date` (default, `<table>/date=YYYY-MM-DD/` by the
+    /// session's UTC creation day) or `none` (one flat folder per table).
+    pub partition_by: Option<PartitionBy>,
     /// Derive the `events` and `milestones` tables and the Exchange request bodies
     /// (default true; false leaves them empty, e.g. to measure what derivation costs).
     pub derive: Option<bool>,
@@ -155,6 +158,10 @@ impl RunConfig {
                 .timestamp_unit
                 .or(file.timestamp_unit)
                 .unwrap_or(defaults.timestamp_unit),
+            partition_by: flags
+                .partition_by
+                .or(file.partition_by)
+                .unwrap_or(defaults.partition_by),
         };
         parquet.properties(&[])?; // validates the zstd level now rather than mid-run
         let exchange = flags.exchange.or(file.exchange).unwrap_or_default();

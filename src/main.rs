@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use session_etl::config::{PipelineFile, RunConfig};
 use session_etl::generate::GenerateOptions;
 use session_etl::report::ProgressMode;
-use session_etl::sink::{catalog, Codec, TimestampUnit};
+use session_etl::sink::{catalog, Codec, PartitionBy, TimestampUnit};
 
 /// Exit code when the reject threshold was exceeded (nothing published).
 const EXIT_REJECT_THRESHOLD: u8 = 3;
@@ -77,6 +77,10 @@ struct RunArgs {
     /// Unit of timestamp columns: micros (default) or millis (Athena/Glue).
     #[arg(long, value_parser = parse_timestamp_unit)]
     timestamp_unit: Option<TimestampUnit>,
+    /// Folder layout of the session tables: date (default: <table>/date=YYYY-MM-DD/, the
+    /// session's UTC creation day) or none (one flat folder per table).
+    #[arg(long, value_parser = parse_partition_by)]
+    partition_by: Option<PartitionBy>,
     /// Skip the derived outputs: `events`, `milestones` and `exchange/` stay empty.
     #[arg(long)]
     no_derive: bool,
@@ -124,6 +128,10 @@ fn parse_timestamp_unit(s: &str) -> Result<TimestampUnit, String> {
     s.parse()
 }
 
+fn parse_partition_by(s: &str) -> Result<PartitionBy, String> {
+    s.parse()
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run(args) => match run(args) {
@@ -163,6 +171,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         batch_files: args.batch_files,
         row_group_rows: args.row_group_rows,
         timestamp_unit: args.timestamp_unit,
+        partition_by: args.partition_by,
         derive: args.no_derive.then_some(false),
         ..PipelineFile::default()
     };

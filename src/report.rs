@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use crate::derive::{Attr, EventCode};
+use crate::sink::PartitionBy;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
@@ -120,6 +121,11 @@ pub struct RunSummary {
     pub duplicates_collapsed: u64,
     /// Rows written per table.
     pub rows: BTreeMap<String, u64>,
+    /// Folder layout of the session tables: `date` or `none`.
+    pub partition_by: PartitionBy,
+    /// Date partition folders written (`date=YYYY-MM-DD`), in order; empty with
+    /// `partition_by = none`. Engines with a partition catalogue (Hive, Glue) register these.
+    pub partitions: Vec<String>,
     /// Unknown status values kept as written, with counts.
     pub unknown_statuses: BTreeMap<String, u64>,
     /// Unknown keys tolerated, by path, with counts.

@@ -8,7 +8,6 @@
 
 use std::time::Instant as Clock;
 
-use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use crate::config::RunConfig;
@@ -23,7 +22,7 @@ use crate::report::{
 use crate::select::{select, Selection};
 use crate::sink::exchange::{event_json, identifiers_json};
 use crate::sink::publish::RUN_SUMMARY;
-use crate::sink::{Publishable, RejectsTable, SessionTables, Sink, Staging};
+use crate::sink::{Publishable, RejectsTable, SessionTables, Sink, Staging, TableBatch};
 use crate::source::{self, read::read_file};
 
 /// How a run ended.
@@ -37,7 +36,7 @@ pub struct RunOutcome {
 
 /// What one chunk of files produced.
 struct ChunkOutput {
-    batches: Vec<(&'static str, RecordBatch)>,
+    batches: Vec<TableBatch>,
     /// Publishable Exchange events, in plan order.
     exchange: Vec<Publishable>,
     tally: Tally,
@@ -163,6 +162,8 @@ fn run_into(
             .into_iter()
             .map(|(t, n)| (t.to_owned(), n))
             .collect(),
+        partition_by: config.parquet.partition_by,
+        partitions: written.partitions,
         unknown_statuses: tally.unknown_statuses.clone(),
         unknown_fields: tally.unknown_fields.clone(),
         events: EventSummary {
@@ -251,8 +252,8 @@ fn write_outputs(
     rejected: &mut Vec<u32>,
 ) -> Result<()> {
     for output in outputs {
-        for (table, batch) in &output.batches {
-            sink.write(table, batch)?;
+        for rows in &output.batches {
+            sink.write(rows)?;
         }
         sink.write_exchange(&output.exchange)?;
         tally.merge(output.tally);
@@ -346,7 +347,11 @@ fn process_chunk(
         table: RejectsTable::NAME,
         source,
     })?;
-    batches.push((RejectsTable::NAME, rejects));
+    batches.push(TableBatch {
+        table: RejectsTable::NAME,
+        batch: rejects,
+        days: None,
+    });
     Ok(ChunkOutput {
         batches,
         exchange,

@@ -1,5 +1,6 @@
-//! BI compatibility: real clients (DuckDB, pyarrow, Polars) open the output and agree with each other
-//! and with `_run.json`. The Python side is `tests/compat/check_readers.py`.
+//! BI compatibility: real clients (DuckDB, pyarrow, Polars, Apache Spark) open every table through
+//! its date partitions and agree with each other and with `_run.json`. The Python side is
+//! `tests/compat/check_readers.py`.
 //!
 //! The interpreter comes from `SESSION_ETL_PYTHON` (set by `scripts/test.sh`, which installs
 //! the readers into `.venv`). Without it the test says so and passes, so that a bare
@@ -22,20 +23,45 @@ fn python() -> Option<String> {
     }
 }
 
-fn check_with_readers(python: &str, output: &std::path::Path) {
-    let result = Command::new(python)
-        .arg(repo().join("tests/compat/check_readers.py"))
-        .arg(output)
+/// What `check_readers.py` checks besides reading `outputs`.
+enum Also<'a> {
+    /// The aggregates equal a generated corpus's `truth.json`.
+    Truth(&'a std::path::Path),
+    /// The README's example queries run on the first output.
+    ReadmeExamples,
+}
+
+/// Runs `check_readers.py` on `outputs` (Spark starts once for all of them).
+fn check_with_readers(python: &str, outputs: &[std::path::PathBuf], also: Also<'_>) {
+    let mut command = Command::new(python);
+    command.arg(repo().join("tests/compat/check_readers.py"));
+    match also {
+        Also::Truth(truth) => command.arg("--truth").arg(truth),
+        Also::ReadmeExamples => command.arg("--readme").arg(repo().join("README.md")),
+    };
+    let result = command
+        .args(outputs)
         .output()
         .expect("run the reader check");
     let stdout = String::from_utf8_lossy(&result.stdout);
     assert!(
-        result.status.success(),
-        "readers disagree on {}:\n{stdout}\n{}",
-        output.display(),
+        result.status.success() && stdout.contains(", 0 failed"),
+        "readers disagree:\n{stdout}\n{}",
         String::from_utf8_lossy(&result.stderr)
     );
-    assert!(stdout.contains(", 0 failed"), "{stdout}");
+    // Every reader took part: a silently skipped reader or example must not pass.
+    for reader in ["duckdb", "pyarrow", "polars", "spark"] {
+        assert!(
+            stdout.contains(&format!("ok   {reader}: created_at")),
+            "{reader} did not run:\n{stdout}"
+        );
+    }
+    if let Also::ReadmeExamples = also {
+        assert!(
+            stdout.contains("ok   README example 4 (python)"),
+            "{stdout}"
+        );
+    }
 }
 
 #[test]
@@ -55,23 +81,33 @@ fn every_reader_reads_every_table_of_the_fixtures_and_real_exports() {
         .arg(real.join("metadata_call-987.json"))
         .arg(real.join("metadata_chat-135.json"))
         .assert_exit(0);
-    check_with_readers(&python, &out);
+    let mut outputs = vec![out];
 
-    // Every codec is readable, and an output with no session at all still has every table.
-    for codec in ["snappy", "none"] {
-        let out = dir.join(codec);
-        session_etl(&["run", "--quiet", "--compression", codec, "--output"])
+    // Every codec and both layouts are readable, and an output with no session at all
+    // still has every table.
+    for (name, flags) in [
+        (
+            "snappy",
+            ["--compression", "snappy", "--partition-by", "date"],
+        ),
+        ("flat", ["--compression", "none", "--partition-by", "none"]),
+    ] {
+        let out = dir.join(name);
+        session_etl(&["run", "--quiet"])
+            .args(flags)
+            .arg("--output")
             .arg(&out)
             .arg("fixtures/good")
             .assert_exit(0);
-        check_with_readers(&python, &out);
+        outputs.push(out);
     }
     let empty = dir.join("empty");
     session_etl(&["run", "--quiet", "--output"])
         .arg(&empty)
         .arg("fixtures/bad")
         .assert_exit(0);
-    check_with_readers(&python, &empty);
+    outputs.push(empty);
+    check_with_readers(&python, &outputs, Also::ReadmeExamples);
 }
 
 #[test]
@@ -95,17 +131,5 @@ fn every_reader_reproduces_the_truth_of_a_generated_corpus() {
         .arg(&out)
         .arg(corpus.join("sessions"))
         .assert_exit(0);
-    let result = Command::new(&python)
-        .arg(repo().join("tests/compat/check_readers.py"))
-        .arg(&out)
-        .arg(corpus.join("truth.json"))
-        .output()
-        .expect("run the reader check");
-    let stdout = String::from_utf8_lossy(&result.stdout);
-    assert!(
-        result.status.success() && stdout.contains(", 0 failed"),
-        "readers disagree with the truth:\n{stdout}\n{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    assert!(stdout.contains("ok   events per code = truth"), "{stdout}");
+    check_with_readers(&python, &[out], Also::Truth(&corpus.join("truth.json")));
 }

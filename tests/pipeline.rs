@@ -592,3 +592,83 @@ fn timestamps_can_be_written_in_milliseconds() {
         .assert_exit(2);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("expected micros or millis"));
 }
+
+#[test]
+fn session_tables_are_partitioned_by_the_utc_creation_day() {
+    let dir = Dir::new();
+    let out = dir.join("out");
+    run_fixtures(&out);
+    let tables: Vec<String> = run_summary(&out)["rows"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let utc_day = |micros: i64| {
+        chrono::DateTime::from_timestamp_micros(micros)
+            .unwrap()
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+
+    // Every session sits under the UTC day of its created_at, not its local day.
+    let mut day_of = std::collections::BTreeMap::new();
+    for (date, file) in table_files(&out, "sessions") {
+        let date = date.expect("sessions are partitioned");
+        let t = Table::read_file(&file);
+        let keys = t.strs("kind").into_iter().zip(t.i64s("session_id"));
+        for ((kind, id), created) in keys.zip(t.micros("created_at")) {
+            assert_eq!(utc_day(created.unwrap()), date, "{}", file.display());
+            day_of.insert((kind.unwrap(), id.unwrap()), date.clone());
+        }
+    }
+    assert_eq!(day_of.len(), 15);
+    // 22:10 at -07:00 is the next UTC day; 01:05 at +02:00 the previous one.
+    assert_eq!(day_of[&("call".to_owned(), 5003)], "2026-03-22");
+    assert_eq!(day_of[&("call".to_owned(), 5002)], "2026-03-24");
+    assert_eq!(day_of[&("chat".to_owned(), 7001)], "2026-03-23");
+    let days: std::collections::BTreeSet<String> =
+        day_of.values().map(|d| format!("date={d}")).collect();
+    let summary = run_summary(&out);
+    assert_eq!(summary["partition_by"], "date");
+    assert_eq!(
+        summary["partitions"],
+        serde_json::json!(days.into_iter().collect::<Vec<_>>())
+    );
+
+    // Every child row sits under its session's day; rejects have no session and no day.
+    for table in tables.iter().filter(|t| *t != "sessions") {
+        for (date, file) in table_files(&out, table) {
+            if table == "rejects" {
+                assert_eq!(date, None, "rejects are not partitioned");
+                continue;
+            }
+            let date = date.unwrap_or_else(|| panic!("{table} is not partitioned"));
+            let t = Table::read_file(&file);
+            for key in t.strs("kind").into_iter().zip(t.i64s("session_id")) {
+                let key = (key.0.unwrap(), key.1.unwrap());
+                assert_eq!(day_of[&key], date, "{table}: {key:?} in {}", file.display());
+            }
+        }
+    }
+
+    // `--partition-by none` writes the same rows into flat folders.
+    let flat = dir.join("flat");
+    session_etl(&["run", "--quiet", "--partition-by", "none", "--output"])
+        .arg(&flat)
+        .arg("fixtures/good")
+        .arg("fixtures/bad")
+        .assert_exit(0);
+    for table in &tables {
+        assert!(table_files(&flat, table).iter().all(|(d, _)| d.is_none()));
+        assert_eq!(
+            read_table(&flat, table).canonical_rows(),
+            read_table(&out, table).canonical_rows(),
+            "{table}"
+        );
+    }
+    session_etl(&["run", "--quiet", "--partition-by", "month", "--output"])
+        .arg(dir.join("bad"))
+        .arg("fixtures/good")
+        .assert_exit(2);
+}

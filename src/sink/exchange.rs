@@ -410,11 +410,8 @@ impl BodyWriter<'_> {
 
     fn finish(mut self) -> Result<()> {
         self.flush_body()?;
+        // Synced with the whole output before it is published.
         self.out.flush().map_err(Error::io("write", self.path))?;
-        self.out
-            .get_ref()
-            .sync_all()
-            .map_err(Error::io("sync", self.path))?;
         self.counts.files += 1;
         Ok(())
     }

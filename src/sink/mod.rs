@@ -3,6 +3,7 @@
 
 pub mod columns;
 pub mod exchange;
+pub mod partition;
 pub mod publish;
 pub mod tables;
 pub mod writer;
@@ -10,12 +11,11 @@ pub mod writer;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use arrow::record_batch::RecordBatch;
-
 use crate::error::{Error, Result};
 pub use exchange::{ExchangeCounts, ExchangeWriter, Publishable};
+pub use partition::{DayRuns, PartitionBy};
 pub use publish::Staging;
-pub use tables::{catalog, RejectsTable, SessionTables};
+pub use tables::{catalog, RejectsTable, SessionTables, TableBatch};
 pub use writer::{Codec, ParquetSettings, TableWriter, TimestampUnit};
 
 /// One writer per table and the Exchange request-body writer, all in the same staging folder.
@@ -31,6 +31,8 @@ pub struct Written {
     pub rows: BTreeMap<&'static str, u64>,
     /// Exchange request bodies.
     pub exchange: ExchangeCounts,
+    /// Date partition folders written (`date=YYYY-MM-DD`), over all tables, in order.
+    pub partitions: Vec<String>,
 }
 
 impl Sink {
@@ -64,18 +66,20 @@ impl Sink {
         sessions.iter().try_for_each(|s| self.exchange.write(s))
     }
 
-    /// Writes a batch to the table called `table`.
-    pub fn write(&mut self, table: &'static str, batch: &RecordBatch) -> Result<()> {
+    /// Writes pending rows to their table.
+    pub fn write(&mut self, rows: &TableBatch) -> Result<()> {
         let writer = self
             .writers
             .iter_mut()
-            .find(|w| w.table() == table)
-            .ok_or_else(|| Error::Config(format!("no table named {table}")))?;
-        writer.write(batch)
+            .find(|w| w.table() == rows.table)
+            .ok_or_else(|| Error::Config(format!("no table named {}", rows.table)))?;
+        writer.write(&rows.batch, rows.days.as_ref())
     }
 
     /// Closes every table and writes the request bodies.
     pub fn close(self) -> Result<Written> {
+        let days: std::collections::BTreeSet<_> =
+            self.writers.iter().flat_map(|w| w.partitions()).collect();
         let rows = self
             .writers
             .into_iter()
@@ -84,6 +88,7 @@ impl Sink {
         Ok(Written {
             rows,
             exchange: self.exchange.close()?,
+            partitions: days.into_iter().map(|d| d.folder()).collect(),
         })
     }
 }

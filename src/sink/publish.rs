@@ -76,7 +76,8 @@ impl Staging {
     pub fn publish(self, run_id: &str) -> Result<()> {
         let marker = self.dir.join(SUCCESS_MARKER);
         fs::write(&marker, b"").map_err(Error::io("write", &marker))?;
-        sync_dir(&self.dir)?;
+        // Everything the run wrote reaches the disk before the output becomes visible.
+        sync_tree(&self.dir)?;
         if self.output.exists() {
             if !is_replaceable(&self.output)? {
                 return Err(Error::ForeignOutput(self.output.clone()));
@@ -105,6 +106,31 @@ impl Staging {
     pub fn discard(self) -> Result<()> {
         fs::remove_dir_all(&self.dir).map_err(Error::io("remove staging folder", &self.dir))
     }
+}
+
+/// Makes every file and folder under `dir` durable. On Linux that is one `syncfs` of the file
+/// system holding it (one journal commit instead of one per file); elsewhere each file and
+/// folder is synced in turn.
+fn sync_tree(dir: &Path) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let handle = fs::File::open(dir).map_err(Error::io("open", dir))?;
+        // SAFETY: `handle` is an open descriptor for the duration of the call.
+        if unsafe { libc::syncfs(handle.as_raw_fd()) } == 0 {
+            return Ok(());
+        }
+    }
+    for entry in walkdir::WalkDir::new(dir) {
+        let entry = entry.map_err(|e| {
+            let path = e.path().unwrap_or(dir).to_owned();
+            Error::io("walk", path)(std::io::Error::other(e.to_string()))
+        })?;
+        fs::File::open(entry.path())
+            .and_then(|f| f.sync_all())
+            .map_err(Error::io("sync", entry.path()))?;
+    }
+    Ok(())
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {

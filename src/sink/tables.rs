@@ -11,6 +11,7 @@ use crate::normalize::{
     Transfer,
 };
 use crate::reject::FileError;
+use crate::sink::partition::{Day, DayRuns};
 use crate::source::{
     text, RawAgent, RawDeflectionDetail, RawDisposition, RawMenuPath, RawRedirectionGroup,
 };
@@ -479,6 +480,22 @@ pub struct SessionTables {
     pub events: EventsTable,
     /// `milestones`
     pub milestones: MilestonesTable,
+    /// The session day of every pending row, per table in [`catalog`] order.
+    days: [DayRuns; SESSION_TABLES],
+}
+
+/// Number of tables filled from sessions (all but `rejects`).
+const SESSION_TABLES: usize = 15;
+
+/// Pending rows of one table, ready for the writer.
+pub struct TableBatch {
+    /// The table.
+    pub table: &'static str,
+    /// Its rows.
+    pub batch: arrow::record_batch::RecordBatch,
+    /// The session day of each row, for date partitioning; `None` for tables that are not
+    /// partitioned (`rejects`).
+    pub days: Option<DayRuns>,
 }
 
 /// The documentation of every table, in output order: `(name, what a row is, columns)`.
@@ -526,7 +543,29 @@ impl SessionTables {
             automation_redirections: AutomationRedirectionsTable::with_capacity(0),
             events: EventsTable::with_capacity(sessions * 4),
             milestones: MilestonesTable::with_capacity(sessions * 32),
+            days: Default::default(),
         }
+    }
+
+    /// Pending rows per table, in [`catalog`] order.
+    fn lens(&self) -> [usize; SESSION_TABLES] {
+        [
+            self.sessions.len(),
+            self.participants.len(),
+            self.transfers.len(),
+            self.escalations.len(),
+            self.deflections.len(),
+            self.segments.len(),
+            self.dispositions.len(),
+            self.recordings.len(),
+            self.redactions.len(),
+            self.offer_events.len(),
+            self.media.len(),
+            self.attributes.len(),
+            self.automation_redirections.len(),
+            self.events.len(),
+            self.milestones.len(),
+        ]
     }
 
     /// Appends every row one session contributes, to every table. `identifiers` is the
@@ -589,14 +628,16 @@ impl SessionTables {
         for m in &derived.milestones {
             self.milestones.append(s, m);
         }
+        let day = Day::of(s.created_at);
+        let lens = self.lens();
+        for (runs, len) in self.days.iter_mut().zip(lens) {
+            runs.extend_to(day, len);
+        }
     }
 
-    /// Takes the pending rows of every table as record batches, in output order.
-    pub fn finish(
-        &mut self,
-    ) -> Result<Vec<(&'static str, arrow::record_batch::RecordBatch)>, arrow::error::ArrowError>
-    {
-        Ok(vec![
+    /// Takes the pending rows of every table as record batches, in [`catalog`] order.
+    pub fn finish(&mut self) -> Result<Vec<TableBatch>, arrow::error::ArrowError> {
+        let batches = [
             (SessionsTable::NAME, self.sessions.finish()?),
             (ParticipantsTable::NAME, self.participants.finish()?),
             (TransfersTable::NAME, self.transfers.finish()?),
@@ -615,6 +656,15 @@ impl SessionTables {
             ),
             (EventsTable::NAME, self.events.finish()?),
             (MilestonesTable::NAME, self.milestones.finish()?),
-        ])
+        ];
+        Ok(batches
+            .into_iter()
+            .zip(self.days.iter_mut())
+            .map(|((table, batch), days)| TableBatch {
+                table,
+                batch,
+                days: Some(std::mem::take(days)),
+            })
+            .collect())
     }
 }

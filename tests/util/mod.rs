@@ -83,6 +83,10 @@ impl TestCommand {
         self.cmd.arg(a);
         self
     }
+    pub fn args(mut self, a: impl IntoIterator<Item = impl AsRef<std::ffi::OsStr>>) -> Self {
+        self.cmd.args(a);
+        self
+    }
     pub fn run(mut self) -> Output {
         self.cmd.output().expect("spawn session-etl")
     }
@@ -107,29 +111,71 @@ pub struct Table {
     pub batches: Vec<RecordBatch>,
 }
 
+/// Reads a table the way a Hive-aware reader does: every Parquet file in its folder, or in its
+/// `date=YYYY-MM-DD/` partition folders, never both. Files are read in path order.
 pub fn read_table(output: &Path, table: &str) -> Table {
-    let dir = output.join(table);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "table {table} has no Parquet file");
     let mut batches = Vec::new();
-    for file in files {
-        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&file).unwrap())
-            .unwrap()
-            .build()
-            .unwrap();
-        for batch in reader {
-            batches.push(batch.unwrap());
-        }
+    for (_, file) in table_files(output, table) {
+        batches.extend(Table::read_file(&file).batches);
     }
     Table { batches }
 }
 
+/// The Parquet files of a table, each with its partition date (`None` for a flat table).
+pub fn table_files(output: &Path, table: &str) -> Vec<(Option<String>, PathBuf)> {
+    let dir = output.join(table);
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
+        let entry = entry.unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let path = entry.path();
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        assert!(
+            path.extension().is_some_and(|x| x == "parquet"),
+            "unexpected file {}",
+            path.display()
+        );
+        let partition = match entry.depth() {
+            1 => None,
+            2 => {
+                let folder = path
+                    .parent()
+                    .unwrap()
+                    .file_name()
+                    .unwrap()
+                    .to_str()
+                    .unwrap();
+                let date = folder
+                    .strip_prefix("date=")
+                    .unwrap_or_else(|| panic!("{}: not a date= partition folder", path.display()));
+                Some(date.to_owned())
+            }
+            _ => panic!("{}: nested too deep", path.display()),
+        };
+        files.push((partition, path.to_owned()));
+    }
+    assert!(!files.is_empty(), "table {table} has no Parquet file");
+    assert!(
+        files.iter().all(|(p, _)| p.is_some()) || files.iter().all(|(p, _)| p.is_none()),
+        "table {table} mixes partitioned and flat files"
+    );
+    files
+}
+
 impl Table {
+    /// One Parquet file.
+    pub fn read_file(path: &Path) -> Table {
+        let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        Table {
+            batches: reader.map(|b| b.unwrap()).collect(),
+        }
+    }
+
     pub fn rows(&self) -> usize {
         self.batches.iter().map(|b| b.num_rows()).sum()
     }

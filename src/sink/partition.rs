@@ -1,0 +1,156 @@
+//! Hive-style date partitions. Rows of the session tables go to `<table>/date=YYYY-MM-DD/` by
+//! their session's UTC creation day, so query engines skip whole folders on a date filter,
+//! and every table of one session lands under the same date (joins stay within a partition).
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use crate::normalize::Instant;
+
+/// How the session tables are laid out on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartitionBy {
+    /// `<table>/date=YYYY-MM-DD/<run>-<n>.parquet` (default): the session's UTC creation day.
+    #[default]
+    Date,
+    /// `<table>/<run>-<n>.parquet`: one flat folder per table.
+    None,
+}
+
+impl std::str::FromStr for PartitionBy {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<PartitionBy, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "date" => Ok(PartitionBy::Date),
+            "none" => Ok(PartitionBy::None),
+            other => Err(format!(
+                "unknown partitioning {other:?} (expected date or none)"
+            )),
+        }
+    }
+}
+
+/// The name of the partition key in folder names (`date=2026-02-01`). No table has a column
+/// of that name, so readers can add it as a column without a clash.
+pub const PARTITION_KEY: &str = "date";
+
+/// A UTC calendar day, counted in days since 1970-01-01.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Day(i32);
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+impl Day {
+    /// The UTC day `instant` falls on.
+    pub fn of(instant: Instant) -> Day {
+        let days = instant.micros.div_euclid(MICROS_PER_DAY);
+        Day(i32::try_from(days).unwrap_or(if days < 0 { i32::MIN } else { i32::MAX }))
+    }
+
+    /// The partition folder: `date=YYYY-MM-DD`.
+    pub fn folder(self) -> String {
+        // 719_163 days separate 0001-01-01 (chrono's day 1) from 1970-01-01.
+        let date = self
+            .0
+            .checked_add(719_163)
+            .and_then(chrono::NaiveDate::from_num_days_from_ce_opt);
+        match date {
+            Some(date) => format!("{PARTITION_KEY}={}", date.format("%Y-%m-%d")),
+            // Out of chrono's range: parsed instants never are, but a folder name must exist.
+            None => format!("{PARTITION_KEY}=__HIVE_DEFAULT_PARTITION__"),
+        }
+    }
+}
+
+/// Which rows of a batch belong to which day, as consecutive runs in row order. Sessions
+/// arrive in path order, which in dated export folders is nearly date order, so a chunk of
+/// files usually has one or two runs per table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DayRuns {
+    /// `(day, end)`: rows from the previous run's end up to `end` (exclusive) are of `day`.
+    runs: Vec<(Day, usize)>,
+}
+
+impl DayRuns {
+    /// Records that every row up to `end` not yet accounted for belongs to `day`.
+    pub fn extend_to(&mut self, day: Day, end: usize) {
+        match self.runs.last_mut() {
+            Some((_, last_end)) if *last_end >= end => {}
+            Some((last_day, last_end)) if *last_day == day => *last_end = end,
+            _ => self.runs.push((day, end)),
+        }
+    }
+
+    /// The row ranges of each day, days in order, ranges in row order.
+    pub fn by_day(&self) -> BTreeMap<Day, Vec<Range<usize>>> {
+        let mut days: BTreeMap<Day, Vec<Range<usize>>> = BTreeMap::new();
+        let mut start = 0;
+        for &(day, end) in &self.runs {
+            days.entry(day).or_default().push(start..end);
+            start = end;
+        }
+        days
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(rfc3339: &str) -> Instant {
+        let t = chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap();
+        Instant {
+            micros: t.timestamp_micros(),
+            offset_minutes: 0,
+        }
+    }
+
+    #[test]
+    fn the_day_is_the_utc_day() {
+        // 23:30 at -07:00 is 06:30 UTC the next day.
+        assert_eq!(
+            Day::of(at("2026-02-01T23:30:00-07:00")).folder(),
+            "date=2026-02-02"
+        );
+        assert_eq!(
+            Day::of(at("1969-12-31T23:59:59.999999Z")).folder(),
+            "date=1969-12-31"
+        );
+        assert_eq!(
+            Day::of(at("1970-01-01T00:00:00Z")).folder(),
+            "date=1970-01-01"
+        );
+    }
+
+    #[test]
+    fn runs_group_rows_by_day_in_row_order() {
+        let (a, b) = (Day(1), Day(2));
+        let mut runs = DayRuns::default();
+        runs.extend_to(a, 3);
+        runs.extend_to(a, 5);
+        runs.extend_to(b, 5); // a session with no rows in this table
+        runs.extend_to(b, 6);
+        runs.extend_to(a, 8);
+        let by_day = runs.by_day();
+        assert_eq!(by_day[&a], vec![0..5, 6..8]);
+        assert_eq!(by_day[&b], vec![5..6]);
+        assert_eq!(by_day.len(), 2);
+    }
+
+    #[test]
+    fn no_table_has_a_column_named_like_the_partition_key() {
+        for (table, _, columns) in crate::sink::catalog() {
+            assert!(columns.iter().all(|c| c.name != PARTITION_KEY), "{table}");
+        }
+    }
+
+    #[test]
+    fn partitioning_parses_case_insensitively() {
+        assert_eq!("DATE".parse::<PartitionBy>(), Ok(PartitionBy::Date));
+        assert_eq!("none".parse::<PartitionBy>(), Ok(PartitionBy::None));
+        assert!("month".parse::<PartitionBy>().is_err());
+    }
+}
