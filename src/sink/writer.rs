@@ -406,6 +406,19 @@ mod tests {
         })
     }
 
+    /// A writer of table `table` with one int64 column `v`.
+    fn int_writer(dir: &Path, table: &'static str, settings: &ParquetSettings) -> TableWriter {
+        TableWriter::new(table, dir, "run", int_schema(), &[], settings).unwrap()
+    }
+
+    fn int_schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![Field::new("v", DataType::Int64, false)]))
+    }
+
+    fn int_batch(values: Vec<i64>) -> RecordBatch {
+        RecordBatch::try_new(int_schema(), vec![Arc::new(Int64Array::from(values))]).unwrap()
+    }
+
     /// Every file under `dir` → (partition folder, values of column `v`).
     fn read_back(dir: &Path) -> Vec<(String, Vec<i64>)> {
         let mut files = Vec::new();
@@ -437,13 +450,11 @@ mod tests {
     #[test]
     fn rows_land_in_their_day_with_open_files_bounded() {
         let tmp = tempfile::tempdir().unwrap();
-        let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Int64, false)]));
         let settings = ParquetSettings {
             max_rows_per_file: 3,
             ..ParquetSettings::default()
         };
-        let mut writer =
-            TableWriter::new("t", tmp.path(), "run", schema.clone(), &[], &settings).unwrap();
+        let mut writer = int_writer(tmp.path(), "t", &settings);
         // Rows of 20 days, each day's rows spread over two batches: more days than open files.
         let days = (MAX_OPEN_FILES_PER_TABLE + 4) as i64;
         for round in 0..2 {
@@ -454,10 +465,7 @@ mod tests {
             for d in 0..days {
                 runs.extend_to(day(d), (d as usize + 1) * 2);
             }
-            let batch =
-                RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(values))])
-                    .unwrap();
-            writer.write(&batch, Some(&runs)).unwrap();
+            writer.write(&int_batch(values), Some(&runs)).unwrap();
             assert!(writer.open.len() <= MAX_OPEN_FILES_PER_TABLE);
             let buffered = writer
                 .open
@@ -496,16 +504,7 @@ mod tests {
     #[test]
     fn an_empty_table_still_has_one_file_in_its_folder() {
         let tmp = tempfile::tempdir().unwrap();
-        let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Int64, false)]));
-        let writer = TableWriter::new(
-            "t",
-            tmp.path(),
-            "run",
-            schema,
-            &[],
-            &ParquetSettings::default(),
-        )
-        .unwrap();
+        let writer = int_writer(tmp.path(), "t", &ParquetSettings::default());
         assert_eq!(writer.close().unwrap(), 0);
         assert_eq!(
             read_back(&tmp.path().join("t")),
@@ -516,28 +515,17 @@ mod tests {
     #[test]
     fn without_days_or_with_partition_by_none_rows_stay_flat() {
         let tmp = tempfile::tempdir().unwrap();
-        let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Int64, false)]));
-        let batch =
-            RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![1, 2]))])
-                .unwrap();
+        let batch = int_batch(vec![1, 2]);
         let mut runs = DayRuns::default();
         runs.extend_to(day(1), 2);
         let flat = ParquetSettings {
             partition_by: PartitionBy::None,
             ..ParquetSettings::default()
         };
-        let mut a = TableWriter::new("a", tmp.path(), "run", schema.clone(), &[], &flat).unwrap();
+        let mut a = int_writer(tmp.path(), "a", &flat);
         a.write(&batch, Some(&runs)).unwrap();
         a.close().unwrap();
-        let mut b = TableWriter::new(
-            "b",
-            tmp.path(),
-            "run",
-            schema,
-            &[],
-            &ParquetSettings::default(),
-        )
-        .unwrap();
+        let mut b = int_writer(tmp.path(), "b", &ParquetSettings::default());
         b.write(&batch, None).unwrap();
         b.close().unwrap();
         for t in ["a", "b"] {
