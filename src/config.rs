@@ -38,6 +38,9 @@ pub struct PipelineFile {
     pub row_group_bytes: Option<usize>,
     /// Rows per Parquet file before a new file starts (default 10,000,000).
     pub max_rows_per_file: Option<usize>,
+    /// Memory for rows waiting to be written as row groups, over all tables, in bytes
+    /// (default 64 MiB): larger gives bigger row groups on input in no date order.
+    pub buffer_bytes: Option<usize>,
     /// Unit of timestamp columns: `micros` (default) or `millis` (Athena/Glue).
     pub timestamp_unit: Option<TimestampUnit>,
     /// Folder layout of the session tables: `date` (default, `<table>/date=YYYY-MM-DD/` by the
@@ -162,6 +165,10 @@ impl RunConfig {
                 .partition_by
                 .or(file.partition_by)
                 .unwrap_or(defaults.partition_by),
+            buffer_bytes: flags
+                .buffer_bytes
+                .or(file.buffer_bytes)
+                .unwrap_or(defaults.buffer_bytes),
         };
         parquet.properties(&[])?; // validates the zstd level now rather than mid-run
         let exchange = flags.exchange.or(file.exchange).unwrap_or_default();
@@ -236,6 +243,36 @@ mod tests {
         let nightly = PipelineFile::load(&dir.join("nightly.toml")).unwrap();
         assert_eq!(nightly.exchange, Some(ExchangeSettings::default()));
         assert_eq!(nightly.derive, Some(true));
+        let stated = RunConfig::resolve(nightly, PipelineFile::default(), ProgressMode::Quiet)
+            .unwrap()
+            .parquet;
+        let defaults = ParquetSettings::default();
+        assert_eq!(
+            (
+                stated.codec,
+                stated.zstd_level,
+                stated.timestamp_unit,
+                stated.partition_by
+            ),
+            (
+                defaults.codec,
+                defaults.zstd_level,
+                defaults.timestamp_unit,
+                defaults.partition_by
+            )
+        );
+        assert_eq!(
+            (
+                stated.row_group_rows,
+                stated.max_rows_per_file,
+                stated.buffer_bytes
+            ),
+            (
+                defaults.row_group_rows,
+                defaults.max_rows_per_file,
+                defaults.buffer_bytes
+            )
+        );
     }
 
     #[test]

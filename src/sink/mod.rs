@@ -22,6 +22,10 @@ pub use writer::{Codec, ParquetSettings, TableWriter, TimestampUnit};
 pub struct Sink {
     writers: Vec<TableWriter>,
     exchange: ExchangeWriter,
+    /// Memory budget for rows waiting for their row group, over all tables.
+    buffer_bytes: usize,
+    /// Counts writes, to find the least recently written partition over all tables.
+    clock: u64,
 }
 
 /// What a closed [`Sink`] wrote.
@@ -58,7 +62,12 @@ impl Sink {
             &exchange.channel,
             exchange.max_events_per_body,
         )?;
-        Ok(Sink { writers, exchange })
+        Ok(Sink {
+            writers,
+            exchange,
+            buffer_bytes: settings.buffer_bytes,
+            clock: 0,
+        })
     }
 
     /// Queues publishable events for the Exchange request bodies.
@@ -68,12 +77,38 @@ impl Sink {
 
     /// Writes pending rows to their table.
     pub fn write(&mut self, rows: &TableBatch) -> Result<()> {
+        self.clock += 1;
         let writer = self
             .writers
             .iter_mut()
             .find(|w| w.table() == rows.table)
             .ok_or_else(|| Error::Config(format!("no table named {}", rows.table)))?;
-        writer.write(&rows.batch, rows.days.as_ref())
+        writer.write(&rows.batch, rows.days.as_ref(), self.clock)?;
+        self.keep_within_budget()
+    }
+
+    /// Writes the least recently written waiting partitions, over all tables, until no more
+    /// than `buffer_bytes` of rows wait. In dated input those are the days already complete,
+    /// so each day still gets one row group per table.
+    fn keep_within_budget(&mut self) -> Result<()> {
+        while self
+            .writers
+            .iter()
+            .map(|w| w.pending_bytes())
+            .sum::<usize>()
+            > self.buffer_bytes
+        {
+            let oldest = self
+                .writers
+                .iter_mut()
+                .filter_map(|w| w.oldest_pending().map(|clock| (clock, w)))
+                .min_by_key(|(clock, _)| *clock);
+            match oldest {
+                Some((_, writer)) => writer.write_oldest_pending()?,
+                None => break,
+            }
+        }
+        Ok(())
     }
 
     /// Closes every table and writes the request bodies.

@@ -78,10 +78,17 @@ impl DayRuns {
     /// Records that every row up to `end` not yet accounted for belongs to `day`.
     pub fn extend_to(&mut self, day: Day, end: usize) {
         match self.runs.last_mut() {
+            // No new rows (a session with nothing for this table): no run, not even an empty one.
             Some((_, last_end)) if *last_end >= end => {}
+            None if end == 0 => {}
             Some((last_day, last_end)) if *last_day == day => *last_end = end,
             _ => self.runs.push((day, end)),
         }
+    }
+
+    /// Rows accounted for.
+    pub fn rows(&self) -> usize {
+        self.runs.last().map_or(0, |&(_, end)| end)
     }
 
     /// The row ranges of each day, days in order, ranges in row order.
@@ -129,6 +136,7 @@ mod tests {
     fn runs_group_rows_by_day_in_row_order() {
         let (a, b) = (Day(1), Day(2));
         let mut runs = DayRuns::default();
+        runs.extend_to(b, 0); // the chunk's first session has no row here
         runs.extend_to(a, 3);
         runs.extend_to(a, 5);
         runs.extend_to(b, 5); // a session with no rows in this table
@@ -138,6 +146,7 @@ mod tests {
         assert_eq!(by_day[&a], vec![0..5, 6..8]);
         assert_eq!(by_day[&b], vec![5..6]);
         assert_eq!(by_day.len(), 2);
+        assert_eq!(runs.rows(), 8);
     }
 
     #[test]

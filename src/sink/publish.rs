@@ -117,20 +117,24 @@ fn sync_tree(dir: &Path) -> Result<()> {
         use std::os::fd::AsRawFd;
         let handle = fs::File::open(dir).map_err(Error::io("open", dir))?;
         // SAFETY: `handle` is an open descriptor for the duration of the call.
-        if unsafe { libc::syncfs(handle.as_raw_fd()) } == 0 {
-            return Ok(());
+        if unsafe { libc::syncfs(handle.as_raw_fd()) } != 0 {
+            return Err(Error::io("sync", dir)(std::io::Error::last_os_error()));
         }
+        Ok(())
     }
-    for entry in walkdir::WalkDir::new(dir) {
-        let entry = entry.map_err(|e| {
-            let path = e.path().unwrap_or(dir).to_owned();
-            Error::io("walk", path)(std::io::Error::other(e.to_string()))
-        })?;
-        fs::File::open(entry.path())
-            .and_then(|f| f.sync_all())
-            .map_err(Error::io("sync", entry.path()))?;
+    #[cfg(not(target_os = "linux"))]
+    {
+        for entry in walkdir::WalkDir::new(dir) {
+            let entry = entry.map_err(|e| {
+                let path = e.path().unwrap_or(dir).to_owned();
+                Error::io("walk", path)(std::io::Error::other(e.to_string()))
+            })?;
+            fs::File::open(entry.path())
+                .and_then(|f| f.sync_all())
+                .map_err(Error::io("sync", entry.path()))?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
