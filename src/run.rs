@@ -221,6 +221,7 @@ fn process(
     };
     let mut rejected = Vec::new();
     let mut waves = chunks.chunks(wave_len);
+    let mut waves_written = 0_usize;
     let mut ready = waves.next().map(compute).transpose()?;
     while let Some(outputs) = ready.take() {
         let next = waves.next();
@@ -228,6 +229,10 @@ fn process(
         let (computed, written) = std::thread::scope(|scope| {
             let handle = next.map(|wave| scope.spawn(|| compute(wave)));
             let written = write_outputs(outputs, sink, tally, &mut rejected);
+            waves_written += 1;
+            if waves_written % TRIM_EVERY_WAVES == 0 {
+                release_free_memory();
+            }
             progress.update(
                 tally.files_read,
                 tally.calls + tally.chats,
@@ -358,6 +363,21 @@ fn process_chunk(
         tally,
         rejected,
     })
+}
+
+/// Waves between two [`release_free_memory`] calls (a wave is `2 × threads × batch_files` files).
+const TRIM_EVERY_WAVES: usize = 8;
+
+/// Hands memory freed by earlier waves back to the operating system. A wave's documents and
+/// batches are freed in a different order than they were allocated, and glibc keeps the
+/// holes: without this, peak RSS at 200,000 sessions sat ~70 MB above the live heap. Trimming
+/// after every wave cost 20 % of the run time; every eighth wave costs little.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator's own arenas.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Adds one session's events to the run's counters.
