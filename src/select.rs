@@ -17,7 +17,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visi
 
 use crate::discover::InputFile;
 use crate::normalize::{Instant, KindEvidence, SessionKind};
-use crate::source::read::read_file;
+use crate::source::read::{read_file, read_prefix};
 use crate::source::Str;
 
 /// The identity of a session across exports.
@@ -74,11 +74,23 @@ impl Selection {
     }
 }
 
+/// Bytes of each file the pre-scan reads first: the header keys sit in the first ~500 bytes of
+/// real and generated exports. A file whose header is not complete within them is read whole.
+const PREFIX_BYTES: usize = 4096;
+
 /// Pre-scans every file in parallel and picks the export to keep for each session.
 pub fn select(files: &[InputFile], max_file_bytes: u64) -> Selection {
     let keys: Vec<Option<(SessionKey, Option<i64>)>> = files
         .par_iter()
         .map_init(Vec::new, |buf, file| {
+            if file.size > max_file_bytes {
+                return None; // rejected unread by the full pass
+            }
+            let whole = read_prefix(&file.path, file.compression, PREFIX_BYTES, buf).ok()?;
+            let (key, complete) = scan_header(buf, file.file_name());
+            if complete || whole {
+                return key;
+            }
             read_file(&file.path, file.compression, max_file_bytes, buf).ok()?;
             prescan(buf, file.file_name())
         })
@@ -131,6 +143,12 @@ pub fn select(files: &[InputFile], max_file_bytes: u64) -> Selection {
 /// Reads the session key and `updated_at` of one document, or `None` if the document is not
 /// a keyable session (the full parse will then say precisely why).
 pub fn prescan(bytes: &[u8], file_name: &str) -> Option<(SessionKey, Option<i64>)> {
+    scan_header(bytes, file_name).0
+}
+
+/// [`prescan`], and whether the header was complete before the end of `bytes` (so a prefix of
+/// the document gave the same answer as the whole would).
+fn scan_header(bytes: &[u8], file_name: &str) -> (Option<(SessionKey, Option<i64>)>, bool) {
     let bytes = bytes.strip_prefix(crate::source::UTF8_BOM).unwrap_or(bytes);
     let mut found = Header::default();
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -141,14 +159,16 @@ pub fn prescan(bytes: &[u8], file_name: &str) -> Option<(SessionKey, Option<i64>
         chat_keys: found.chat_keys,
         session_type: found.session_type.as_ref().map(|s| s.as_str()),
     };
-    let kind = evidence.decide(file_name).ok()?;
-    Some((
-        SessionKey {
-            kind,
-            id: found.id?,
-        },
-        found.updated_at,
-    ))
+    let key = evidence.decide(file_name).ok().and_then(|kind| {
+        Some((
+            SessionKey {
+                kind,
+                id: found.id?,
+            },
+            found.updated_at,
+        ))
+    });
+    (key, found.complete)
 }
 
 #[derive(Default)]
@@ -159,6 +179,8 @@ struct Header<'a> {
     chat_keys: bool,
     type_key_seen: bool,
     session_type: Option<Str<'a>>,
+    /// Every key the scan needs was seen: the rest of the document cannot change the answer.
+    complete: bool,
 }
 
 struct HeaderSeed<'h, 'a>(&'h mut Header<'a>);
@@ -220,6 +242,7 @@ impl<'de: 'a, 'a> Visitor<'de> for HeaderSeed<'_, 'a> {
             // because a document with both kinds' keys is rejected by the full parse, which
             // then falls back to the next export.
             if h.id.is_some() && updated_seen && h.type_key_seen && (h.call_keys || h.chat_keys) {
+                h.complete = true;
                 return Err(de::Error::custom(DONE));
             }
         }
@@ -285,5 +308,37 @@ mod tests {
         assert_eq!(selection.export_count(1), 3);
         assert_eq!(selection.fallback(1), Some(0));
         assert_eq!(selection.fallback(0), None);
+    }
+
+    #[test]
+    fn a_header_beyond_the_prefix_is_read_from_the_whole_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let padding = "x".repeat(PREFIX_BYTES);
+        let file = |name: &str, body: String| {
+            let path = tmp.path().join(name);
+            std::fs::write(&path, body).unwrap();
+            InputFile {
+                path,
+                size: 0,
+                compression: crate::source::read::Compression::None,
+            }
+        };
+        // The newer export names its updated_at only after 4 KB: a prefix scan alone would
+        // see no updated_at and make it the older one.
+        let files = vec![
+            file(
+                "a.json",
+                r#"{"id": 7, "call_type": "Voice", "updated_at": "2026-01-01T00:10:00Z"}"#.into(),
+            ),
+            file(
+                "b.json",
+                format!(
+                    r#"{{"id": 7, "call_type": "Voice", "pad": "{padding}", "updated_at": "2026-01-02T00:00:00Z"}}"#
+                ),
+            ),
+        ];
+        let selection = select(&files, 1 << 20);
+        assert_eq!(selection.plan, vec![1]);
+        assert_eq!(selection.export_count(1), 2);
     }
 }

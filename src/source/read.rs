@@ -70,3 +70,36 @@ pub fn read_file(
     }
     Ok(disk_bytes)
 }
+
+/// Reads the first `limit` bytes of the (decompressed) content of `path` into `buf` (cleared
+/// first). Returns true when that is the whole content. One `open` and usually one `read`:
+/// the dedup pre-scan needs only the first few hundred bytes of each file.
+pub fn read_prefix(
+    path: &Path,
+    compression: Compression,
+    limit: usize,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<bool> {
+    buf.clear();
+    buf.resize(limit + 1, 0);
+    let file = File::open(path)?;
+    let mut reader: Box<dyn Read> = match compression {
+        Compression::None => Box::new(file),
+        Compression::Gzip => Box::new(MultiGzDecoder::new(file)),
+    };
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(filled);
+    if filled > limit {
+        buf.truncate(limit);
+        return Ok(false);
+    }
+    Ok(true)
+}
