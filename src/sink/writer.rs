@@ -261,15 +261,16 @@ impl TableWriter {
             batch.clone()
         };
         let by_day = match days.filter(|_| self.partition_by == PartitionBy::Date) {
-            Some(days) => {
-                debug_assert_eq!(
-                    days.rows(),
+            // Never drop rows silently: a mismatch is a bug in whoever counted the days.
+            Some(days) if days.rows() != batch.num_rows() => {
+                return Err(Error::Worker(format!(
+                    "{}: {} rows but days recorded for {}",
+                    self.table,
                     batch.num_rows(),
-                    "{}: rows without a day",
-                    self.table
-                );
-                days.by_day()
+                    days.rows()
+                )))
             }
+            Some(days) => days.by_day(),
             None => return self.buffer(None, batch),
         };
         if by_day.len() == 1 {
@@ -634,6 +635,21 @@ mod tests {
             vec![&Some(day(1))]
         );
         writer.close().unwrap();
+    }
+
+    #[test]
+    fn rows_without_a_day_are_an_error_not_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut writer = int_writer(tmp.path(), "t", &ParquetSettings::default());
+        let mut runs = DayRuns::default();
+        runs.extend_to(day(1), 1);
+        let err = writer
+            .write(&int_batch(vec![1, 2]), Some(&runs), 1)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("2 rows but days recorded for 1"),
+            "{err}"
+        );
     }
 
     #[test]
