@@ -110,7 +110,7 @@ fn run_into(
         plan.sort_unstable();
     }
     progress.finish();
-    let written = sink.close()?;
+    let written = pool.install(|| sink.close())?;
     let mut by_code: std::collections::BTreeMap<String, u64> = EventCode::ALL
         .iter()
         .map(|c| (c.as_str().to_owned(), 0))

@@ -112,17 +112,29 @@ impl Sink {
     }
 
     /// Closes every table and writes the request bodies.
+    ///
+    /// The tables' last row groups and the sorting of the request bodies are independent, so
+    /// they run in parallel on the current rayon pool: at the end of a run this is most of
+    /// what is left to do, and on one thread it left a core idle.
     pub fn close(self) -> Result<Written> {
+        use rayon::prelude::*;
         let days: std::collections::BTreeSet<_> =
             self.writers.iter().flat_map(|w| w.partitions()).collect();
-        let rows = self
-            .writers
-            .into_iter()
-            .map(|w| Ok((w.table(), w.close()?)))
-            .collect::<Result<_>>()?;
+        let Sink {
+            writers, exchange, ..
+        } = self;
+        let (rows, exchange) = rayon::join(
+            || {
+                writers
+                    .into_par_iter()
+                    .map(|w| Ok((w.table(), w.close()?)))
+                    .collect::<Result<BTreeMap<_, _>>>()
+            },
+            || exchange.close(),
+        );
         Ok(Written {
-            rows,
-            exchange: self.exchange.close()?,
+            rows: rows?,
+            exchange: exchange?,
             partitions: days.into_iter().map(|d| d.folder()).collect(),
         })
     }
