@@ -55,6 +55,15 @@ pub enum Error {
     #[error("refusing to replace {0}: it exists and is not a session-etl output (no _SUCCESS or _run.json inside)")]
     ForeignOutput(PathBuf),
     /// A worker thread panicked.
+    #[error("another session-etl run is writing {output} ({holder}); wait for it to end. The lock is {lock}: the operating system releases it when its run ends, even if killed")]
+    Locked {
+        /// The output folder.
+        output: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+        /// What the holder wrote into the lock file (pid, start time).
+        holder: String,
+    },
     #[error("a worker thread failed: {0}")]
     Worker(String),
 }

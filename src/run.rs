@@ -21,7 +21,7 @@ use crate::report::{
 };
 use crate::select::{select, Selection};
 use crate::sink::exchange::{event_json, identifiers_json};
-use crate::sink::publish::RUN_SUMMARY;
+use crate::sink::publish::{OutputLock, RUN_SUMMARY};
 use crate::sink::{Publishable, RejectsTable, SessionTables, Sink, Staging, TableBatch};
 use crate::source::{self, read::read_file};
 
@@ -53,6 +53,15 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
         started_at.format("%Y%m%dT%H%M%SZ"),
         std::process::id()
     );
+    // A mistyped input fails before anything, even the lock file, is written.
+    for input in &config.inputs {
+        std::fs::metadata(input).map_err(|source| Error::Input {
+            path: input.clone(),
+            source,
+        })?;
+    }
+    // Held until this function returns: the whole run, publication included.
+    let _lock = OutputLock::acquire(&config.output, &run_id)?;
     let staging = Staging::create(&config.output, &run_id)?;
     let result = run_into(config, &staging, &run_id, started_at, clock);
     match result {

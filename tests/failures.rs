@@ -228,3 +228,55 @@ fn a_killed_run_leaves_the_published_output_intact() {
         .assert_exit(0);
     assert_eq!(read_table(&out, "sessions").rows(), 4000);
 }
+
+#[test]
+fn a_second_run_on_the_same_output_is_refused_while_the_first_holds_it() {
+    let dir = Dir::new();
+    let out = dir.join("out");
+    let lock = session_etl::sink::publish::OutputLock::acquire(&out, "held-by-the-test").unwrap();
+    let refused = session_etl(&["run", "--quiet", "--output"])
+        .arg(&out)
+        .arg("fixtures/good")
+        .assert_exit(1);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("another session-etl run is writing")
+            && stderr.contains(&format!("pid {}", std::process::id()))
+            && stderr.contains("held-by-the-test"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "a refused run writes nothing");
+    // The lock goes with its holder (the kernel drops it even when the holder is killed).
+    drop(lock);
+    session_etl(&["run", "--quiet", "--output"])
+        .arg(&out)
+        .arg("fixtures/good")
+        .assert_exit(0);
+}
+
+#[test]
+fn the_leftovers_of_a_killed_run_are_removed_by_the_next_run() {
+    let dir = Dir::new();
+    let out = dir.join("out");
+    // What a run killed while writing, or between moving the old output aside and the new
+    // one into place, leaves behind.
+    dir.create(
+        ".out.staging-20260101T000000Z-4242/sessions/half.parquet",
+        "half",
+    );
+    dir.create(".out.previous-20260101T000000Z-4242/_SUCCESS", "");
+    dir.create(".other.staging-20260101T000000Z-1/keep", "not ours");
+    session_etl(&["run", "--quiet", "--output"])
+        .arg(&out)
+        .arg("fixtures/good")
+        .assert_exit(0);
+    let mut siblings: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    siblings.sort();
+    assert_eq!(
+        siblings,
+        [".other.staging-20260101T000000Z-1", ".out.lock", "out"]
+    );
+}

@@ -365,12 +365,13 @@ fn run_summary_accounts_for_every_file() {
     assert_eq!(summary["rows"]["milestones"], 246);
     assert_eq!(summary["rows"]["rejects"], 17);
     assert!(summary["throughput"]["files_per_s"].as_f64().unwrap() > 0.0);
-    // Nothing but the output is left beside it.
-    let siblings: Vec<_> = std::fs::read_dir(dir.path())
+    // Nothing but the output and its lock file is left beside it.
+    let mut siblings: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(siblings, vec![std::ffi::OsString::from("out")]);
+    siblings.sort();
+    assert_eq!(siblings, [".out.lock", "out"].map(std::ffi::OsString::from));
 }
 
 #[test]

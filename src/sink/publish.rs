@@ -25,7 +25,8 @@ pub struct Staging {
     pub output: PathBuf,
 }
 
-fn sibling(output: &Path, tag: &str, run_id: &str) -> Result<PathBuf> {
+/// `.<output name>.<suffix>` beside `output`: same file system (renames work), and hidden.
+fn sibling_named(output: &Path, suffix: &str) -> Result<PathBuf> {
     let name = output.file_name().ok_or_else(|| {
         Error::Config(format!(
             "output path {} has no folder name",
@@ -36,7 +37,11 @@ fn sibling(output: &Path, tag: &str, run_id: &str) -> Result<PathBuf> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    Ok(parent.join(format!(".{}.{tag}-{run_id}", name.to_string_lossy())))
+    Ok(parent.join(format!(".{}.{suffix}", name.to_string_lossy())))
+}
+
+fn sibling(output: &Path, tag: &str, run_id: &str) -> Result<PathBuf> {
+    sibling_named(output, &format!("{tag}-{run_id}"))
 }
 
 /// True if `dir` is a folder a previous run published (or an empty folder).
@@ -48,8 +53,82 @@ fn is_replaceable(dir: &Path) -> Result<bool> {
     Ok(entries.next().is_none())
 }
 
+/// An exclusive claim on an output folder for the length of a run, so that two runs never
+/// write the same output. It is an advisory `flock` on `.OUT.lock` beside the output: the
+/// kernel drops it when the process ends, however it ends, so a killed run never leaves a
+/// stale lock behind. The file itself stays, holding the last owner's pid and start time for
+/// the message a refused run prints.
+#[derive(Debug)]
+pub struct OutputLock {
+    _file: fs::File,
+}
+
+impl OutputLock {
+    /// Takes the lock of `output`, or fails at once with [`Error::Locked`] naming the holder.
+    pub fn acquire(output: &Path, run_id: &str) -> Result<OutputLock> {
+        use std::io::{Read, Seek, Write};
+        use std::os::fd::AsRawFd;
+        let parent = output
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent).map_err(Error::io("create output parent folder", parent))?;
+        let path = sibling_named(output, "lock")?;
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(Error::io("open lock file", &path))?;
+        // SAFETY: `file` is an open descriptor for the duration of the call.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            return Err(Error::Locked {
+                output: output.to_owned(),
+                lock: path,
+                holder: holder.trim().replace('\n', ", "),
+            });
+        }
+        let owner = format!(
+            "pid {}, run {run_id}, started {}",
+            std::process::id(),
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| file.write_all(owner.as_bytes()))
+            .map_err(Error::io("write lock file", &path))?;
+        Ok(OutputLock { _file: file })
+    }
+}
+
+/// Removes what killed runs left beside `output`: staging folders and previous outputs moved
+/// aside. Only called with the output's [`OutputLock`] held, so none of them is in use.
+fn remove_leftovers(output: &Path) -> Result<()> {
+    let Some(name) = output.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Ok(());
+    };
+    let parent = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let prefixes = [format!(".{name}.staging-"), format!(".{name}.previous-")];
+    for entry in fs::read_dir(parent).map_err(Error::io("list", parent))? {
+        let entry = entry.map_err(Error::io("list", parent))?;
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        if prefixes.iter().any(|p| file_name.starts_with(p)) && entry.path().is_dir() {
+            fs::remove_dir_all(entry.path())
+                .map_err(Error::io("remove a killed run's leftovers", entry.path()))?;
+        }
+    }
+    Ok(())
+}
+
 impl Staging {
-    /// Creates a fresh staging folder for `output`. Fails early if `output` exists and is
+    /// Creates a fresh staging folder for `output`, first removing the staging folders of
+    /// killed runs. The caller holds the output's [`OutputLock`]. Fails early if `output` exists and is
     /// not something this tool may replace, before any work is done.
     pub fn create(output: &Path, run_id: &str) -> Result<Staging> {
         if output.exists() && (!output.is_dir() || !is_replaceable(output)?) {
@@ -60,6 +139,7 @@ impl Staging {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         fs::create_dir_all(parent).map_err(Error::io("create output parent folder", parent))?;
+        remove_leftovers(output)?;
         let dir = sibling(output, "staging", run_id)?;
         if dir.exists() {
             fs::remove_dir_all(&dir).map_err(Error::io("clear staging folder", &dir))?;
