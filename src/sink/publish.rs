@@ -67,7 +67,6 @@ impl OutputLock {
     /// Takes the lock of `output`, or fails at once with [`Error::Locked`] naming the holder.
     pub fn acquire(output: &Path, run_id: &str) -> Result<OutputLock> {
         use std::io::{Read, Seek, Write};
-        use std::os::fd::AsRawFd;
         let parent = output
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -81,8 +80,7 @@ impl OutputLock {
             .truncate(false)
             .open(&path)
             .map_err(Error::io("open lock file", &path))?;
-        // SAFETY: `file` is an open descriptor for the duration of the call.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        if !try_lock_exclusive(&file) {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
             return Err(Error::Locked {
@@ -102,6 +100,20 @@ impl OutputLock {
             .map_err(Error::io("write lock file", &path))?;
         Ok(OutputLock { _file: file })
     }
+}
+
+/// Takes an exclusive advisory lock on `file` without waiting; false if another process has it.
+#[cfg(unix)]
+fn try_lock_exclusive(file: &fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `file` is an open descriptor for the duration of the call.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+/// Elsewhere there is no lock: concurrent runs on one output are not detected.
+#[cfg(not(unix))]
+fn try_lock_exclusive(_: &fs::File) -> bool {
+    true
 }
 
 /// Removes what killed runs left beside `output`: staging folders and previous outputs moved
