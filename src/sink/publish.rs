@@ -80,7 +80,8 @@ impl OutputLock {
             .truncate(false)
             .open(&path)
             .map_err(Error::io("open lock file", &path))?;
-        if !try_lock_exclusive(&file) {
+        let locked = try_lock_exclusive(&file).map_err(Error::io("lock", &path))?;
+        if !locked {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
             return Err(Error::Locked {
@@ -102,18 +103,27 @@ impl OutputLock {
     }
 }
 
-/// Takes an exclusive advisory lock on `file` without waiting; false if another process has it.
+/// Takes an exclusive advisory lock on `file` without waiting: `Ok(false)` if another process
+/// holds it, an error if locking itself failed (say, a file system without locks).
 #[cfg(unix)]
-fn try_lock_exclusive(file: &fs::File) -> bool {
+fn try_lock_exclusive(file: &fs::File) -> std::io::Result<bool> {
     use std::os::fd::AsRawFd;
     // SAFETY: `file` is an open descriptor for the duration of the call.
-    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let error = std::io::Error::last_os_error();
+    if error.kind() == std::io::ErrorKind::WouldBlock {
+        Ok(false)
+    } else {
+        Err(error)
+    }
 }
 
 /// Elsewhere there is no lock: concurrent runs on one output are not detected.
 #[cfg(not(unix))]
-fn try_lock_exclusive(_: &fs::File) -> bool {
-    true
+fn try_lock_exclusive(_: &fs::File) -> std::io::Result<bool> {
+    Ok(true)
 }
 
 /// Removes what killed runs left beside `output`: staging folders and previous outputs moved
