@@ -81,6 +81,22 @@ results="$work/results.jsonl"
 : >"$results"
 record() { echo "$1" >>"$results"; }
 
+# measure_etl CORPUS LABEL SESSIONS THREADS: one timed `session-etl run`, recorded with the
+# file and byte counts and rows per table from its _run.json.
+measure_etl() {
+  rm -rf "$work/out"
+  local line
+  line=$(time_run etl -- "$bin" run --quiet --threads "$4" --output "$work/out" "$1/sessions")
+  record "$(python3 - "$line" "$work/out/_run.json" "$2" "$3" "$4" <<'EOF'
+import json, sys
+m = json.loads(sys.argv[1]); s = json.load(open(sys.argv[2]))
+m.update(tool="session-etl", corpus=sys.argv[3], sessions=int(sys.argv[4]), threads=int(sys.argv[5]),
+         files=s["files"]["seen"], bytes=s["files"]["bytes_read"], rows=s["rows"])
+print(json.dumps(m))
+EOF
+)"
+}
+
 for size in "${sizes[@]}"; do
   corpus="$work/c$size"
   clean="$work/c$size-clean"
@@ -96,16 +112,7 @@ for size in "${sizes[@]}"; do
     if [ "$threads" = 1 ]; then n=1; fi
     for i in $(seq "$n"); do
       echo "== session-etl, $size sessions, $threads threads, run $i" >&2
-      rm -rf "$work/out"
-      line=$(time_run etl -- "$bin" run --quiet --threads "$threads" --output "$work/out" "$corpus/sessions")
-      record "$(python3 - "$line" "$work/out/_run.json" "$size" "$threads" <<'EOF'
-import json, sys
-m = json.loads(sys.argv[1]); s = json.load(open(sys.argv[2]))
-m.update(tool="session-etl", corpus="bad 2%", sessions=int(sys.argv[3]), threads=int(sys.argv[4]),
-         files=s["files"]["seen"], bytes=s["files"]["bytes_read"], rows=s["rows"])
-print(json.dumps(m))
-EOF
-)"
+      measure_etl "$corpus" "bad 2%" "$size" "$threads"
     done
   done
 
@@ -118,16 +125,7 @@ EOF
   # DuckDB on the clean corpus, with session-etl on the same corpus for the ratio.
   for i in $(seq "$runs"); do
     echo "== session-etl, $size clean sessions, run $i" >&2
-    rm -rf "$work/out"
-    line=$(time_run etl -- "$bin" run --quiet --threads 2 --output "$work/out" "$clean/sessions")
-    record "$(python3 - "$line" "$work/out/_run.json" "$size" <<'EOF'
-import json, sys
-m = json.loads(sys.argv[1]); s = json.load(open(sys.argv[2]))
-m.update(tool="session-etl", corpus="clean", sessions=int(sys.argv[3]), threads=2,
-         files=s["files"]["seen"], bytes=s["files"]["bytes_read"])
-print(json.dumps(m))
-EOF
-)"
+    measure_etl "$clean" clean "$size" 2
   done
   for reader in read_json json_objects; do
     echo "== duckdb ($reader), $size clean sessions" >&2

@@ -279,20 +279,25 @@ mod tests {
         assert!(prescan(b"", "chat-7.json").is_none());
     }
 
+    /// Writes `body` to `dir/name` and describes it as discovery would.
+    fn input_file(dir: &std::path::Path, name: &str, body: String) -> InputFile {
+        let path = dir.join(name);
+        std::fs::write(&path, body).unwrap();
+        InputFile {
+            path,
+            size: 0,
+            compression: crate::source::read::Compression::None,
+        }
+    }
+
     #[test]
     fn the_newest_export_wins_and_the_rest_are_alternates() {
         let tmp = tempfile::tempdir().unwrap();
         let write = |name: &str, id: i64, updated: &str| {
-            let path = tmp.path().join(name);
             let body = format!(
                 r#"{{"id": {id}, "call_type": "Voice Outbound", "updated_at": "{updated}"}}"#
             );
-            std::fs::write(&path, body).unwrap();
-            InputFile {
-                path,
-                size: 0,
-                compression: crate::source::read::Compression::None,
-            }
+            input_file(tmp.path(), name, body)
         };
         let files = vec![
             write("a.json", 1, "2026-01-01T00:10:00Z"),
@@ -314,15 +319,7 @@ mod tests {
     fn a_header_beyond_the_prefix_is_read_from_the_whole_file() {
         let tmp = tempfile::tempdir().unwrap();
         let padding = "x".repeat(PREFIX_BYTES);
-        let file = |name: &str, body: String| {
-            let path = tmp.path().join(name);
-            std::fs::write(&path, body).unwrap();
-            InputFile {
-                path,
-                size: 0,
-                compression: crate::source::read::Compression::None,
-            }
-        };
+        let file = |name: &str, body: String| input_file(tmp.path(), name, body);
         // The newer export names its updated_at only after 4 KB: a prefix scan alone would
         // see no updated_at and make it the older one.
         let files = vec![

@@ -25,6 +25,14 @@ pub struct Staging {
     pub output: PathBuf,
 }
 
+/// The folder holding `output` (`.` for a bare name): where its siblings live.
+fn parent_folder(output: &Path) -> &Path {
+    output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
 /// `.<output name>.<suffix>` beside `output`: same file system (renames work), and hidden.
 fn sibling_named(output: &Path, suffix: &str) -> Result<PathBuf> {
     let name = output.file_name().ok_or_else(|| {
@@ -33,10 +41,7 @@ fn sibling_named(output: &Path, suffix: &str) -> Result<PathBuf> {
             output.display()
         ))
     })?;
-    let parent = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let parent = parent_folder(output);
     Ok(parent.join(format!(".{}.{suffix}", name.to_string_lossy())))
 }
 
@@ -67,10 +72,7 @@ impl OutputLock {
     /// Takes the lock of `output`, or fails at once with [`Error::Locked`] naming the holder.
     pub fn acquire(output: &Path, run_id: &str) -> Result<OutputLock> {
         use std::io::{Read, Seek, Write};
-        let parent = output
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+        let parent = parent_folder(output);
         fs::create_dir_all(parent).map_err(Error::io("create output parent folder", parent))?;
         let path = sibling_named(output, "lock")?;
         let mut file = fs::OpenOptions::new()
@@ -132,10 +134,7 @@ fn remove_leftovers(output: &Path) -> Result<()> {
     let Some(name) = output.file_name().map(|n| n.to_string_lossy().into_owned()) else {
         return Ok(());
     };
-    let parent = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let parent = parent_folder(output);
     let prefixes = [format!(".{name}.staging-"), format!(".{name}.previous-")];
     for entry in fs::read_dir(parent).map_err(Error::io("list", parent))? {
         let entry = entry.map_err(Error::io("list", parent))?;
@@ -156,10 +155,7 @@ impl Staging {
         if output.exists() && (!output.is_dir() || !is_replaceable(output)?) {
             return Err(Error::ForeignOutput(output.to_owned()));
         }
-        let parent = output
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+        let parent = parent_folder(output);
         fs::create_dir_all(parent).map_err(Error::io("create output parent folder", parent))?;
         remove_leftovers(output)?;
         let dir = sibling(output, "staging", run_id)?;

@@ -83,10 +83,16 @@ pub fn read_prefix(
     buf.clear();
     buf.resize(limit + 1, 0);
     let file = File::open(path)?;
-    let mut reader: Box<dyn Read> = match compression {
-        Compression::None => Box::new(file),
-        Compression::Gzip => Box::new(MultiGzDecoder::new(file)),
+    let filled = match compression {
+        Compression::None => fill(file, buf)?,
+        Compression::Gzip => fill(MultiGzDecoder::new(file), buf)?,
     };
+    buf.truncate(filled.min(limit));
+    Ok(filled <= limit)
+}
+
+/// Reads from `reader` until `buf` is full or the content ends; returns the bytes read.
+fn fill(mut reader: impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {
@@ -96,10 +102,5 @@ pub fn read_prefix(
             Err(e) => return Err(e),
         }
     }
-    buf.truncate(filled);
-    if filled > limit {
-        buf.truncate(limit);
-        return Ok(false);
-    }
-    Ok(true)
+    Ok(filled)
 }
