@@ -54,7 +54,7 @@ pub enum Error {
     /// The output path exists and does not look like a session-etl output: refusing to replace it.
     #[error("refusing to replace {0}: it exists and is not a session-etl output (no _SUCCESS or _run.json inside)")]
     ForeignOutput(PathBuf),
-    /// A worker thread panicked.
+    /// Another run holds the output's lock.
     #[error("another session-etl run is writing {output} ({holder}); wait for it to end. The lock is {lock}: the operating system releases it when its run ends, even if killed")]
     Locked {
         /// The output folder.
@@ -64,8 +64,12 @@ pub enum Error {
         /// What the holder wrote into the lock file (pid, start time).
         holder: String,
     },
+    /// A worker thread failed or panicked.
     #[error("a worker thread failed: {0}")]
     Worker(String),
+    /// A stop was asked for (`SIGINT`, `SIGTERM`): nothing was published.
+    #[error("interrupted: nothing was published; the previous output is unchanged")]
+    Interrupted,
 }
 
 /// Result alias for the library.

@@ -21,5 +21,6 @@ pub mod run;
 pub mod select;
 pub mod sink;
 pub mod source;
+pub mod stop;
 
 pub use error::{Error, Result};

@@ -11,9 +11,14 @@ use session_etl::config::{PipelineFile, RunConfig};
 use session_etl::generate::GenerateOptions;
 use session_etl::report::ProgressMode;
 use session_etl::sink::{catalog, Codec, PartitionBy, TimestampUnit};
+use session_etl::stop::{StopFlag, EXIT_INTERRUPTED};
 
+/// Exit code for a bad command line or pipeline file (clap uses it for usage errors too).
+const EXIT_USAGE: u8 = 2;
 /// Exit code when the reject threshold was exceeded (nothing published).
 const EXIT_REJECT_THRESHOLD: u8 = 3;
+/// Exit code when another run holds the output's lock: retry later, nothing is wrong.
+const EXIT_LOCKED: u8 = 4;
 
 #[derive(Parser)]
 #[command(
@@ -138,7 +143,7 @@ fn main() -> ExitCode {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("session-etl: error: {e:#}");
-                ExitCode::FAILURE
+                exit_code_of(&e)
             }
         },
         Command::Generate(args) => match generate(args) {
@@ -181,7 +186,8 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ProgressMode::Auto
     };
     let config = RunConfig::resolve(file, flags, progress)?;
-    let outcome = session_etl::run::run(&config)
+    let stop = StopFlag::on_signals().context("install the SIGINT/SIGTERM handlers")?;
+    let outcome = session_etl::run::run(&config, &stop)
         .with_context(|| format!("run into {}", config.output.display()))?;
     if !args.quiet {
         print!("{}", outcome.summary.to_table());
@@ -195,6 +201,18 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             config.max_reject_rate.unwrap_or(0.0) * 100.0
         );
         Ok(ExitCode::from(EXIT_REJECT_THRESHOLD))
+    }
+}
+
+/// The exit code for a run that failed: the README's "Exit codes" table.
+fn exit_code_of(error: &anyhow::Error) -> ExitCode {
+    match error.downcast_ref::<session_etl::Error>() {
+        Some(session_etl::Error::Interrupted) => ExitCode::from(EXIT_INTERRUPTED as u8),
+        Some(session_etl::Error::Locked { .. }) => ExitCode::from(EXIT_LOCKED),
+        Some(session_etl::Error::Config(_) | session_etl::Error::PipelineFile { .. }) => {
+            ExitCode::from(EXIT_USAGE)
+        }
+        _ => ExitCode::FAILURE,
     }
 }
 

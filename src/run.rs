@@ -24,6 +24,7 @@ use crate::sink::exchange::{event_json, identifiers_json};
 use crate::sink::publish::{OutputLock, RUN_SUMMARY};
 use crate::sink::{Publishable, RejectsTable, SessionTables, Sink, Staging, TableBatch};
 use crate::source::{self, read::read_file};
+use crate::stop::{PausePoint, StopFlag};
 
 /// How a run ended.
 #[derive(Debug)]
@@ -44,8 +45,10 @@ struct ChunkOutput {
     rejected: Vec<u32>,
 }
 
-/// Runs the pipeline and publishes the output atomically.
-pub fn run(config: &RunConfig) -> Result<RunOutcome> {
+/// Runs the pipeline and publishes the output atomically. Once `stop` is raised, workers
+/// finish the file in hand, nothing is published, and the run returns
+/// [`Error::Interrupted`].
+pub fn run(config: &RunConfig, stop: &StopFlag) -> Result<RunOutcome> {
     let clock = Clock::now();
     let started_at = chrono::Utc::now();
     let run_id = format!(
@@ -63,10 +66,10 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
     // Held until this function returns: the whole run, publication included.
     let _lock = OutputLock::acquire(&config.output, &run_id)?;
     let staging = Staging::create(&config.output, &run_id)?;
-    let result = run_into(config, &staging, &run_id, started_at, clock);
+    let result = run_into(config, stop, &staging, &run_id, started_at, clock);
     match result {
         Ok(outcome) if outcome.published => {
-            staging.publish(&run_id)?;
+            staging.publish(&run_id, stop)?;
             Ok(outcome)
         }
         other => {
@@ -78,6 +81,7 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
 
 fn run_into(
     config: &RunConfig,
+    stop: &StopFlag,
     staging: &Staging,
     run_id: &str,
     started_at: chrono::DateTime<chrono::Utc>,
@@ -104,6 +108,7 @@ fn run_into(
         let rejected = process(
             &pool,
             config,
+            stop,
             files,
             &plan,
             &selection,
@@ -119,7 +124,11 @@ fn run_into(
         plan.sort_unstable();
     }
     progress.finish();
+    if stop.is_raised() {
+        return Err(Error::Interrupted);
+    }
     let written = pool.install(|| sink.close())?;
+    PausePoint::Closed.pause_here(stop);
     let mut by_code: std::collections::BTreeMap<String, u64> = EventCode::ALL
         .iter()
         .map(|c| (c.as_str().to_owned(), 0))
@@ -212,6 +221,7 @@ fn run_into(
 fn process(
     pool: &rayon::ThreadPool,
     config: &RunConfig,
+    stop: &StopFlag,
     files: &[InputFile],
     plan: &[u32],
     selection: &Selection,
@@ -224,7 +234,7 @@ fn process(
     let compute = |wave: &[&[u32]]| -> Result<Vec<ChunkOutput>> {
         pool.install(|| {
             wave.par_iter()
-                .map(|chunk| process_chunk(config, files, chunk, selection))
+                .map(|chunk| process_chunk(config, stop, files, chunk, selection))
                 .collect()
         })
     };
@@ -254,7 +264,13 @@ fn process(
             (computed, written)
         });
         written?;
+        if waves_written == 1 {
+            PausePoint::Writing.pause_here(stop);
+        }
         ready = computed.transpose()?.transpose()?;
+        if stop.is_raised() {
+            return Err(Error::Interrupted);
+        }
     }
     Ok(rejected)
 }
@@ -279,6 +295,7 @@ fn write_outputs(
 /// Reads, parses and normalizes one chunk of files into record batches.
 fn process_chunk(
     config: &RunConfig,
+    stop: &StopFlag,
     files: &[InputFile],
     chunk: &[u32],
     selection: &Selection,
@@ -290,6 +307,10 @@ fn process_chunk(
     let mut exchange = Vec::new();
     let mut buf = Vec::with_capacity(64 << 10);
     for &index in chunk {
+        if stop.is_raised() {
+            // The chunk's output is dropped: an interrupted run publishes nothing.
+            break;
+        }
         let Some(file) = files.get(index as usize) else {
             continue;
         };

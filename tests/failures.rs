@@ -182,51 +182,158 @@ fn the_schema_reference_in_docs_is_up_to_date() {
     );
 }
 
+/// Spawns `session-etl run --output OUT INPUT` made to wait at `point` (the
+/// `SESSION_ETL_PAUSE_AT` test hook) and returns once it says it is waiting there.
+#[cfg(unix)]
+fn spawn_paused_at(
+    point: &str,
+    out: &std::path::Path,
+    input: &std::path::Path,
+) -> std::process::Child {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_session-etl"))
+        .args(["run", "--quiet", "--batch-files", "100", "--output"])
+        .arg(out)
+        .arg(input)
+        .env(session_etl::stop::PAUSE_ENV, point)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let expected = format!("session-etl: paused at {point}");
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line == expected => break,
+            Some(Ok(_)) => continue,
+            other => panic!(
+                "the run ended before pausing at {point}: {other:?} {:?}",
+                child.wait()
+            ),
+        }
+    }
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    child
+}
+
+/// Everything a reader can see in a published output: each table's rows, and the run id.
+fn visible_output(out: &std::path::Path) -> (serde_json::Value, Vec<Vec<String>>) {
+    assert!(
+        out.join("_SUCCESS").exists(),
+        "no _SUCCESS in {}",
+        out.display()
+    );
+    let tables = session_etl::sink::catalog()
+        .into_iter()
+        .map(|(name, ..)| name)
+        .chain(["rejects"])
+        .map(|name| read_table(out, name).canonical_rows())
+        .collect();
+    (run_summary(out)["run_id"].clone(), tables)
+}
+
+/// Names beside the output (staging folders, lock file...), sorted.
+fn siblings(dir: &Dir) -> Vec<String> {
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 #[cfg(unix)]
 #[test]
-fn a_killed_run_leaves_the_published_output_intact() {
+fn a_run_killed_at_any_point_leaves_a_complete_readable_output_and_the_next_run_finishes() {
     let dir = Dir::new();
-    let corpus = dir.generate(&["--sessions", "4000"]);
+    let corpus = dir.generate(&["--sessions", "2000", "--seed", "5"]);
+    let input = corpus.join("sessions");
+    // What one complete run over the corpus publishes, for comparison.
+    let reference = dir.join("reference");
+    session_etl(&["run", "--quiet", "--output"])
+        .arg(&reference)
+        .arg(&input)
+        .assert_exit(0);
+    let (_, complete) = visible_output(&reference);
+
+    for point in ["writing", "closed", "publishing", "swapped"] {
+        let out = dir.join("out");
+        if out.exists() {
+            std::fs::remove_dir_all(&out).unwrap();
+        }
+        session_etl(&["run", "--quiet", "--output"])
+            .arg(&out)
+            .arg("fixtures/good")
+            .assert_exit(0);
+        let before = visible_output(&out);
+
+        let mut child = spawn_paused_at(point, &out, &input);
+        child.kill().unwrap(); // SIGKILL: no handler runs
+        child.wait().unwrap();
+
+        let (_, after) = visible_output(&out);
+        if point == "swapped" {
+            // The new output was in place when the run died; only the old one's removal was left.
+            assert_eq!(after, complete, "killed at {point}");
+        } else {
+            assert_eq!(
+                visible_output(&out),
+                before,
+                "killed at {point}: the published output changed"
+            );
+        }
+        let leftovers: Vec<_> = siblings(&dir)
+            .into_iter()
+            .filter(|n| n.starts_with(".out.staging-"))
+            .collect();
+        assert_eq!(leftovers.len(), 1, "killed at {point}: {leftovers:?}");
+
+        // The next run finishes the job and clears what the killed one left.
+        session_etl(&["run", "--quiet", "--output"])
+            .arg(&out)
+            .arg(&input)
+            .assert_exit(0);
+        assert_eq!(
+            visible_output(&out).1,
+            complete,
+            "rerun after a kill at {point}"
+        );
+        assert_eq!(
+            siblings(&dir),
+            [".out.lock", ".reference.lock", "corpus", "out", "reference"]
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_and_sigterm_stop_the_run_publish_nothing_and_exit_130() {
+    let dir = Dir::new();
+    let corpus = dir.generate(&["--sessions", "2000", "--seed", "6"]);
     let out = dir.join("out");
     session_etl(&["run", "--quiet", "--output"])
         .arg(&out)
         .arg("fixtures/good")
         .assert_exit(0);
-    let before = read_table(&out, "sessions").canonical_rows();
-
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_session-etl"))
-        .args(["run", "--quiet", "--threads", "1", "--output"])
-        .arg(&out)
-        .arg(corpus.join("sessions"))
-        .spawn()
-        .unwrap();
-    // Kill (SIGKILL) as soon as the run has started writing its staging folder.
-    let started = std::time::Instant::now();
-    while !std::fs::read_dir(dir.path()).unwrap().any(|e| {
-        e.unwrap()
-            .file_name()
-            .to_string_lossy()
-            .starts_with(".out.staging")
-    }) {
-        assert!(started.elapsed().as_secs() < 30, "the run never started");
-        std::thread::sleep(std::time::Duration::from_millis(5));
+    let before = visible_output(&out);
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let mut child = spawn_paused_at("writing", &out, &corpus.join("sessions"));
+        // SAFETY: sending a signal to a child process this test owns.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "signal {signal}");
+        assert_eq!(
+            visible_output(&out),
+            before,
+            "signal {signal}: the output changed"
+        );
+        assert_eq!(
+            siblings(&dir),
+            [".out.lock", "corpus", "out"],
+            "signal {signal}: staging left"
+        );
     }
-    std::thread::sleep(std::time::Duration::from_millis(50));
-    child.kill().unwrap();
-    child.wait().unwrap();
-
-    assert!(out.join("_SUCCESS").exists());
-    assert_eq!(
-        read_table(&out, "sessions").canonical_rows(),
-        before,
-        "the published output changed"
-    );
-    // The next run completes and replaces it.
-    session_etl(&["run", "--quiet", "--output"])
-        .arg(&out)
-        .arg(corpus.join("sessions"))
-        .assert_exit(0);
-    assert_eq!(read_table(&out, "sessions").rows(), 4000);
 }
 
 #[test]
@@ -237,7 +344,7 @@ fn a_second_run_on_the_same_output_is_refused_while_the_first_holds_it() {
     let refused = session_etl(&["run", "--quiet", "--output"])
         .arg(&out)
         .arg("fixtures/good")
-        .assert_exit(1);
+        .assert_exit(4);
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
         stderr.contains("another session-etl run is writing")

@@ -10,6 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::stop::{PausePoint, StopFlag};
 
 /// Marker file written last into a completed output.
 pub const SUCCESS_MARKER: &str = "_SUCCESS";
@@ -170,18 +171,20 @@ impl Staging {
     }
 
     /// Writes `_SUCCESS`, then swaps the staging folder into place and removes the previous
-    /// output.
-    pub fn publish(self, run_id: &str) -> Result<()> {
+    /// output. `stop` only ends the test pauses: once a run is complete it is published.
+    pub fn publish(self, run_id: &str, stop: &StopFlag) -> Result<()> {
         let marker = self.dir.join(SUCCESS_MARKER);
         fs::write(&marker, b"").map_err(Error::io("write", &marker))?;
         // Everything the run wrote reaches the disk before the output becomes visible.
         sync_tree(&self.dir)?;
+        PausePoint::Publishing.pause_here(stop);
         if self.output.exists() {
             if !is_replaceable(&self.output)? {
                 return Err(Error::ForeignOutput(self.output.clone()));
             }
             if exchange(&self.dir, &self.output).is_ok() {
                 // `self.dir` now holds the previous output.
+                PausePoint::Swapped.pause_here(stop);
                 fs::remove_dir_all(&self.dir)
                     .map_err(Error::io("remove previous output", &self.dir))?;
             } else {
@@ -189,6 +192,7 @@ impl Staging {
                 fs::rename(&self.output, &aside)
                     .map_err(Error::io("move previous output aside", &aside))?;
                 fs::rename(&self.dir, &self.output).map_err(Error::io("publish", &self.output))?;
+                PausePoint::Swapped.pause_here(stop);
                 fs::remove_dir_all(&aside).map_err(Error::io("remove previous output", &aside))?;
             }
         } else {
@@ -284,10 +288,10 @@ mod tests {
         let out = tmp.path().join("out");
         let first = Staging::create(&out, "r1").unwrap();
         fs::write(first.dir.join("a.txt"), "first").unwrap();
-        first.publish("r1").unwrap();
+        first.publish("r1", &StopFlag::new()).unwrap();
         let second = Staging::create(&out, "r2").unwrap();
         fs::write(second.dir.join("b.txt"), "second").unwrap();
-        second.publish("r2").unwrap();
+        second.publish("r2", &StopFlag::new()).unwrap();
         assert!(!out.join("a.txt").exists());
         assert_eq!(fs::read_to_string(out.join("b.txt")).unwrap(), "second");
         assert!(out.join(SUCCESS_MARKER).exists());
