@@ -101,6 +101,14 @@ pub struct RunConfig {
     pub exchange: ExchangeSettings,
 }
 
+/// The thread count asked for, or one per core when none (or 0) is given.
+pub fn threads_or_cores(asked: Option<usize>) -> usize {
+    match asked.unwrap_or(0) {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
 /// Default per-file size cap: real exports are 5–20 KB, so 64 MiB is generous.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 64 << 20;
 
@@ -122,10 +130,7 @@ impl RunConfig {
         let output = flags.output.or(file.output).ok_or_else(|| {
             Error::Config("no output: give --output or `output` in the pipeline file".into())
         })?;
-        let threads = match flags.threads.or(file.threads).unwrap_or(0) {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
+        let threads = threads_or_cores(flags.threads.or(file.threads));
         let max_reject_rate = flags.max_reject_rate.or(file.max_reject_rate);
         if let Some(rate) = max_reject_rate {
             if !(0.0..=1.0).contains(&rate) {

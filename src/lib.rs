@@ -22,5 +22,6 @@ pub mod select;
 pub mod sink;
 pub mod source;
 pub mod stop;
+pub mod validate;
 
 pub use error::{Error, Result};

@@ -1,6 +1,7 @@
 //! `session-etl` command line: parses arguments, loads the pipeline file, calls the library,
 //! and turns the outcome into an exit code.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -35,6 +36,8 @@ struct Cli {
 enum Command {
     /// Read session exports and publish the tables atomically into the output folder.
     Run(RunArgs),
+    /// Check input files as a run would, write nothing; exit 1 if any would be rejected.
+    Validate(ValidateArgs),
     /// Write a realistic synthetic corpus (and the truth a correct run must reproduce).
     Generate(GenerateArgs),
     /// Print every table's columns, types and descriptions.
@@ -95,6 +98,25 @@ struct RunArgs {
 }
 
 #[derive(clap::Args)]
+struct ValidateArgs {
+    /// Folders (walked recursively) and files to check; overrides `inputs` of the pipeline file.
+    inputs: Vec<PathBuf>,
+    /// Pipeline definition (TOML): its `inputs`, `max_file_bytes` and `threads` apply.
+    #[arg(long, short = 'p')]
+    pipeline: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j')]
+    threads: Option<usize>,
+    /// Reject files larger than this many bytes (after decompression).
+    #[arg(long)]
+    max_file_bytes: Option<u64>,
+    /// JSON Lines on stdout: one `"type": "problem"` record per rejected file, then one
+    /// `"type": "summary"` record.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
 struct GenerateArgs {
     /// Distinct sessions to write.
     #[arg(long)]
@@ -144,6 +166,13 @@ fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("session-etl: error: {e:#}");
                 exit_code_of(&e)
+            }
+        },
+        Command::Validate(args) => match validate(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("session-etl: error: {e:#}");
+                ExitCode::from(EXIT_USAGE)
             }
         },
         Command::Generate(args) => match generate(args) {
@@ -202,6 +231,63 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         );
         Ok(ExitCode::from(EXIT_REJECT_THRESHOLD))
     }
+}
+
+fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    let file = match &args.pipeline {
+        Some(path) => PipelineFile::load(path)?,
+        None => PipelineFile::default(),
+    };
+    let inputs = Some(args.inputs)
+        .filter(|v| !v.is_empty())
+        .or(file.inputs)
+        .filter(|v| !v.is_empty())
+        .context("no input: give INPUT paths or `inputs` in the pipeline file")?;
+    let max_file_bytes = args
+        .max_file_bytes
+        .or(file.max_file_bytes)
+        .unwrap_or(session_etl::config::DEFAULT_MAX_FILE_BYTES);
+    let threads = session_etl::config::threads_or_cores(args.threads.or(file.threads));
+    let found = session_etl::validate::validate(&inputs, max_file_bytes, threads)?;
+    let mut stdout = std::io::stdout().lock();
+    for problem in &found.problems {
+        let line = if args.json {
+            problem.to_json().to_string()
+        } else {
+            problem.to_line()
+        };
+        writeln!(stdout, "{line}")?;
+    }
+    if args.json {
+        let mut summary = serde_json::to_value(&found)?;
+        summary["type"] = "summary".into();
+        writeln!(stdout, "{summary}")?;
+    } else {
+        for error in &found.walk_errors {
+            eprintln!("session-etl: cannot walk: {error}");
+        }
+        let kinds: Vec<String> = found
+            .rejects_by_kind
+            .iter()
+            .map(|(kind, n)| format!("{kind} {n}"))
+            .collect();
+        eprintln!(
+            "session-etl: {} files checked, {} valid, {} would be rejected{}",
+            found.files,
+            found.valid,
+            found.rejected,
+            if kinds.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", kinds.join(", "))
+            }
+        );
+    }
+    Ok(if found.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// The exit code for a run that failed: the README's "Exit codes" table.

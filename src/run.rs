@@ -325,7 +325,8 @@ fn process_chunk(
             tally.files_read += 1;
             tally.bytes_read += bytes;
             let parsed = source::parse(&buf)?;
-            let session = normalize(&parsed.session, file.file_name())?;
+            let session = normalize(&parsed.session, file.file_name())
+                .map_err(|e| source::with_position(e, &buf))?;
             for field in parsed.unknown_fields {
                 *tally.unknown_fields.entry(field).or_default() += 1;
             }

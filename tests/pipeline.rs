@@ -252,61 +252,73 @@ fn every_bad_file_is_one_reject_with_kind_field_and_position() {
     let messages = rejects.strs("message");
     let lines = rejects.i64s("line");
     let expected = [
-        ("truncated.json", "truncated_json", None, true),
-        ("malformed.json", "malformed_json", None, true),
-        ("empty.json", "empty_file", None, false),
-        ("whitespace-only.json", "empty_file", None, false),
-        ("invalid-utf8.json", "invalid_utf8", None, true),
-        ("not-an-object.json", "not_an_object", None, false),
-        ("missing-id.json", "missing_field", Some("id"), true),
+        ("truncated.json", "truncated_json", None, Some((333, 0))),
+        ("malformed.json", "malformed_json", None, Some((10, 3))),
+        ("empty.json", "empty_file", None, None),
+        ("whitespace-only.json", "empty_file", None, None),
+        ("invalid-utf8.json", "invalid_utf8", None, Some((61, 29))),
+        ("not-an-object.json", "not_an_object", None, None),
+        (
+            "missing-id.json",
+            "missing_field",
+            Some("id"),
+            Some((561, 1)),
+        ),
         (
             "missing-created-at.json",
             "missing_field",
             Some("created_at"),
-            false,
+            None,
         ),
-        ("wrong-type-id.json", "invalid_type", Some("id"), true),
+        (
+            "wrong-type-id.json",
+            "invalid_type",
+            Some("id"),
+            Some((2, 13)),
+        ),
         (
             "wrong-type-nested.json",
             "invalid_type",
             Some("participants[1].call_duration"),
-            false,
+            Some((377, 24)),
         ),
         (
             "impossible-timestamp.json",
             "invalid_timestamp",
             Some("participants[0].connected_at"),
-            false,
+            Some((332, 23)),
         ),
         (
             "timestamp-without-offset.json",
             "invalid_timestamp",
             Some("created_at"),
-            false,
+            Some((8, 17)),
         ),
         (
             "negative-duration.json",
             "invalid_duration",
             Some("call_duration"),
-            false,
+            Some((16, 20)),
         ),
         (
             "non-numeric-duration.json",
             "invalid_duration",
             Some("handle_durations[0].acw_duration"),
-            false,
+            Some((152, 23)),
         ),
-        ("unknown-kind.json", "unknown_kind", None, false),
+        ("unknown-kind.json", "unknown_kind", None, None),
         (
             "duplicate-key.json",
             "duplicate_field",
             Some("status"),
-            true,
+            Some((15, 10)),
         ),
-        ("corrupt-gzip.json.gz", "unreadable", None, false),
+        ("corrupt-gzip.json.gz", "unreadable", None, None),
     ];
-    assert_eq!(rejects.rows(), expected.len(), "{paths:?}");
-    for (file, kind, field, positioned) in expected {
+    let columns = rejects.i64s("column");
+    // Every error inside the JSON text carries its line and column: serde's own errors and,
+    // located afterwards, the ones `normalize` raises (impossible dates, negative durations).
+    for (file, kind, field, position) in expected {
         let i = (0..rejects.rows())
             .find(|&i| {
                 paths[i]
@@ -324,9 +336,14 @@ fn every_bad_file_is_one_reject_with_kind_field_and_position() {
                 "{file}: message does not name the field: {message}"
             );
         }
-        if positioned {
+        assert_eq!(
+            lines[i].zip(columns[i]),
+            position,
+            "{file}: position of {message}"
+        );
+        if let Some((line, column)) = position {
             assert!(
-                lines[i].is_some() && message.contains("line "),
+                message.contains(&format!("(line {line}, column {column})")),
                 "{file}: no position in {message}"
             );
         }
@@ -714,4 +731,84 @@ fn session_tables_are_partitioned_by_the_utc_creation_day() {
         .arg(dir.join("bad"))
         .arg("fixtures/good")
         .assert_exit(2);
+}
+
+#[test]
+fn validate_reports_exactly_what_a_run_rejects_and_writes_nothing() {
+    let dir = Dir::new();
+    let out = dir.join("out");
+    run_fixtures(&out);
+    let rejects = read_table(&out, "rejects");
+    let mut rejected: Vec<String> = (0..rejects.rows())
+        .map(|i| {
+            format!(
+                "{:?} {:?} {:?} {:?} {:?} {:?}",
+                rejects.strs("source_path")[i],
+                rejects.strs("error_kind")[i],
+                rejects.strs("field")[i],
+                rejects.i64s("line")[i],
+                rejects.i64s("column")[i],
+                rejects.strs("message")[i],
+            )
+        })
+        .collect();
+    rejected.sort();
+
+    let listing = |p: &std::path::Path| -> Vec<_> {
+        walkdir::WalkDir::new(p)
+            .sort_by_file_name()
+            .into_iter()
+            .map(|e| e.unwrap().into_path())
+            .collect()
+    };
+    let fixtures_before = listing(&repo().join("fixtures"));
+    let checked =
+        session_etl(&["validate", "--json", "fixtures/good", "fixtures/bad"]).assert_exit(1);
+    assert_eq!(listing(&repo().join("fixtures")), fixtures_before);
+    let records: Vec<serde_json::Value> = String::from_utf8(checked.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (summary, problems) = records.split_last().unwrap();
+    let mut reported: Vec<String> = problems
+        .iter()
+        .map(|p| {
+            assert_eq!(p["type"], "problem");
+            let s = |k: &str| p[k].as_str().map(str::to_owned);
+            format!(
+                "{:?} {:?} {:?} {:?} {:?} {:?}",
+                s("file"),
+                s("kind"),
+                s("field"),
+                p["line"].as_i64(),
+                p["column"].as_i64(),
+                s("message")
+            )
+        })
+        .collect();
+    reported.sort();
+    assert_eq!(reported, rejected, "validate and run disagree");
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(
+        (&summary["files"], &summary["valid"], &summary["rejected"]),
+        (&34.into(), &17.into(), &17.into())
+    );
+    assert_eq!(
+        summary["rejects_by_kind"],
+        run_summary(&out)["rejects_by_kind"]
+    );
+
+    // The text form: one `path:line:column: kind: ...` line per problem.
+    let text = session_etl(&["validate", "fixtures/bad/negative-duration.json"]).assert_exit(1);
+    assert_eq!(
+        String::from_utf8_lossy(&text.stdout),
+        "fixtures/bad/negative-duration.json:16:20: invalid_duration: field `call_duration`: \
+         a duration cannot be negative, found -5\n"
+    );
+    let clean = session_etl(&["validate", "fixtures/good"]).assert_exit(0);
+    assert!(clean.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&clean.stderr)
+        .contains("17 files checked, 17 valid, 0 would be rejected"));
+    session_etl(&["validate", "fixtures/no-such-folder"]).assert_exit(2);
 }

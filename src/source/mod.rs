@@ -5,6 +5,7 @@
 //! varies on: unknown keys are counted, not rejected; absent arrays are empty; leaf values
 //! whose representation varies are kept as [`Scalar`]s for `normalize` to interpret.
 
+pub mod locate;
 pub mod read;
 pub mod scalar;
 pub mod types;
@@ -82,6 +83,24 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed<'_>, FileError> {
             }
         }
         Err(e) => Err(json_error(&e, None)),
+    }
+}
+
+/// Adds where `error.field` sits in `bytes` to an error found after parsing (by `normalize`),
+/// which knows the field but not the line and column.
+pub fn with_position(error: FileError, bytes: &[u8]) -> FileError {
+    if error.line.is_some() {
+        return error;
+    }
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    let position = error
+        .field
+        .as_deref()
+        .zip(std::str::from_utf8(bytes).ok())
+        .and_then(|(field, text)| locate::locate(text, field));
+    match position {
+        Some((line, column)) => error.at(line, column),
+        None => error,
     }
 }
 
