@@ -99,6 +99,8 @@ pub struct RunConfig {
     pub derive: bool,
     /// Acoustic Exchange settings.
     pub exchange: ExchangeSettings,
+    /// The part of the input this run processes, for `session-etl commit` to merge.
+    pub shard: Option<crate::select::Shard>,
 }
 
 /// The thread count asked for, or one per core when none (or 0) is given.
@@ -192,6 +194,7 @@ impl RunConfig {
             progress,
             derive: flags.derive.or(file.derive).unwrap_or(true),
             exchange,
+            shard: None,
         })
     }
 }

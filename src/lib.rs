@@ -9,6 +9,7 @@
 //!
 //! [`run::run`] wires the stages together; `main.rs` only parses arguments.
 
+pub mod commit;
 pub mod config;
 pub mod derive;
 pub mod discover;

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use session_etl::config::{PipelineFile, RunConfig};
 use session_etl::generate::GenerateOptions;
 use session_etl::report::ProgressMode;
+use session_etl::select::Shard;
 use session_etl::sink::{catalog, Codec, PartitionBy, TimestampUnit};
 use session_etl::stop::{StopFlag, EXIT_INTERRUPTED};
 
@@ -36,6 +37,18 @@ struct Cli {
 enum Command {
     /// Read session exports and publish the tables atomically into the output folder.
     Run(RunArgs),
+    /// Merge the outputs of `run --shard I/N` (all N of them) into one output, atomically.
+    Commit {
+        /// The shard outputs, every one of them.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Output folder, replaced atomically.
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+        /// No summary line.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
     /// Check input files as a run would, write nothing; exit 1 if any would be rejected.
     Validate(ValidateArgs),
     /// Write a realistic synthetic corpus (and the truth a correct run must reproduce).
@@ -92,6 +105,10 @@ struct RunArgs {
     /// Skip the derived outputs: `events`, `milestones` and `exchange/` stay empty.
     #[arg(long)]
     no_derive: bool,
+    /// Process only shard INDEX of COUNT (`0/4`): the sessions whose key hashes to it. Merge
+    /// the shard outputs with `session-etl commit`.
+    #[arg(long, value_name = "INDEX/COUNT")]
+    shard: Option<Shard>,
     /// No progress bar, no log lines, no summary table.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -168,6 +185,31 @@ fn main() -> ExitCode {
                 exit_code_of(&e)
             }
         },
+        Command::Commit {
+            shards,
+            output,
+            quiet,
+        } => match session_etl::commit::commit(&shards, &output)
+            .with_context(|| format!("commit into {}", output.display()))
+        {
+            Ok(committed) => {
+                if !quiet {
+                    println!(
+                        "session-etl: committed {} shards into {}: {} files, {} sessions, {} rejected",
+                        shards.len(),
+                        output.display(),
+                        committed.files,
+                        committed.summary["sessions"]["written"],
+                        committed.summary["files"]["rejected"],
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("session-etl: error: {e:#}");
+                exit_code_of(&e)
+            }
+        },
         Command::Validate(args) => match validate(args) {
             Ok(code) => code,
             Err(e) => {
@@ -214,7 +256,8 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ProgressMode::Auto
     };
-    let config = RunConfig::resolve(file, flags, progress)?;
+    let mut config = RunConfig::resolve(file, flags, progress)?;
+    config.shard = args.shard;
     let stop = StopFlag::on_signals().context("install the SIGINT/SIGTERM handlers")?;
     let outcome = session_etl::run::run(&config, &stop)
         .with_context(|| format!("run into {}", config.output.display()))?;

@@ -90,6 +90,8 @@ pub struct FileCounts {
     pub walk_errors: u64,
     /// Bytes read from disk by the full pass.
     pub bytes_read: u64,
+    /// Session files left to the other shards of a sharded run (not counted in `seen`).
+    pub other_shards: u64,
 }
 
 /// `_run.json`: everything a scheduler or a person needs to judge a run.
@@ -107,6 +109,8 @@ pub struct RunSummary {
     pub inputs: Vec<String>,
     /// Output path.
     pub output: String,
+    /// The shard this run processed (`--shard`), or null for a whole run.
+    pub shard: Option<crate::select::Shard>,
     /// Worker threads.
     pub threads: usize,
     /// File accounting.

@@ -51,11 +51,16 @@ struct ChunkOutput {
 pub fn run(config: &RunConfig, stop: &StopFlag) -> Result<RunOutcome> {
     let clock = Clock::now();
     let started_at = chrono::Utc::now();
-    let run_id = format!(
+    let mut run_id = format!(
         "{}-{}",
         started_at.format("%Y%m%dT%H%M%SZ"),
         std::process::id()
     );
+    if let Some(shard) = config.shard {
+        // Shards start together on machines with the same pids (containers): the run id, the
+        // prefix of every file name, must still differ for `commit` to merge them.
+        run_id.push_str(&format!("-shard{}of{}", shard.index, shard.count));
+    }
     // A mistyped input fails before anything, even the lock file, is written.
     for input in &config.inputs {
         std::fs::metadata(input).map_err(|source| Error::Input {
@@ -98,7 +103,7 @@ fn run_into(
         &[config.output.clone(), staging.dir.clone()],
     )?;
     let files = &discovery.files;
-    let mut selection = pool.install(|| select(files, config.max_file_bytes));
+    let mut selection = pool.install(|| select(files, config.max_file_bytes, config.shard));
 
     let mut sink = Sink::create(&staging.dir, run_id, &config.parquet, &config.exchange)?;
     let mut tally = Tally::default();
@@ -137,7 +142,7 @@ fn run_into(
         *by_code.entry(code.as_str().to_owned()).or_default() += n;
     }
 
-    let seen = files.len() as u64;
+    let seen = files.len() as u64 - selection.other_shards;
     let rejected = tally.rejected();
     let sessions = tally.calls + tally.chats;
     let wall = clock.elapsed().as_secs_f64().max(1e-9);
@@ -157,6 +162,7 @@ fn run_into(
             .map(|p| p.display().to_string())
             .collect(),
         output: config.output.display().to_string(),
+        shard: config.shard,
         threads: config.threads,
         files: FileCounts {
             seen,
@@ -166,6 +172,7 @@ fn run_into(
             ignored: discovery.ignored,
             walk_errors: discovery.walk_errors.len() as u64,
             bytes_read: tally.bytes_read,
+            other_shards: selection.other_shards,
         },
         rejects_by_kind: tally.rejects_by_kind.clone(),
         reject_rate,

@@ -29,6 +29,66 @@ pub struct SessionKey {
     pub id: i64,
 }
 
+/// One of `count` disjoint parts of the input, for running a big backfill on several
+/// machines (`--shard index/count`) and merging the parts with `session-etl commit`.
+///
+/// A session belongs to the shard its key hashes to, so every export of it lands in the same
+/// shard and duplicate resolution stays exact. Files without a readable key go by file name.
+/// The hash (FNV-1a) is fixed here, not taken from the standard library, whose hasher may
+/// change between Rust releases: machines running different builds must agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Shard {
+    /// This shard, `0 ≤ index < count`.
+    pub index: u32,
+    /// How many shards the input is cut into.
+    pub count: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let bad = || format!("shard `{s}`: expected INDEX/COUNT with 0 ≤ INDEX < COUNT, like 0/4");
+        let (index, count) = s.split_once('/').ok_or_else(bad)?;
+        let index: u32 = index.trim().parse().map_err(|_| bad())?;
+        let count: u32 = count.trim().parse().map_err(|_| bad())?;
+        if index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl Shard {
+    fn owns(&self, bytes: &[u8]) -> bool {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for &b in bytes {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        hash % u64::from(self.count) == u64::from(self.index)
+    }
+
+    /// True if the session `key` belongs to this shard.
+    pub fn owns_session(&self, key: SessionKey) -> bool {
+        let kind = match key.kind {
+            SessionKind::Call => "call",
+            SessionKind::Chat => "chat",
+        };
+        self.owns(format!("{kind}:{}", key.id).as_bytes())
+    }
+
+    /// True if the file `name`, whose session is unknown, belongs to this shard.
+    pub fn owns_file(&self, name: &str) -> bool {
+        self.owns(name.as_bytes())
+    }
+}
+
 /// The version of one export: newer `updated_at` wins, then the later path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Version {
@@ -46,6 +106,8 @@ pub struct Selection {
     alternates: HashMap<u32, Vec<u32>>,
     /// Number of exports per winning file (1 for sessions exported once).
     exports: HashMap<u32, u32>,
+    /// Files left to the other shards (0 when the run is not sharded).
+    pub other_shards: u64,
 }
 
 impl Selection {
@@ -78,8 +140,9 @@ impl Selection {
 /// real and generated exports. A file whose header is not complete within them is read whole.
 const PREFIX_BYTES: usize = 4096;
 
-/// Pre-scans every file in parallel and picks the export to keep for each session.
-pub fn select(files: &[InputFile], max_file_bytes: u64) -> Selection {
+/// Pre-scans every file in parallel and picks the export to keep for each session of `shard`
+/// (of every session when `None`).
+pub fn select(files: &[InputFile], max_file_bytes: u64, shard: Option<Shard>) -> Selection {
     let keys: Vec<Option<(SessionKey, Option<i64>)>> = files
         .par_iter()
         .map_init(Vec::new, |buf, file| {
@@ -99,9 +162,20 @@ pub fn select(files: &[InputFile], max_file_bytes: u64) -> Selection {
     // The best version per session; the others only for sessions exported more than once,
     // so the common case costs one small map entry per session.
     let mut plan = Vec::new();
+    let mut other_shards = 0;
     let mut best: HashMap<SessionKey, Version> = HashMap::with_capacity(files.len());
     let mut others: HashMap<SessionKey, Vec<Version>> = HashMap::new();
     for (index, key) in keys.into_iter().enumerate() {
+        if let Some(shard) = shard {
+            let owned = match key {
+                Some((session, _)) => shard.owns_session(session),
+                None => shard.owns_file(files.get(index).map_or("", |f| f.file_name())),
+            };
+            if !owned {
+                other_shards += 1;
+                continue;
+            }
+        }
         let Some((session, updated_at_micros)) = key else {
             plan.push(index as u32);
             continue;
@@ -137,6 +211,7 @@ pub fn select(files: &[InputFile], max_file_bytes: u64) -> Selection {
     }
     plan.sort_unstable();
     selection.plan = plan;
+    selection.other_shards = other_shards;
     selection
 }
 
@@ -255,6 +330,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shards_parse_and_split_sessions_exactly_and_evenly() {
+        assert_eq!("1/4".parse(), Ok(Shard { index: 1, count: 4 }));
+        for bad in ["4/4", "1", "a/4", "1/0", "-1/4", "1/4/2"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+        let shards: Vec<Shard> = (0..4).map(|index| Shard { index, count: 4 }).collect();
+        let mut sizes = [0; 4];
+        for id in 0..4000 {
+            for kind in [SessionKind::Call, SessionKind::Chat] {
+                let key = SessionKey { kind, id };
+                let owners: Vec<_> = shards.iter().filter(|s| s.owns_session(key)).collect();
+                assert_eq!(owners.len(), 1, "{key:?}");
+                sizes[owners[0].index as usize] += 1;
+            }
+        }
+        assert!(
+            sizes.iter().all(|&n| (1800..2200).contains(&n)),
+            "{sizes:?}"
+        );
+        // Fixed across builds and machines (FNV-1a of `call:1418` is 0x9e7d289baac154c5):
+        // a change here would re-shard every deployment mid-backfill.
+        let owner = |kind, id| {
+            shards
+                .iter()
+                .position(|s| s.owns_session(SessionKey { kind, id }))
+        };
+        assert_eq!(owner(SessionKind::Call, 1418), Some(1));
+        assert_eq!(owner(SessionKind::Chat, 135), Some(2));
+    }
+
+    #[test]
     fn prescan_reads_the_header_and_stops_early() {
         let doc = br#"{"id": 1418, "call_type": "Voice Inbound (IVR)", "updated_at": "2026-03-23T13:16:58.000-07:00", "rest": [ this is not even JSON"#;
         let (key, updated) = prescan(doc, "x.json").unwrap();
@@ -305,7 +411,7 @@ mod tests {
             write("c.json", 1, "2026-01-01T01:30:00+01:00"), // same instant as b: later path wins
             write("d.json", 2, "2026-01-01T00:00:00Z"),
         ];
-        let mut selection = select(&files, 1 << 20);
+        let mut selection = select(&files, 1 << 20, None);
         assert_eq!(selection.plan, vec![2, 3]);
         assert_eq!(selection.export_count(2), 3);
         assert_eq!(selection.superseded(), 2);
@@ -334,7 +440,7 @@ mod tests {
                 ),
             ),
         ];
-        let selection = select(&files, 1 << 20);
+        let selection = select(&files, 1 << 20, None);
         assert_eq!(selection.plan, vec![1]);
         assert_eq!(selection.export_count(1), 2);
     }

@@ -1,0 +1,302 @@
+//! The `commit` command: merges the outputs of a sharded run (`run --shard I/N` on N
+//! machines) into one published dataset, in one atomic step.
+//!
+//! Shards hold disjoint sets of sessions (see [`Shard`](crate::select::Shard)), and every
+//! file name starts with its shard's run id, so merging is moving files: each shard's Parquet
+//! files are hard-linked (copied across file systems) into a staging folder, `_run.json` is
+//! the sum of the shards', and the staging folder is published like a run's. Readers see the
+//! previous dataset or the merged one, never some shards without the others. Commit refuses
+//! an incomplete or mixed set of shards rather than publish a partial dataset.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::sink::exchange::EXCHANGE_DIR;
+use crate::sink::publish::{OutputLock, Staging, RUN_SUMMARY, SUCCESS_MARKER};
+use crate::stop::StopFlag;
+
+/// What a commit published.
+#[derive(Debug)]
+pub struct Committed {
+    /// The merged `_run.json`.
+    pub summary: Value,
+    /// Files linked or copied into the output.
+    pub files: u64,
+}
+
+/// Merges the shard outputs `shards` into `output` and publishes it atomically.
+pub fn commit(shards: &[PathBuf], output: &Path) -> Result<Committed> {
+    let summaries = check_shards(shards)?;
+    for shard in shards {
+        if same_folder(shard, output) {
+            return Err(Error::Config(format!(
+                "cannot commit into {}: it is one of the shard outputs",
+                output.display()
+            )));
+        }
+    }
+    let started_at = chrono::Utc::now();
+    let run_id = format!(
+        "{}-{}-commit",
+        started_at.format("%Y%m%dT%H%M%SZ"),
+        std::process::id()
+    );
+    let _lock = OutputLock::acquire(output, &run_id)?;
+    let staging = Staging::create(output, &run_id)?;
+    let result =
+        merge_into(shards, &summaries, &staging.dir, &run_id, started_at).map(|mut committed| {
+            committed.summary["output"] = output.display().to_string().into();
+            committed
+        });
+    match result {
+        Ok(committed) => {
+            let path = staging.dir.join(RUN_SUMMARY);
+            let json = serde_json::to_vec_pretty(&committed.summary)
+                .map_err(|e| Error::Worker(e.to_string()))?;
+            fs::write(&path, json).map_err(Error::io("write", &path))?;
+            staging.publish(&run_id, &StopFlag::new())?;
+            Ok(committed)
+        }
+        Err(e) => {
+            let _ = staging.discard();
+            Err(e)
+        }
+    }
+}
+
+fn same_folder(a: &Path, b: &Path) -> bool {
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Reads every shard's `_run.json` and checks they are the N parts of one sharded run.
+fn check_shards(shards: &[PathBuf]) -> Result<Vec<Value>> {
+    let refuse = |why: String| Error::Config(format!("cannot commit: {why}"));
+    let mut summaries = Vec::with_capacity(shards.len());
+    let mut seen_index = BTreeMap::new();
+    for dir in shards {
+        if !dir.join(SUCCESS_MARKER).exists() {
+            return Err(refuse(format!(
+                "{} is not a completed shard output (no {SUCCESS_MARKER})",
+                dir.display()
+            )));
+        }
+        let path = dir.join(RUN_SUMMARY);
+        let bytes = fs::read(&path).map_err(Error::io("read", &path))?;
+        let summary: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| refuse(format!("{}: {e}", path.display())))?;
+        let shard = &summary["shard"];
+        let (Some(index), Some(count)) = (shard["index"].as_u64(), shard["count"].as_u64()) else {
+            return Err(refuse(format!(
+                "{} was not written by a `run --shard` run",
+                dir.display()
+            )));
+        };
+        if count != shards.len() as u64 {
+            return Err(refuse(format!(
+                "{} is shard {index} of {count}, but {} shard outputs were given",
+                dir.display(),
+                shards.len()
+            )));
+        }
+        if let Some(other) = seen_index.insert(index, dir) {
+            return Err(refuse(format!(
+                "{} and {} are both shard {index}",
+                other.display(),
+                dir.display()
+            )));
+        }
+        summaries.push(summary);
+    }
+    // Tables must have the same layout to be read as one.
+    for key in ["partition_by", "session_etl_version"] {
+        if let Some(odd) = summaries.iter().find(|s| s[key] != summaries[0][key]) {
+            return Err(refuse(format!(
+                "the shards disagree on `{key}` ({} and {})",
+                summaries[0][key], odd[key]
+            )));
+        }
+    }
+    Ok(summaries)
+}
+
+fn merge_into(
+    shards: &[PathBuf],
+    summaries: &[Value],
+    staging: &Path,
+    run_id: &str,
+    started_at: chrono::DateTime<chrono::Utc>,
+) -> Result<Committed> {
+    let clock = std::time::Instant::now();
+    // Per table folder, a zero-row file to keep if no shard has rows for that table.
+    let mut empty: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+    let mut has_rows: BTreeMap<PathBuf, bool> = BTreeMap::new();
+    let mut files = 0;
+    for shard in shards {
+        for entry in walkdir::WalkDir::new(shard)
+            .min_depth(2)
+            .sort_by_file_name()
+        {
+            let entry = entry.map_err(|e| {
+                let path = e.path().unwrap_or(shard).to_owned();
+                Error::io("walk", path)(std::io::Error::other(e.to_string()))
+            })?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let relative = entry.path().strip_prefix(shard).unwrap_or(entry.path());
+            let Some(top) = relative.components().next() else {
+                continue;
+            };
+            let top = PathBuf::from(top.as_os_str());
+            let is_parquet = entry.path().extension().is_some_and(|x| x == "parquet");
+            if is_parquet && top != Path::new(EXCHANGE_DIR) {
+                // A table with no rows is one zero-row file in its folder; beside another
+                // shard's date partitions it would confuse Hive-style readers, so such files
+                // are kept only for tables empty in every shard.
+                if parquet_rows(entry.path())? == 0 {
+                    empty.entry(top).or_insert_with(|| entry.path().to_owned());
+                    continue;
+                }
+                has_rows.insert(top, true);
+            }
+            place(entry.path(), &staging.join(relative))?;
+            files += 1;
+        }
+    }
+    for (table, file) in empty {
+        if !has_rows.contains_key(&table) {
+            let name = file.file_name().unwrap_or_default();
+            place(&file, &staging.join(&table).join(name))?;
+            files += 1;
+        }
+    }
+    let summary = merged_summary(summaries, run_id, started_at, clock.elapsed().as_secs_f64());
+    Ok(Committed { summary, files })
+}
+
+/// Number of rows in a Parquet file, from its footer.
+fn parquet_rows(path: &Path) -> Result<i64> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let file = fs::File::open(path).map_err(Error::io("open", path))?;
+    let reader = SerializedFileReader::new(file).map_err(|source| Error::Parquet {
+        table: "(shard file)",
+        source,
+    })?;
+    Ok(reader.metadata().file_metadata().num_rows())
+}
+
+/// Hard-links `from` to `to` (same file system: no copy, no extra space), or copies it.
+fn place(from: &Path, to: &Path) -> Result<()> {
+    if let Some(parent) = to.parent() {
+        fs::create_dir_all(parent).map_err(Error::io("create folder", parent))?;
+    }
+    if fs::hard_link(from, to).is_err() {
+        fs::copy(from, to).map_err(Error::io("copy", from))?;
+    }
+    Ok(())
+}
+
+/// The shards' `_run.json` files added up: counts and per-key maps are summed (`threads` too:
+/// the threads of all machines), lists joined, rates recomputed; what the input walk found is
+/// taken once; each shard's own run id, wall time and throughput stay under `shards`.
+fn merged_summary(
+    summaries: &[Value],
+    run_id: &str,
+    started_at: chrono::DateTime<chrono::Utc>,
+    wall_time_s: f64,
+) -> Value {
+    let mut merged = Value::Null;
+    for summary in summaries {
+        let mut counts = summary.clone();
+        if let Some(object) = counts.as_object_mut() {
+            for per_run in ["run_id", "started_at", "wall_time_s", "throughput", "shard"] {
+                object.remove(per_run);
+            }
+        }
+        merged = add(merged, counts);
+    }
+    let seen = merged["files"]["seen"].as_u64().unwrap_or(0);
+    let rejected = merged["files"]["rejected"].as_u64().unwrap_or(0);
+    merged["reject_rate"] = if seen == 0 {
+        0.0.into()
+    } else {
+        (rejected as f64 / seen as f64).into()
+    };
+    merged["files"]["other_shards"] = 0.into();
+    // Every shard walks the whole input: what the walk found is counted once, not N times.
+    merged["files"]["ignored"] = summaries[0]["files"]["ignored"].clone();
+    merged["files"]["walk_errors"] = summaries[0]["files"]["walk_errors"].clone();
+    merged["walk_errors"] = summaries[0]["walk_errors"].clone();
+    merged["run_id"] = run_id.into();
+    merged["started_at"] = started_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        .into();
+    merged["wall_time_s"] = wall_time_s.into();
+    merged["shard"] = Value::Null;
+    merged["shards"] = summaries
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "shard": s["shard"],
+                "run_id": s["run_id"],
+                "started_at": s["started_at"],
+                "wall_time_s": s["wall_time_s"],
+                "throughput": s["throughput"],
+            })
+        })
+        .collect();
+    merged
+}
+
+/// `a + b` for run summaries: numbers add, objects merge key by key, arrays join without
+/// repeats (sorted when they hold strings), and anything else keeps the first value.
+fn add(a: Value, b: Value) -> Value {
+    match (a, b) {
+        (Value::Null, b) => b,
+        (Value::Number(x), Value::Number(y)) => match (x.as_u64(), y.as_u64()) {
+            (Some(x), Some(y)) => (x + y).into(),
+            _ => (x.as_f64().unwrap_or(0.0) + y.as_f64().unwrap_or(0.0)).into(),
+        },
+        (Value::Object(mut x), Value::Object(y)) => {
+            for (key, value) in y {
+                let sum = add(x.remove(&key).unwrap_or(Value::Null), value);
+                x.insert(key, sum);
+            }
+            Value::Object(x)
+        }
+        (Value::Array(mut x), Value::Array(y)) => {
+            for value in y {
+                if !x.contains(&value) {
+                    x.push(value);
+                }
+            }
+            if x.iter().all(Value::is_string) {
+                x.sort_by(|p, q| p.as_str().cmp(&q.as_str()));
+            }
+            Value::Array(x)
+        }
+        (a, _) => a,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_add_up_key_by_key() {
+        let a = serde_json::json!({"files": {"seen": 3}, "rows": {"sessions": 2}, "partitions": ["b", "a"], "derived": true, "rate": 0.5});
+        let b = serde_json::json!({"files": {"seen": 4}, "rows": {"sessions": 1, "events": 5}, "partitions": ["c", "a"], "derived": true, "rate": 0.25});
+        assert_eq!(
+            add(add(Value::Null, a), b),
+            serde_json::json!({"files": {"seen": 7}, "rows": {"sessions": 3, "events": 5}, "partitions": ["a", "b", "c"], "derived": true, "rate": 0.75})
+        );
+    }
+}
