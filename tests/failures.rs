@@ -387,3 +387,42 @@ fn the_leftovers_of_a_killed_run_are_removed_by_the_next_run() {
         [".other.staging-20260101T000000Z-1", ".out.lock", "out"]
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn hostile_inputs_never_write_outside_the_output_and_symlink_loops_end() {
+    let dir = Dir::new();
+    let input = dir.join("in");
+    // Path-like text in every string the tables carry as values, and in the file name.
+    let good = std::fs::read_to_string(repo().join("fixtures/good/call-5004.json")).unwrap();
+    let hostile = good.replace(
+        "\"name\": \"Orders\"",
+        "\"name\": \"../../../escaped/Orders\"",
+    );
+    assert_ne!(hostile, good);
+    dir.create("in/call-5004..%2f..%2fx.json", &hostile);
+    dir.create(
+        "in/sub/call-5005.json",
+        good.replace("\"id\": 5004,", "\"id\": 5005,"),
+    );
+    // A loop: in/sub/back -> in.
+    std::os::unix::fs::symlink(&input, input.join("sub/back")).unwrap();
+    let out = dir.join("out");
+    session_etl(&["run", "--quiet", "--output"])
+        .arg(&out)
+        .arg(&input)
+        .assert_exit(0);
+    let summary = run_summary(&out);
+    assert_eq!(summary["files"]["walk_errors"], 1, "{summary}");
+    assert_eq!(summary["sessions"]["written"], 2, "{summary}");
+    // Everything the run wrote is inside the output (plus the lock file beside it).
+    for entry in walkdir::WalkDir::new(dir.path()) {
+        let path = entry.unwrap().into_path();
+        let inside = path.starts_with(&out)
+            || path.starts_with(&input)
+            || path == dir.path()
+            || path == dir.join(".out.lock");
+        assert!(inside, "written outside the output: {}", path.display());
+    }
+    assert!(!dir.path().join("escaped").exists() && !std::path::Path::new("/tmp/escaped").exists());
+}
