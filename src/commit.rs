@@ -114,6 +114,16 @@ fn check_shards(shards: &[PathBuf]) -> Result<Vec<Value>> {
         }
         summaries.push(summary);
     }
+    if let Some(odd) = summaries
+        .iter()
+        .find(|s| s["shard"]["fingerprint"] != summaries[0]["shard"]["fingerprint"])
+    {
+        return Err(refuse(format!(
+            "the shards are not parts of one run: they saw different input files or settings \
+             (fingerprints {} and {}); rerun the stale shards",
+            summaries[0]["shard"]["fingerprint"], odd["shard"]["fingerprint"]
+        )));
+    }
     // Tables must have the same layout to be read as one.
     for key in ["partition_by", "session_etl_version"] {
         if let Some(odd) = summaries.iter().find(|s| s[key] != summaries[0][key]) {

@@ -214,7 +214,12 @@ fn main() -> ExitCode {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("session-etl: error: {e:#}");
-                ExitCode::from(EXIT_USAGE)
+                // `validate` answers "would these files pass?": 1 is "no", so a path that
+                // does not exist is a usage error.
+                match e.downcast_ref::<session_etl::Error>() {
+                    Some(session_etl::Error::Input { .. }) => ExitCode::from(EXIT_USAGE),
+                    _ => exit_code_of(&e),
+                }
             }
         },
         Command::Generate(args) => match generate(args) {

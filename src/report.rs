@@ -110,7 +110,7 @@ pub struct RunSummary {
     /// Output path.
     pub output: String,
     /// The shard this run processed (`--shard`), or null for a whole run.
-    pub shard: Option<crate::select::Shard>,
+    pub shard: Option<ShardSummary>,
     /// Worker threads.
     pub threads: usize,
     /// File accounting.
@@ -140,6 +140,19 @@ pub struct RunSummary {
     pub throughput: Throughput,
     /// Walk errors, first 20 (the count is in `files.walk_errors`).
     pub walk_errors: Vec<String>,
+}
+
+/// Which part of which sharded run an output is (`_run.json` → `shard`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ShardSummary {
+    /// This shard.
+    pub index: u32,
+    /// Shards in the run.
+    pub count: u32,
+    /// Hash of the input file list (paths and sizes) and of the settings that shape the rows:
+    /// `commit` merges only shards with equal fingerprints, so a shard left over from another
+    /// night, input or configuration is refused instead of published.
+    pub fingerprint: String,
 }
 
 /// What was derived for Acoustic Exchange (`_run.json` → `events`).

@@ -17,9 +17,9 @@ use crate::error::{Error, Result};
 use crate::normalize::{normalize, SessionKind};
 use crate::reject::FileError;
 use crate::report::{
-    EventSummary, FileCounts, Progress, RunSummary, SessionCounts, Tally, Throughput,
+    EventSummary, FileCounts, Progress, RunSummary, SessionCounts, ShardSummary, Tally, Throughput,
 };
-use crate::select::{select, Selection};
+use crate::select::{select, Selection, StableHash};
 use crate::sink::exchange::{event_json, identifiers_json};
 use crate::sink::publish::{OutputLock, RUN_SUMMARY};
 use crate::sink::{Publishable, RejectsTable, SessionTables, Sink, Staging, TableBatch};
@@ -73,6 +73,11 @@ pub fn run(config: &RunConfig, stop: &StopFlag) -> Result<RunOutcome> {
     let staging = Staging::create(&config.output, &run_id)?;
     let result = run_into(config, stop, &staging, &run_id, started_at, clock);
     match result {
+        Ok(_) if stop.is_raised() => {
+            // Asked to stop while closing the tables: still nothing published.
+            let _ = staging.discard();
+            Err(Error::Interrupted)
+        }
         Ok(outcome) if outcome.published => {
             staging.publish(&run_id, stop)?;
             Ok(outcome)
@@ -162,7 +167,11 @@ fn run_into(
             .map(|p| p.display().to_string())
             .collect(),
         output: config.output.display().to_string(),
-        shard: config.shard,
+        shard: config.shard.map(|shard| ShardSummary {
+            index: shard.index,
+            count: shard.count,
+            fingerprint: shard_fingerprint(config, files),
+        }),
         threads: config.threads,
         files: FileCounts {
             seen,
@@ -401,6 +410,28 @@ fn process_chunk(
         tally,
         rejected,
     })
+}
+
+/// What every shard of one sharded run has in common: the files it saw and the settings that
+/// shape rows. Input paths are hashed as given, so all shards must see the input at the same
+/// path (one mount point), and the input must not change while the shards run.
+fn shard_fingerprint(config: &RunConfig, files: &[InputFile]) -> String {
+    let mut hash = StableHash::default();
+    let settings = format!(
+        "{:?}|{:?}|{}|{}|{:?}",
+        config.parquet.timestamp_unit,
+        config.parquet.partition_by,
+        config.derive,
+        config.max_file_bytes,
+        config.exchange,
+    );
+    hash.write(settings.as_bytes());
+    for file in files {
+        hash.write(file.path.as_os_str().as_encoded_bytes())
+            .write(&[0])
+            .write(&file.size.to_le_bytes());
+    }
+    format!("{:016x}", hash.finish())
 }
 
 /// Waves between two [`release_free_memory`] calls (a wave is `2 × threads × batch_files` files).

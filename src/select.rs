@@ -36,7 +36,7 @@ pub struct SessionKey {
 /// shard and duplicate resolution stays exact. Files without a readable key go by file name.
 /// The hash (FNV-1a) is fixed here, not taken from the standard library, whose hasher may
 /// change between Rust releases: machines running different builds must agree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
     /// This shard, `0 ≤ index < count`.
     pub index: u32,
@@ -64,13 +64,36 @@ impl std::fmt::Display for Shard {
     }
 }
 
+/// FNV-1a, 64 bits: a hash whose values are fixed by its definition, for values that must be
+/// the same on every machine and build (shard assignment, shard fingerprints).
+#[derive(Debug, Clone, Copy)]
+pub struct StableHash(u64);
+
+impl Default for StableHash {
+    fn default() -> StableHash {
+        StableHash(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl StableHash {
+    /// Adds `bytes`.
+    pub fn write(&mut self, bytes: &[u8]) -> &mut StableHash {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        self
+    }
+
+    /// The hash so far.
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 impl Shard {
     fn owns(&self, bytes: &[u8]) -> bool {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for &b in bytes {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
+        let hash = StableHash::default().write(bytes).finish();
         hash % u64::from(self.count) == u64::from(self.index)
     }
 

@@ -847,8 +847,8 @@ fn shards_committed_together_equal_one_whole_run() {
             .assert_exit(0);
         let summary = run_summary(shard);
         assert_eq!(
-            summary["shard"],
-            serde_json::json!({"index": i, "count": 3})
+            (&summary["shard"]["index"], &summary["shard"]["count"]),
+            (&i.into(), &3.into())
         );
         assert!(
             summary["files"]["seen"].as_u64().unwrap() > 500,
@@ -866,6 +866,25 @@ fn shards_committed_together_equal_one_whole_run() {
         .arg(&merged)
         .args([&shards[0], &shards[1], &shards[1]])
         .assert_exit(2);
+    assert!(!merged.exists());
+    // A shard of another run (here: other settings) is refused too.
+    let stale = dir.join("stale-shard-2");
+    session_etl(&[
+        "run",
+        "--quiet",
+        "--no-derive",
+        "--shard",
+        "2/3",
+        "--output",
+    ])
+    .arg(&stale)
+    .arg(&input)
+    .assert_exit(0);
+    let refused = session_etl(&["commit", "--output"])
+        .arg(&merged)
+        .args([&shards[0], &shards[1], &stale])
+        .assert_exit(2);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not parts of one run"));
     assert!(!merged.exists());
 
     session_etl(&["commit", "--quiet", "--output"])
