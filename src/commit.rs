@@ -8,7 +8,7 @@
 //! previous dataset or the merged one, never some shards without the others. Commit refuses
 //! an incomplete or mixed set of shards rather than publish a partial dataset.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::sink::exchange::EXCHANGE_DIR;
-use crate::sink::publish::{OutputLock, Staging, RUN_SUMMARY, SUCCESS_MARKER};
+use crate::sink::publish::{new_run_id, replace_output, RUN_SUMMARY, SUCCESS_MARKER};
 use crate::stop::StopFlag;
 
 /// What a commit published.
@@ -40,32 +40,18 @@ pub fn commit(shards: &[PathBuf], output: &Path) -> Result<Committed> {
         }
     }
     let started_at = chrono::Utc::now();
-    let run_id = format!(
-        "{}-{}-commit",
-        started_at.format("%Y%m%dT%H%M%SZ"),
-        std::process::id()
-    );
-    let _lock = OutputLock::acquire(output, &run_id)?;
-    let staging = Staging::create(output, &run_id)?;
-    let result =
-        merge_into(shards, &summaries, &staging.dir, &run_id, started_at).map(|mut committed| {
-            committed.summary["output"] = output.display().to_string().into();
-            committed
-        });
-    match result {
-        Ok(committed) => {
-            let path = staging.dir.join(RUN_SUMMARY);
-            let json = serde_json::to_vec_pretty(&committed.summary)
-                .map_err(|e| Error::Worker(e.to_string()))?;
-            fs::write(&path, json).map_err(Error::io("write", &path))?;
-            staging.publish(&run_id, &StopFlag::new())?;
-            Ok(committed)
-        }
-        Err(e) => {
-            let _ = staging.discard();
-            Err(e)
-        }
-    }
+    let run_id = new_run_id(started_at, "-commit");
+    replace_output(output, &run_id, &StopFlag::new(), |staging| {
+        let clock = std::time::Instant::now();
+        let files = link_shard_files(shards, staging)?;
+        let mut summary = merged_summary(&summaries, &run_id, started_at);
+        summary["output"] = output.display().to_string().into();
+        summary["wall_time_s"] = clock.elapsed().as_secs_f64().into();
+        let path = staging.join(RUN_SUMMARY);
+        let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Worker(e.to_string()))?;
+        fs::write(&path, json).map_err(Error::io("write", &path))?;
+        Ok((Committed { summary, files }, true))
+    })
 }
 
 fn same_folder(a: &Path, b: &Path) -> bool {
@@ -136,17 +122,11 @@ fn check_shards(shards: &[PathBuf]) -> Result<Vec<Value>> {
     Ok(summaries)
 }
 
-fn merge_into(
-    shards: &[PathBuf],
-    summaries: &[Value],
-    staging: &Path,
-    run_id: &str,
-    started_at: chrono::DateTime<chrono::Utc>,
-) -> Result<Committed> {
-    let clock = std::time::Instant::now();
+/// Links every shard file into `staging`; returns how many files it placed.
+fn link_shard_files(shards: &[PathBuf], staging: &Path) -> Result<u64> {
     // Per table folder, a zero-row file to keep if no shard has rows for that table.
     let mut empty: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
-    let mut has_rows: BTreeMap<PathBuf, bool> = BTreeMap::new();
+    let mut has_rows: BTreeSet<PathBuf> = BTreeSet::new();
     let mut files = 0;
     for shard in shards {
         for entry in walkdir::WalkDir::new(shard)
@@ -174,21 +154,20 @@ fn merge_into(
                     empty.entry(top).or_insert_with(|| entry.path().to_owned());
                     continue;
                 }
-                has_rows.insert(top, true);
+                has_rows.insert(top);
             }
             place(entry.path(), &staging.join(relative))?;
             files += 1;
         }
     }
     for (table, file) in empty {
-        if !has_rows.contains_key(&table) {
+        if !has_rows.contains(&table) {
             let name = file.file_name().unwrap_or_default();
             place(&file, &staging.join(&table).join(name))?;
             files += 1;
         }
     }
-    let summary = merged_summary(summaries, run_id, started_at, clock.elapsed().as_secs_f64());
-    Ok(Committed { summary, files })
+    Ok(files)
 }
 
 /// Number of rows in a Parquet file, from its footer.
@@ -220,7 +199,6 @@ fn merged_summary(
     summaries: &[Value],
     run_id: &str,
     started_at: chrono::DateTime<chrono::Utc>,
-    wall_time_s: f64,
 ) -> Value {
     let mut merged = Value::Null;
     for summary in summaries {
@@ -248,7 +226,6 @@ fn merged_summary(
     merged["started_at"] = started_at
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         .into();
-    merged["wall_time_s"] = wall_time_s.into();
     merged["shard"] = Value::Null;
     merged["shards"] = summaries
         .iter()

@@ -22,6 +22,7 @@ pub mod run;
 pub mod select;
 pub mod sink;
 pub mod source;
+pub mod stable_hash;
 pub mod stop;
 pub mod validate;
 

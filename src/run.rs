@@ -6,6 +6,7 @@
 //! the calling thread, so encoding overlaps parsing. Chunks are written in plan order, which
 //! makes the output independent of thread timing, and at most two waves are in memory.
 
+use std::path::Path;
 use std::time::Instant as Clock;
 
 use rayon::prelude::*;
@@ -19,11 +20,12 @@ use crate::reject::FileError;
 use crate::report::{
     EventSummary, FileCounts, Progress, RunSummary, SessionCounts, ShardSummary, Tally, Throughput,
 };
-use crate::select::{select, Selection, StableHash};
+use crate::select::{select, Selection};
 use crate::sink::exchange::{event_json, identifiers_json};
-use crate::sink::publish::{OutputLock, RUN_SUMMARY};
-use crate::sink::{Publishable, RejectsTable, SessionTables, Sink, Staging, TableBatch};
+use crate::sink::publish::{new_run_id, replace_output, RUN_SUMMARY};
+use crate::sink::{Publishable, RejectsTable, SessionTables, Sink, TableBatch};
 use crate::source::{self, read::read_file};
+use crate::stable_hash::StableHash;
 use crate::stop::{PausePoint, StopFlag};
 
 /// How a run ended.
@@ -51,16 +53,13 @@ struct ChunkOutput {
 pub fn run(config: &RunConfig, stop: &StopFlag) -> Result<RunOutcome> {
     let clock = Clock::now();
     let started_at = chrono::Utc::now();
-    let mut run_id = format!(
-        "{}-{}",
-        started_at.format("%Y%m%dT%H%M%SZ"),
-        std::process::id()
-    );
-    if let Some(shard) = config.shard {
-        // Shards start together on machines with the same pids (containers): the run id, the
-        // prefix of every file name, must still differ for `commit` to merge them.
-        run_id.push_str(&format!("-shard{}of{}", shard.index, shard.count));
-    }
+    // Shards start together on machines with the same pids (containers): the run id, the
+    // prefix of every file name, must still differ for `commit` to merge them.
+    let shard_suffix = config
+        .shard
+        .map(|shard| format!("-shard{}of{}", shard.index, shard.count))
+        .unwrap_or_default();
+    let run_id = new_run_id(started_at, &shard_suffix);
     // A mistyped input fails before anything, even the lock file, is written.
     for input in &config.inputs {
         std::fs::metadata(input).map_err(|source| Error::Input {
@@ -68,31 +67,17 @@ pub fn run(config: &RunConfig, stop: &StopFlag) -> Result<RunOutcome> {
             source,
         })?;
     }
-    // Held until this function returns: the whole run, publication included.
-    let _lock = OutputLock::acquire(&config.output, &run_id)?;
-    let staging = Staging::create(&config.output, &run_id)?;
-    let result = run_into(config, stop, &staging, &run_id, started_at, clock);
-    match result {
-        Ok(_) if stop.is_raised() => {
-            // Asked to stop while closing the tables: still nothing published.
-            let _ = staging.discard();
-            Err(Error::Interrupted)
-        }
-        Ok(outcome) if outcome.published => {
-            staging.publish(&run_id, stop)?;
-            Ok(outcome)
-        }
-        other => {
-            let _ = staging.discard();
-            other
-        }
-    }
+    replace_output(&config.output, &run_id, stop, |staging| {
+        let outcome = run_into(config, stop, staging, &run_id, started_at, clock)?;
+        let publish = outcome.published;
+        Ok((outcome, publish))
+    })
 }
 
 fn run_into(
     config: &RunConfig,
     stop: &StopFlag,
-    staging: &Staging,
+    staging: &Path,
     run_id: &str,
     started_at: chrono::DateTime<chrono::Utc>,
     clock: Clock,
@@ -103,14 +88,11 @@ fn run_into(
         .build()
         .map_err(|e| Error::Worker(e.to_string()))?;
 
-    let discovery = discover(
-        &config.inputs,
-        &[config.output.clone(), staging.dir.clone()],
-    )?;
+    let discovery = discover(&config.inputs, &[config.output.clone(), staging.to_owned()])?;
     let files = &discovery.files;
     let mut selection = pool.install(|| select(files, config.max_file_bytes, config.shard));
 
-    let mut sink = Sink::create(&staging.dir, run_id, &config.parquet, &config.exchange)?;
+    let mut sink = Sink::create(staging, run_id, &config.parquet, &config.exchange)?;
     let mut tally = Tally::default();
     let mut progress = Progress::start(config.progress, selection.plan.len() as u64);
     let mut plan = std::mem::take(&mut selection.plan);
@@ -225,7 +207,7 @@ fn run_into(
     };
     let published = config.max_reject_rate.is_none_or(|max| reject_rate <= max);
     if published {
-        let path = staging.dir.join(RUN_SUMMARY);
+        let path = staging.join(RUN_SUMMARY);
         let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Worker(e.to_string()))?;
         std::fs::write(&path, json).map_err(Error::io("write", &path))?;
     }

@@ -19,6 +19,7 @@ use crate::discover::InputFile;
 use crate::normalize::{Instant, KindEvidence, SessionKind};
 use crate::source::read::{read_file, read_prefix};
 use crate::source::Str;
+use crate::stable_hash::fnv1a;
 
 /// The identity of a session across exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -34,8 +35,8 @@ pub struct SessionKey {
 ///
 /// A session belongs to the shard its key hashes to, so every export of it lands in the same
 /// shard and duplicate resolution stays exact. Files without a readable key go by file name.
-/// The hash (FNV-1a) is fixed here, not taken from the standard library, whose hasher may
-/// change between Rust releases: machines running different builds must agree.
+/// The hash is [`fnv1a`], not the standard library's, whose hasher may change between Rust
+/// releases: machines running different builds must agree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
     /// This shard, `0 ≤ index < count`.
@@ -64,37 +65,9 @@ impl std::fmt::Display for Shard {
     }
 }
 
-/// FNV-1a, 64 bits: a hash whose values are fixed by its definition, for values that must be
-/// the same on every machine and build (shard assignment, shard fingerprints).
-#[derive(Debug, Clone, Copy)]
-pub struct StableHash(u64);
-
-impl Default for StableHash {
-    fn default() -> StableHash {
-        StableHash(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl StableHash {
-    /// Adds `bytes`.
-    pub fn write(&mut self, bytes: &[u8]) -> &mut StableHash {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-        self
-    }
-
-    /// The hash so far.
-    pub fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 impl Shard {
     fn owns(&self, bytes: &[u8]) -> bool {
-        let hash = StableHash::default().write(bytes).finish();
-        hash % u64::from(self.count) == u64::from(self.index)
+        fnv1a(bytes) % u64::from(self.count) == u64::from(self.index)
     }
 
     /// True if the session `key` belongs to this shard.

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::discover::discover;
+use crate::discover::{discover, InputFile};
 use crate::error::{Error, Result};
 use crate::normalize::normalize;
 use crate::reject::FileError;
@@ -94,12 +94,10 @@ pub fn validate(inputs: &[PathBuf], max_file_bytes: u64, threads: usize) -> Resu
             .files
             .par_iter()
             .map_init(Vec::new, |buf, file| {
-                check(&file.path, file.compression, max_file_bytes, buf)
-                    .err()
-                    .map(|error| Problem {
-                        path: file.path.clone(),
-                        error,
-                    })
+                check(file, max_file_bytes, buf).err().map(|error| Problem {
+                    path: file.path.clone(),
+                    error,
+                })
             })
             .flatten()
             .collect()
@@ -122,15 +120,9 @@ pub fn validate(inputs: &[PathBuf], max_file_bytes: u64, threads: usize) -> Resu
 }
 
 /// The checks a run makes on one file before it becomes rows.
-fn check(
-    path: &std::path::Path,
-    compression: source::read::Compression,
-    max_file_bytes: u64,
-    buf: &mut Vec<u8>,
-) -> Result<(), FileError> {
-    read_file(path, compression, max_file_bytes, buf)?;
+fn check(file: &InputFile, max_file_bytes: u64, buf: &mut Vec<u8>) -> Result<(), FileError> {
+    read_file(&file.path, file.compression, max_file_bytes, buf)?;
     let parsed = source::parse(buf)?;
-    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    normalize(&parsed.session, file_name).map_err(|e| source::with_position(e, buf))?;
+    normalize(&parsed.session, file.file_name()).map_err(|e| source::with_position(e, buf))?;
     Ok(())
 }

@@ -410,16 +410,6 @@ fn hostile_inputs_never_write_outside_the_output_and_symlink_loops_end() {
     // A loop: in/sub/back -> in.
     std::os::unix::fs::symlink(&input, input.join("sub/back")).unwrap();
     let out = dir.join("out");
-    let listing = |p: &std::path::Path| -> Vec<_> {
-        walkdir::WalkDir::new(p)
-            .sort_by_file_name()
-            .into_iter()
-            .map(|e| {
-                let e = e.unwrap();
-                (e.path().to_owned(), e.metadata().unwrap().len())
-            })
-            .collect()
-    };
     let input_before = listing(&input);
     session_etl(&["run", "--quiet", "--output"])
         .arg(&out)

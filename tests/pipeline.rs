@@ -754,13 +754,6 @@ fn validate_reports_exactly_what_a_run_rejects_and_writes_nothing() {
         .collect();
     rejected.sort();
 
-    let listing = |p: &std::path::Path| -> Vec<_> {
-        walkdir::WalkDir::new(p)
-            .sort_by_file_name()
-            .into_iter()
-            .map(|e| e.unwrap().into_path())
-            .collect()
-    };
     let fixtures_before = listing(&repo().join("fixtures"));
     let checked =
         session_etl(&["validate", "--json", "fixtures/good", "fixtures/bad"]).assert_exit(1);

@@ -148,6 +148,49 @@ fn remove_leftovers(output: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A new run id: the UTC start second and the process id, then `suffix` (`-shard0of4`,
+/// `-commit`). It names the staging folder and prefixes every file the run writes.
+pub fn new_run_id(started_at: chrono::DateTime<chrono::Utc>, suffix: &str) -> String {
+    format!(
+        "{}-{}{suffix}",
+        started_at.format("%Y%m%dT%H%M%SZ"),
+        std::process::id()
+    )
+}
+
+/// Builds a new version of `output` and publishes it atomically. Under the output's lock,
+/// `build` writes into a fresh staging folder and returns its result and whether to publish.
+/// The folder is published only if `build` succeeded, asked for it, and `stop` was not raised
+/// meanwhile; otherwise it is removed (and a raised `stop` gives [`Error::Interrupted`]).
+pub fn replace_output<T>(
+    output: &Path,
+    run_id: &str,
+    stop: &StopFlag,
+    build: impl FnOnce(&Path) -> Result<(T, bool)>,
+) -> Result<T> {
+    // Held until this function returns: the whole build, publication included.
+    let _lock = OutputLock::acquire(output, run_id)?;
+    let staging = Staging::create(output, run_id)?;
+    match build(&staging.dir) {
+        Ok(_) if stop.is_raised() => {
+            let _ = staging.discard();
+            Err(Error::Interrupted)
+        }
+        Ok((value, true)) => {
+            staging.publish(run_id, stop)?;
+            Ok(value)
+        }
+        Ok((value, false)) => {
+            let _ = staging.discard();
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = staging.discard();
+            Err(e)
+        }
+    }
+}
+
 impl Staging {
     /// Creates a fresh staging folder for `output`, first removing the staging folders of
     /// killed runs. The caller holds the output's [`OutputLock`]. Fails early if `output` exists and is

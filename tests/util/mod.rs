@@ -106,6 +106,19 @@ impl TestCommand {
     }
 }
 
+/// Every path under `dir` with its size, in walk order: compared before and after a command
+/// to prove it changed nothing there.
+pub fn listing(dir: &Path) -> Vec<(PathBuf, u64)> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.path().to_owned(), e.metadata().unwrap().len())
+        })
+        .collect()
+}
+
 /// Every batch of one table, read back with the parquet crate.
 pub struct Table {
     pub batches: Vec<RecordBatch>,
