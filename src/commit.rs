@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::sink::exchange::EXCHANGE_DIR;
-use crate::sink::publish::{new_run_id, replace_output, RUN_SUMMARY, SUCCESS_MARKER};
+use crate::sink::publish::{self, new_run_id, replace_output, RUN_SUMMARY, SUCCESS_MARKER};
 use crate::stop::StopFlag;
 
 /// What a commit published.
@@ -150,46 +150,24 @@ fn link_shard_files(shards: &[PathBuf], staging: &Path) -> Result<u64> {
                 // A table with no rows is one zero-row file in its folder; beside another
                 // shard's date partitions it would confuse Hive-style readers, so such files
                 // are kept only for tables empty in every shard.
-                if parquet_rows(entry.path())? == 0 {
+                if publish::parquet_rows(entry.path())? == 0 {
                     empty.entry(top).or_insert_with(|| entry.path().to_owned());
                     continue;
                 }
                 has_rows.insert(top);
             }
-            place(entry.path(), &staging.join(relative))?;
+            publish::place_file(entry.path(), &staging.join(relative))?;
             files += 1;
         }
     }
     for (table, file) in empty {
         if !has_rows.contains(&table) {
             let name = file.file_name().unwrap_or_default();
-            place(&file, &staging.join(&table).join(name))?;
+            publish::place_file(&file, &staging.join(&table).join(name))?;
             files += 1;
         }
     }
     Ok(files)
-}
-
-/// Number of rows in a Parquet file, from its footer.
-fn parquet_rows(path: &Path) -> Result<i64> {
-    use parquet::file::reader::{FileReader, SerializedFileReader};
-    let file = fs::File::open(path).map_err(Error::io("open", path))?;
-    let reader = SerializedFileReader::new(file).map_err(|source| Error::Parquet {
-        table: "(shard file)",
-        source,
-    })?;
-    Ok(reader.metadata().file_metadata().num_rows())
-}
-
-/// Hard-links `from` to `to` (same file system: no copy, no extra space), or copies it.
-fn place(from: &Path, to: &Path) -> Result<()> {
-    if let Some(parent) = to.parent() {
-        fs::create_dir_all(parent).map_err(Error::io("create folder", parent))?;
-    }
-    if fs::hard_link(from, to).is_err() {
-        fs::copy(from, to).map_err(Error::io("copy", from))?;
-    }
-    Ok(())
 }
 
 /// The shards' `_run.json` files added up: counts and per-key maps are summed (`threads` too:

@@ -49,6 +49,8 @@ pub struct PipelineFile {
     /// Derive the `events` and `milestones` tables and the Exchange request bodies
     /// (default true; false leaves them empty, e.g. to measure what derivation costs).
     pub derive: Option<bool>,
+    /// Keep `OUT/_state/` and process only new, changed and deleted inputs (see `run --incremental`).
+    pub incremental: Option<bool>,
     /// Acoustic Exchange settings: channel, identifiers, events per body.
     pub exchange: Option<ExchangeSettings>,
 }
@@ -101,6 +103,11 @@ pub struct RunConfig {
     pub exchange: ExchangeSettings,
     /// The part of the input this run processes, for `session-etl commit` to merge.
     pub shard: Option<crate::select::Shard>,
+    /// Build on the previous output and its `_state/`, processing only what changed.
+    pub incremental: bool,
+    /// Ignore the previous output's state and rebuild everything, writing a new state
+    /// (implies `incremental`).
+    pub full_refresh: bool,
 }
 
 /// The thread count asked for, or one per core when none (or 0) is given.
@@ -195,6 +202,8 @@ impl RunConfig {
             derive: flags.derive.or(file.derive).unwrap_or(true),
             exchange,
             shard: None,
+            incremental: flags.incremental.or(file.incremental).unwrap_or(false),
+            full_refresh: false,
         })
     }
 }
@@ -251,6 +260,7 @@ mod tests {
         let nightly = PipelineFile::load(&dir.join("nightly.toml")).unwrap();
         assert_eq!(nightly.exchange, Some(ExchangeSettings::default()));
         assert_eq!(nightly.derive, Some(true));
+        assert_eq!(nightly.incremental, Some(true));
         let stated = RunConfig::resolve(nightly, PipelineFile::default(), ProgressMode::Quiet)
             .unwrap()
             .parquet;

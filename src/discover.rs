@@ -22,6 +22,9 @@ pub struct InputFile {
     pub size: u64,
     /// Plain or gzip.
     pub compression: Compression,
+    /// Last modification, nanoseconds since the epoch (`None` where the platform has none).
+    /// With `size`, it lets an incremental run skip an unchanged file without opening it.
+    pub modified_ns: Option<i64>,
 }
 
 impl InputFile {
@@ -77,6 +80,7 @@ pub fn discover(inputs: &[PathBuf], exclude: &[PathBuf]) -> Result<Discovery> {
                 path: input.clone(),
                 size: meta.len(),
                 compression,
+                modified_ns: modified_ns(&meta),
             });
             continue;
         }
@@ -98,11 +102,12 @@ pub fn discover(inputs: &[PathBuf], exclude: &[PathBuf]) -> Result<Discovery> {
             let name = entry.file_name().to_string_lossy();
             match session_file_compression(&name) {
                 Some(compression) => {
-                    let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                    let meta = entry.metadata().ok();
                     found.files.push(InputFile {
                         path: entry.into_path(),
-                        size,
+                        size: meta.as_ref().map_or(0, |m| m.len()),
                         compression,
+                        modified_ns: meta.as_ref().and_then(modified_ns),
                     });
                 }
                 None => found.ignored += 1,
@@ -112,6 +117,13 @@ pub fn discover(inputs: &[PathBuf], exclude: &[PathBuf]) -> Result<Discovery> {
     found.files.sort_by(|a, b| a.path.cmp(&b.path));
     found.files.dedup_by(|a, b| a.path == b.path);
     Ok(found)
+}
+
+/// The modification time of `meta` in nanoseconds since the epoch.
+fn modified_ns(meta: &std::fs::Metadata) -> Option<i64> {
+    let modified = meta.modified().ok()?;
+    let since_epoch = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(since_epoch.as_nanos()).ok()
 }
 
 fn is_excluded(path: &Path, exclude: &[PathBuf]) -> bool {

@@ -54,6 +54,15 @@ pub enum Error {
     /// The output path exists and does not look like a session-etl output: refusing to replace it.
     #[error("refusing to replace {0}: it exists and is not a session-etl output (no _SUCCESS or _run.json inside)")]
     ForeignOutput(PathBuf),
+    /// An incremental run cannot build on the previous output: its state or one of its
+    /// table files is damaged or not what this version writes.
+    #[error("cannot build on the previous output: {path}: {message}; run with --full-refresh to rebuild the output and its state")]
+    State {
+        /// The state file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// Another run holds the output's lock.
     #[error("another session-etl run is writing {output} ({holder}); wait for it to end. The lock is {lock}: the operating system releases it when its run ends, even if killed")]
     Locked {

@@ -23,6 +23,7 @@ pub mod select;
 pub mod sink;
 pub mod source;
 pub mod stable_hash;
+pub mod state;
 pub mod stop;
 pub mod validate;
 

@@ -107,8 +107,17 @@ struct RunArgs {
     no_derive: bool,
     /// Process only shard INDEX of COUNT (`0/4`): the sessions whose key hashes to it. Merge
     /// the shard outputs with `session-etl commit`.
-    #[arg(long, value_name = "INDEX/COUNT")]
+    #[arg(long, value_name = "INDEX/COUNT", conflicts_with_all = ["incremental", "full_refresh"])]
     shard: Option<Shard>,
+    /// Build on the previous output: read only new and changed files (state in OUT/_state/),
+    /// rebuild their sessions and the sessions of deleted files, keep everything else.
+    /// Also `incremental = true` in the pipeline file.
+    #[arg(long)]
+    incremental: bool,
+    /// Rebuild everything from the input and write a fresh OUT/_state/ (for the next
+    /// --incremental run): after a settings change, or to compact partitions.
+    #[arg(long)]
+    full_refresh: bool,
     /// No progress bar, no log lines, no summary table.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -254,6 +263,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         timestamp_unit: args.timestamp_unit,
         partition_by: args.partition_by,
         derive: args.no_derive.then_some(false),
+        incremental: args.incremental.then_some(true),
         ..PipelineFile::default()
     };
     let progress = if args.quiet {
@@ -263,6 +273,12 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let mut config = RunConfig::resolve(file, flags, progress)?;
     config.shard = args.shard;
+    config.full_refresh = args.full_refresh;
+    if config.shard.is_some() {
+        // A shard is a full run of its part (a backfill): the pipeline file's `incremental`
+        // is for the nightly run. The flags themselves conflict with --shard (clap).
+        config.incremental = false;
+    }
     let stop = StopFlag::on_signals().context("install the SIGINT/SIGTERM handlers")?;
     let outcome = session_etl::run::run(&config, &stop)
         .with_context(|| format!("run into {}", config.output.display()))?;

@@ -111,6 +111,10 @@ pub struct RunSummary {
     pub output: String,
     /// The shard this run processed (`--shard`), or null for a whole run.
     pub shard: Option<ShardSummary>,
+    /// What an incremental run found changed and redid, or null for a plain run. In an
+    /// incremental run, `files` (but `seen`), `sessions`, `rejects_by_kind` and `events`
+    /// count this run's work; `rows` and `partitions` describe the whole output.
+    pub incremental: Option<IncrementalSummary>,
     /// Worker threads.
     pub threads: usize,
     /// File accounting.
@@ -153,6 +157,40 @@ pub struct ShardSummary {
     /// `commit` merges only shards with equal fingerprints, so a shard left over from another
     /// night, input or configuration is refused instead of published.
     pub fingerprint: String,
+}
+
+/// What an incremental run compared and redid (`_run.json` → `incremental`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IncrementalSummary {
+    /// The run whose output and state this one started from; null when it started from
+    /// scratch.
+    pub previous_run: Option<String>,
+    /// Why the run started from scratch (`asked`, `no_state`, `other_version`,
+    /// `settings_changed`); null when it built on the previous output.
+    pub full_refresh: Option<crate::state::FullReason>,
+    /// Files with the size and modification time of the state: not opened.
+    pub files_unchanged: u64,
+    /// Files modified on disk with the same content hash: read, not parsed.
+    pub files_same_content: u64,
+    /// Files whose content changed.
+    pub files_changed: u64,
+    /// Files not in the state.
+    pub files_new: u64,
+    /// Files in the state and gone from the input: their sessions are rebuilt from the
+    /// exports that remain, or leave the output.
+    pub files_deleted: u64,
+    /// The first 20 deleted files.
+    pub deleted_paths: Vec<String>,
+    /// Sessions rebuilt (those of new, changed and deleted files).
+    pub sessions_rebuilt: u64,
+    /// Files the run parsed: every export of a rebuilt session, and new files without a key.
+    pub files_processed: u64,
+    /// Date partitions rewritten because they held rows of a rebuilt session.
+    pub partitions_rewritten: u64,
+    /// Parquet files of the previous output kept as they were (hard-linked).
+    pub files_kept: u64,
+    /// Parquet files of the previous output read back and written without rebuilt rows.
+    pub files_rewritten: u64,
 }
 
 /// What was derived for Acoustic Exchange (`_run.json` → `events`).
@@ -210,6 +248,28 @@ impl RunSummary {
         let mut line = |k: &str, v: String| out.push_str(&format!("  {k:<22} {v}\n"));
         line("output", self.output.clone());
         line("files seen", self.files.seen.to_string());
+        if let Some(inc) = &self.incremental {
+            let basis = match (&inc.previous_run, inc.full_refresh) {
+                (Some(previous), _) => format!("on run {previous}"),
+                (None, Some(reason)) => format!("from scratch ({})", reason.as_str()),
+                (None, None) => "from scratch".to_owned(),
+            };
+            line(
+                "incremental",
+                format!(
+                    "{basis}: {} new, {} changed, {} deleted, {} unchanged ({} same content); {} sessions rebuilt from {} files; {} partitions rewritten, {} files kept",
+                    inc.files_new,
+                    inc.files_changed,
+                    inc.files_deleted,
+                    inc.files_unchanged + inc.files_same_content,
+                    inc.files_same_content,
+                    inc.sessions_rebuilt,
+                    inc.files_processed,
+                    inc.partitions_rewritten,
+                    inc.files_kept
+                ),
+            );
+        }
         line(
             "  sessions",
             format!(

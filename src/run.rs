@@ -18,14 +18,18 @@ use crate::error::{Error, Result};
 use crate::normalize::{normalize, SessionKind};
 use crate::reject::FileError;
 use crate::report::{
-    EventSummary, FileCounts, Progress, RunSummary, SessionCounts, ShardSummary, Tally, Throughput,
+    EventSummary, FileCounts, IncrementalSummary, Progress, RunSummary, SessionCounts,
+    ShardSummary, Tally, Throughput,
 };
-use crate::select::{select, Selection};
+use crate::select::{select, select_by_key, Selection};
+use crate::sink::carry::{Carried, CarryOver};
 use crate::sink::exchange::{event_json, identifiers_json};
+use crate::sink::partition::Day;
 use crate::sink::publish::{new_run_id, replace_output, RUN_SUMMARY};
 use crate::sink::{Publishable, RejectsTable, SessionTables, Sink, TableBatch};
 use crate::source::{self, read::read_file};
 use crate::stable_hash::StableHash;
+use crate::state::{self, Change, Comparison, FullReason, InputState, Rebuild};
 use crate::stop::{PausePoint, StopFlag};
 
 /// How a run ended.
@@ -45,6 +49,20 @@ struct ChunkOutput {
     tally: Tally,
     /// Files of the chunk that were rejected (candidates for falling back to an older export).
     rejected: Vec<u32>,
+    /// The partition day of each file that became a session.
+    days: Vec<(u32, Day)>,
+}
+
+/// An incremental run's comparison of the input with the previous output's state.
+struct IncrementalPlan {
+    /// The previous output's state; `None` when the run starts from scratch.
+    previous: Option<InputState>,
+    /// Why it starts from scratch.
+    full_reason: Option<FullReason>,
+    comparison: Comparison,
+    rebuild: Rebuild,
+    /// The fingerprint of the row-shaping settings, stored in the new state.
+    settings: String,
 }
 
 /// Runs the pipeline and publishes the output atomically. Once `stop` is raised, workers
@@ -60,6 +78,13 @@ pub fn run(config: &RunConfig, stop: &StopFlag) -> Result<RunOutcome> {
         .map(|shard| format!("-shard{}of{}", shard.index, shard.count))
         .unwrap_or_default();
     let run_id = new_run_id(started_at, &shard_suffix);
+    if config.shard.is_some() && (config.incremental || config.full_refresh) {
+        return Err(Error::Config(
+            "--shard and incremental runs do not combine: shard a full backfill, then run \
+             incremental nightly runs on the committed output"
+                .into(),
+        ));
+    }
     // A mistyped input fails before anything, even the lock file, is written.
     for input in &config.inputs {
         std::fs::metadata(input).map_err(|source| Error::Input {
@@ -89,10 +114,55 @@ fn run_into(
         .map_err(|e| Error::Worker(e.to_string()))?;
 
     let discovery = discover(&config.inputs, &[config.output.clone(), staging.to_owned()])?;
-    let files = &discovery.files;
-    let mut selection = pool.install(|| select(files, config.max_file_bytes, config.shard));
+    let discovered = &discovery.files;
+    let incremental = (config.incremental || config.full_refresh)
+        .then(|| plan_incremental(config, &pool, discovered))
+        .transpose()?;
+    // The files this run parses: all of them, or what changed and what it touches.
+    let (rebuilt_files, mut selection) = match &incremental {
+        // Starting from scratch rebuilds everything: no copy of the file list.
+        Some(plan) if plan.rebuild.files.len() == discovered.len() => {
+            let keys = plan.comparison.records.iter().map(|r| r.key).collect();
+            (None, select_by_key(discovered, keys, None))
+        }
+        Some(plan) => {
+            let files: Vec<InputFile> = plan
+                .rebuild
+                .files
+                .iter()
+                .map(|&i| discovered[i].clone())
+                .collect();
+            let keys = plan
+                .rebuild
+                .files
+                .iter()
+                .map(|&i| plan.comparison.records[i].key)
+                .collect();
+            let selection = select_by_key(&files, keys, None);
+            (Some(files), selection)
+        }
+        None => (
+            None,
+            pool.install(|| select(discovered, config.max_file_bytes, config.shard)),
+        ),
+    };
+    let files = rebuilt_files.as_deref().unwrap_or(discovered);
 
     let mut sink = Sink::create(staging, run_id, &config.parquet, &config.exchange)?;
+    let carried = match &incremental {
+        Some(
+            plan @ IncrementalPlan {
+                previous: Some(_), ..
+            },
+        ) => sink.carry_over(&CarryOver {
+            previous: &config.output,
+            rewrite_days: &plan.rebuild.days,
+            drop_sessions: &plan.rebuild.sessions,
+            drop_paths: &plan.rebuild.paths,
+        })?,
+        _ => Carried::default(),
+    };
+    let mut session_days = Vec::new();
     let mut tally = Tally::default();
     let mut progress = Progress::start(config.progress, selection.plan.len() as u64);
     let mut plan = std::mem::take(&mut selection.plan);
@@ -107,6 +177,7 @@ fn run_into(
             &mut sink,
             &mut tally,
             &mut progress,
+            &mut session_days,
         )?;
         // A rejected newest export falls back to the next-newest export of the same session.
         plan = rejected
@@ -129,14 +200,20 @@ fn run_into(
         *by_code.entry(code.as_str().to_owned()).or_default() += n;
     }
 
-    let seen = files.len() as u64 - selection.other_shards;
+    let incremental = incremental
+        .map(|plan| finish_incremental(plan, &session_days, carried, staging, run_id))
+        .transpose()?;
+
+    let seen = discovered.len() as u64 - selection.other_shards;
     let rejected = tally.rejected();
     let sessions = tally.calls + tally.chats;
     let wall = clock.elapsed().as_secs_f64().max(1e-9);
-    let reject_rate = if seen == 0 {
+    // An incremental run judges the files it processed, not the whole (mostly kept) input.
+    let judged = incremental.as_ref().map_or(seen, |inc| inc.files_processed);
+    let reject_rate = if judged == 0 {
         0.0
     } else {
-        rejected as f64 / seen as f64
+        rejected as f64 / judged as f64
     };
     let summary = RunSummary {
         session_etl_version: env!("CARGO_PKG_VERSION"),
@@ -152,8 +229,9 @@ fn run_into(
         shard: config.shard.map(|shard| ShardSummary {
             index: shard.index,
             count: shard.count,
-            fingerprint: shard_fingerprint(config, files),
+            fingerprint: shard_fingerprint(config, discovered),
         }),
+        incremental,
         threads: config.threads,
         files: FileCounts {
             seen,
@@ -226,6 +304,7 @@ fn process(
     sink: &mut Sink,
     tally: &mut Tally,
     progress: &mut Progress,
+    session_days: &mut Vec<(u32, Day)>,
 ) -> Result<Vec<u32>> {
     let chunks: Vec<&[u32]> = plan.chunks(config.batch_files).collect();
     let wave_len = config.threads * 2;
@@ -245,7 +324,7 @@ fn process(
         // Compute the next wave on the pool while this thread writes the current one.
         let (computed, written) = std::thread::scope(|scope| {
             let handle = next.map(|wave| scope.spawn(|| compute(wave)));
-            let written = write_outputs(outputs, sink, tally, &mut rejected);
+            let written = write_outputs(outputs, sink, tally, &mut rejected, session_days);
             waves_written += 1;
             if waves_written % TRIM_EVERY_WAVES == 0 {
                 release_free_memory();
@@ -278,8 +357,10 @@ fn write_outputs(
     sink: &mut Sink,
     tally: &mut Tally,
     rejected: &mut Vec<u32>,
+    session_days: &mut Vec<(u32, Day)>,
 ) -> Result<()> {
     for output in outputs {
+        session_days.extend(output.days);
         for rows in &output.batches {
             sink.write(rows)?;
         }
@@ -303,6 +384,7 @@ fn process_chunk(
     let mut tally = Tally::default();
     let mut rejected = Vec::new();
     let mut exchange = Vec::new();
+    let mut days = Vec::new();
     let mut buf = Vec::with_capacity(64 << 10);
     for &index in chunk {
         if stop.is_raised() {
@@ -338,6 +420,7 @@ fn process_chunk(
                 SessionKind::Call => tally.calls += 1,
                 SessionKind::Chat => tally.chats += 1,
             }
+            days.push((index, Day::of(session.created_at)));
             let derived = if config.derive {
                 derive(&session, &config.exchange)
             } else {
@@ -391,7 +474,97 @@ fn process_chunk(
         exchange,
         tally,
         rejected,
+        days,
     })
+}
+
+/// Compares the input with the previous output's state and decides what to rebuild.
+fn plan_incremental(
+    config: &RunConfig,
+    pool: &rayon::ThreadPool,
+    discovered: &[InputFile],
+) -> Result<IncrementalPlan> {
+    let settings = settings_fingerprint(config);
+    let (previous, full_reason) = if config.full_refresh {
+        (None, Some(FullReason::Asked))
+    } else {
+        match InputState::load(&config.output)? {
+            Ok(state) if state.settings == settings => (Some(state), None),
+            Ok(_) => (None, Some(FullReason::SettingsChanged)),
+            Err(reason) => (None, Some(reason)),
+        }
+    };
+    let comparison =
+        pool.install(|| state::compare(discovered, previous.as_ref(), config.max_file_bytes));
+    let rebuild = state::plan_rebuild(&comparison, previous.as_ref());
+    Ok(IncrementalPlan {
+        previous,
+        full_reason,
+        comparison,
+        rebuild,
+        settings,
+    })
+}
+
+/// Writes the new state into `staging` and sums up what the incremental run did.
+/// `session_days` holds `(index in plan.rebuild.files, day)` for every rebuilt session.
+fn finish_incremental(
+    plan: IncrementalPlan,
+    session_days: &[(u32, Day)],
+    carried: Carried,
+    staging: &Path,
+    run_id: &str,
+) -> Result<IncrementalSummary> {
+    let IncrementalPlan {
+        previous,
+        full_reason,
+        comparison,
+        rebuild,
+        settings,
+    } = plan;
+    // Days are recorded under the pre-scan's key, the one the next run looks sessions up by.
+    let rebuilt_days = session_days
+        .iter()
+        .filter_map(|&(file, day)| {
+            let index = *rebuild.files.get(file as usize)?;
+            let (key, _) = comparison.records.get(index)?.key?;
+            Some((key, day))
+        })
+        .collect();
+    let summary = IncrementalSummary {
+        previous_run: previous.as_ref().map(|p| p.run_id.clone()),
+        full_refresh: full_reason,
+        files_unchanged: comparison.count(Change::Unchanged),
+        files_same_content: comparison.count(Change::SameContent),
+        files_changed: comparison.count(Change::Changed),
+        files_new: comparison.count(Change::New),
+        files_deleted: comparison.deleted.len() as u64,
+        deleted_paths: comparison
+            .deleted
+            .iter()
+            .take(20)
+            .map(|r| r.path.display().to_string())
+            .collect(),
+        sessions_rebuilt: rebuild.sessions.len() as u64,
+        files_processed: rebuild.files.len() as u64,
+        partitions_rewritten: rebuild.days.len() as u64,
+        files_kept: carried.files_kept,
+        files_rewritten: carried.files_rewritten,
+    };
+    state::next_state(comparison, &rebuild, &rebuilt_days, settings, run_id).write(staging)?;
+    Ok(summary)
+}
+
+/// The settings that shape rows: outputs built with different ones must not be mixed.
+fn settings_fingerprint(config: &RunConfig) -> String {
+    format!(
+        "{:?}|{:?}|{}|{}|{:?}",
+        config.parquet.timestamp_unit,
+        config.parquet.partition_by,
+        config.derive,
+        config.max_file_bytes,
+        config.exchange,
+    )
 }
 
 /// What every shard of one sharded run has in common: the files it saw and the settings that
@@ -399,15 +572,7 @@ fn process_chunk(
 /// path (one mount point), and the input must not change while the shards run.
 fn shard_fingerprint(config: &RunConfig, files: &[InputFile]) -> String {
     let mut hash = StableHash::default();
-    let settings = format!(
-        "{:?}|{:?}|{}|{}|{:?}",
-        config.parquet.timestamp_unit,
-        config.parquet.partition_by,
-        config.derive,
-        config.max_file_bytes,
-        config.exchange,
-    );
-    hash.write(settings.as_bytes());
+    hash.write(settings_fingerprint(config).as_bytes());
     for file in files {
         hash.write(file.path.as_os_str().as_encoded_bytes())
             .write(&[0])

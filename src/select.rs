@@ -136,10 +136,20 @@ impl Selection {
 /// real and generated exports. A file whose header is not complete within them is read whole.
 const PREFIX_BYTES: usize = 4096;
 
+/// What the pre-scan learns of one file: its session and `updated_at`, or `None` when the
+/// file has no readable key (the full parse then says precisely why).
+pub type FileKey = Option<(SessionKey, Option<i64>)>;
+
 /// Pre-scans every file in parallel and picks the export to keep for each session of `shard`
 /// (of every session when `None`).
 pub fn select(files: &[InputFile], max_file_bytes: u64, shard: Option<Shard>) -> Selection {
-    let keys: Vec<Option<(SessionKey, Option<i64>)>> = files
+    let keys = prescan_files(files, max_file_bytes);
+    select_by_key(files, keys, shard)
+}
+
+/// Reads the key of every file, in parallel, from the first few KB of each.
+fn prescan_files(files: &[InputFile], max_file_bytes: u64) -> Vec<FileKey> {
+    files
         .par_iter()
         .map_init(Vec::new, |buf, file| {
             if file.size > max_file_bytes {
@@ -153,8 +163,12 @@ pub fn select(files: &[InputFile], max_file_bytes: u64, shard: Option<Shard>) ->
             read_file(&file.path, file.compression, max_file_bytes, buf).ok()?;
             prescan(buf, file.file_name())
         })
-        .collect();
+        .collect()
+}
 
+/// Picks the export to keep for each session of `shard` (every session when `None`), given
+/// the key of each of `files` (same order).
+pub fn select_by_key(files: &[InputFile], keys: Vec<FileKey>, shard: Option<Shard>) -> Selection {
     // The best version per session; the others only for sessions exported more than once,
     // so the common case costs one small map entry per session.
     let mut plan = Vec::new();
@@ -213,7 +227,7 @@ pub fn select(files: &[InputFile], max_file_bytes: u64, shard: Option<Shard>) ->
 
 /// Reads the session key and `updated_at` of one document, or `None` if the document is not
 /// a keyable session (the full parse will then say precisely why).
-pub fn prescan(bytes: &[u8], file_name: &str) -> Option<(SessionKey, Option<i64>)> {
+pub fn prescan(bytes: &[u8], file_name: &str) -> FileKey {
     scan_header(bytes, file_name).0
 }
 
@@ -389,6 +403,7 @@ mod tests {
             path,
             size: 0,
             compression: crate::source::read::Compression::None,
+            modified_ns: None,
         }
     }
 

@@ -189,10 +189,13 @@ fn spawn_paused_at(
     point: &str,
     out: &std::path::Path,
     input: &std::path::Path,
+    extra: &[&str],
 ) -> std::process::Child {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_session-etl"))
-        .args(["run", "--quiet", "--batch-files", "100", "--output"])
+        .args(["run", "--quiet", "--batch-files", "100"])
+        .args(extra)
+        .arg("--output")
         .arg(out)
         .arg(input)
         .env(session_etl::stop::PAUSE_ENV, point)
@@ -259,18 +262,25 @@ fn a_run_killed_at_any_point_leaves_a_complete_readable_output_and_the_next_run_
         .assert_exit(0);
     let (_, complete) = visible_output(&reference);
 
-    for point in ["writing", "closed", "publishing", "swapped"] {
+    // Plain runs, and incremental runs (whose new output hard-links files of the old one).
+    let modes: [&[&str]; 2] = [&[], &["--incremental"]];
+    for (mode, point) in modes
+        .into_iter()
+        .flat_map(|m| ["writing", "closed", "publishing", "swapped"].map(|p| (m, p)))
+    {
         let out = dir.join("out");
         if out.exists() {
             std::fs::remove_dir_all(&out).unwrap();
         }
-        session_etl(&["run", "--quiet", "--output"])
+        session_etl(&["run", "--quiet"])
+            .args(mode)
+            .arg("--output")
             .arg(&out)
             .arg("fixtures/good")
             .assert_exit(0);
         let before = visible_output(&out);
 
-        let mut child = spawn_paused_at(point, &out, &input);
+        let mut child = spawn_paused_at(point, &out, &input, mode);
         child.kill().unwrap(); // SIGKILL: no handler runs
         child.wait().unwrap();
 
@@ -282,7 +292,7 @@ fn a_run_killed_at_any_point_leaves_a_complete_readable_output_and_the_next_run_
             assert_eq!(
                 visible_output(&out),
                 before,
-                "killed at {point}: the published output changed"
+                "{mode:?} killed at {point}: the published output changed"
             );
         }
         let leftovers: Vec<_> = siblings(&dir)
@@ -292,14 +302,16 @@ fn a_run_killed_at_any_point_leaves_a_complete_readable_output_and_the_next_run_
         assert_eq!(leftovers.len(), 1, "killed at {point}: {leftovers:?}");
 
         // The next run finishes the job and clears what the killed one left.
-        session_etl(&["run", "--quiet", "--output"])
+        session_etl(&["run", "--quiet"])
+            .args(mode)
+            .arg("--output")
             .arg(&out)
             .arg(&input)
             .assert_exit(0);
         assert_eq!(
             visible_output(&out).1,
             complete,
-            "rerun after a kill at {point}"
+            "{mode:?} rerun after a kill at {point}"
         );
         assert_eq!(
             siblings(&dir),
@@ -320,7 +332,7 @@ fn sigint_and_sigterm_stop_the_run_publish_nothing_and_exit_130() {
         .assert_exit(0);
     let before = visible_output(&out);
     for signal in [libc::SIGINT, libc::SIGTERM] {
-        let mut child = spawn_paused_at("writing", &out, &corpus.join("sessions"));
+        let mut child = spawn_paused_at("writing", &out, &corpus.join("sessions"), &[]);
         // SAFETY: sending a signal to a child process this test owns.
         assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
         let status = child.wait().unwrap();

@@ -23,6 +23,15 @@ impl SessionKind {
             SessionKind::Chat => "chat",
         }
     }
+
+    /// The kind written as `name` in a `kind` column, the inverse of [`SessionKind::as_str`].
+    pub fn from_name(name: &str) -> Option<SessionKind> {
+        match name {
+            "call" => Some(SessionKind::Call),
+            "chat" => Some(SessionKind::Chat),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for SessionKind {

@@ -1,6 +1,7 @@
 //! Stage 4 of the data flow: normalized sessions → Parquet tables in a staging folder,
 //! published atomically.
 
+pub mod carry;
 pub mod columns;
 pub mod exchange;
 pub mod partition;

@@ -50,6 +50,24 @@ impl Day {
         Day(i32::try_from(days).unwrap_or(if days < 0 { i32::MIN } else { i32::MAX }))
     }
 
+    /// The day `days` days after 1970-01-01 (Arrow's `Date32`).
+    pub fn from_days_since_epoch(days: i32) -> Day {
+        Day(days)
+    }
+
+    /// Days since 1970-01-01 (Arrow's `Date32`).
+    pub fn days_since_epoch(self) -> i32 {
+        self.0
+    }
+
+    /// The day of a partition folder name (`date=YYYY-MM-DD`), the inverse of [`Day::folder`].
+    pub fn from_folder(name: &str) -> Option<Day> {
+        let date = name.strip_prefix(PARTITION_KEY)?.strip_prefix('=')?;
+        use chrono::Datelike;
+        let date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+        Some(Day(date.num_days_from_ce().checked_sub(719_163)?))
+    }
+
     /// The partition folder: `date=YYYY-MM-DD`.
     pub fn folder(self) -> String {
         // 719_163 days separate 0001-01-01 (chrono's day 1) from 1970-01-01.
@@ -130,6 +148,10 @@ mod tests {
             Day::of(at("1970-01-01T00:00:00Z")).folder(),
             "date=1970-01-01"
         );
+        let day = Day::of(at("2026-02-01T23:30:00-07:00"));
+        assert_eq!(Day::from_folder(&day.folder()), Some(day));
+        assert_eq!(Day::from_folder("date=2026-13-01"), None);
+        assert_eq!(Day::from_folder("2026-02-01"), None);
     }
 
     #[test]

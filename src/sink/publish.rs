@@ -148,6 +148,29 @@ fn remove_leftovers(output: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Number of rows in a Parquet file of an existing output (a shard, the previous run), from
+/// its footer.
+pub fn parquet_rows(path: &Path) -> Result<i64> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let file = fs::File::open(path).map_err(Error::io("open", path))?;
+    let reader = SerializedFileReader::new(file).map_err(|source| Error::Parquet {
+        table: "(existing output file)",
+        source,
+    })?;
+    Ok(reader.metadata().file_metadata().num_rows())
+}
+
+/// Hard-links `from` to `to` (same file system: no copy, no extra space), or copies it.
+pub fn place_file(from: &Path, to: &Path) -> Result<()> {
+    if let Some(parent) = to.parent() {
+        fs::create_dir_all(parent).map_err(Error::io("create folder", parent))?;
+    }
+    if fs::hard_link(from, to).is_err() {
+        fs::copy(from, to).map_err(Error::io("copy", from))?;
+    }
+    Ok(())
+}
+
 /// A new run id: the UTC start second and the process id, then `suffix` (`-shard0of4`,
 /// `-commit`). It names the staging folder and prefixes every file the run writes.
 pub fn new_run_id(started_at: chrono::DateTime<chrono::Utc>, suffix: &str) -> String {

@@ -180,6 +180,8 @@ pub struct TableWriter {
     open: Vec<OpenFile>,
     /// Files started so far in each partition (`None`: the table folder itself).
     files_started: BTreeMap<Option<Day>, usize>,
+    /// Partitions holding files kept from the previous output (incremental runs).
+    adopted: std::collections::BTreeSet<Option<Day>>,
     /// The sink's write sequence number of the latest write: comparable across tables.
     clock: u64,
     rows: u64,
@@ -216,6 +218,7 @@ impl TableWriter {
             pending: Vec::new(),
             open: Vec::new(),
             files_started: BTreeMap::new(),
+            adopted: Default::default(),
             clock: 0,
             rows: 0,
         })
@@ -239,7 +242,13 @@ impl TableWriter {
     /// The date partitions this writer has rows for, written or waiting.
     pub fn partitions(&self) -> impl Iterator<Item = Day> + '_ {
         let waiting = self.pending.iter().map(|p| p.partition);
-        self.files_started.keys().copied().chain(waiting).flatten()
+        let adopted = self.adopted.iter().copied();
+        self.files_started
+            .keys()
+            .copied()
+            .chain(waiting)
+            .chain(adopted)
+            .flatten()
     }
 
     /// Approximate memory held by rows waiting for their row group.
@@ -288,6 +297,41 @@ impl TableWriter {
                 filter_record_batch(&batch, &BooleanArray::from(mask)).map_err(self.arrow())?;
             self.buffer(Some(day), rows)?;
         }
+        Ok(())
+    }
+
+    /// Appends rows of `partition` read back from a previous output of the same settings
+    /// (incremental runs): no day bookkeeping, and the rows keep the schema they were written
+    /// with.
+    pub fn write_partition(
+        &mut self,
+        partition: Option<Day>,
+        batch: &RecordBatch,
+        clock: u64,
+    ) -> Result<()> {
+        self.clock = clock;
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        // Same types; only the schema object (field metadata) is made the writer's own.
+        let batch = to_schema(batch, &self.schema).map_err(self.arrow())?;
+        self.buffer(partition, batch)
+    }
+
+    /// Keeps a file of the previous output (incremental runs): it is hard-linked (or copied)
+    /// into `partition` under its own name, which holds another run's id and so never
+    /// collides with this run's files.
+    pub fn adopt(&mut self, partition: Option<Day>, file: &Path, rows: u64) -> Result<()> {
+        let name = file
+            .file_name()
+            .ok_or_else(|| Error::Worker(format!("{}: no file name", file.display())))?;
+        let dir = match partition {
+            Some(day) => self.dir.join(day.folder()),
+            None => self.dir.clone(),
+        };
+        crate::sink::publish::place_file(file, &dir.join(name))?;
+        self.adopted.insert(partition);
+        self.rows += rows;
         Ok(())
     }
 
@@ -419,7 +463,7 @@ impl TableWriter {
         for p in pending {
             self.write_row_group(p)?;
         }
-        if self.files_started.is_empty() {
+        if self.files_started.is_empty() && self.adopted.is_empty() {
             self.start_file(None)?;
         }
         while !self.open.is_empty() {

@@ -1,0 +1,656 @@
+//! Incremental runs: what the last run knew of each input file, kept in `OUT/_state/` and
+//! published with the output it describes (so the two never disagree), and the comparison
+//! of that record with what discovery finds now.
+//!
+//! A file is *unchanged* when its size and modification time match the record (it is not
+//! even opened), or when its content hash matches (it is read but not parsed). Everything
+//! else is *new* or *changed* and is pre-scanned for its session key. The sessions those
+//! files belong to, now or before, and the sessions of *deleted* files are the sessions the
+//! run rebuilds; see [`plan_rebuild`].
+//!
+//! The record is a Parquet table (`_state/files.parquet`, one row per input file), so
+//! "which files did last night's run see" is a DuckDB query away, plus `_state/state.json`
+//! naming the settings it was built with: a run with other row-shaping settings or another
+//! session-etl version starts from scratch rather than mix two kinds of rows.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, AsArray, BinaryBuilder, Date32Builder, Int64Builder, RecordBatch, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, Date32Type, Field, Int64Type, Schema, SchemaRef, TimeUnit};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::discover::InputFile;
+use crate::error::{Error, Result};
+use crate::normalize::SessionKind;
+use crate::select::{prescan, FileKey, SessionKey};
+use crate::sink::partition::Day;
+use crate::source::read::read_file;
+
+/// The state folder inside an output.
+pub const STATE_DIR: &str = "_state";
+const FILES_TABLE: &str = "files.parquet";
+const HEADER: &str = "state.json";
+/// Bumped when the meaning of the state files changes: an older state is then ignored.
+const FORMAT: u32 = 1;
+
+/// What one run knew of one input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    /// The path as discovered (relative inputs stay relative).
+    pub path: PathBuf,
+    /// Size on disk.
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub modified_ns: Option<i64>,
+    /// XXH3 of the content (decompressed); `None` when the file could not be read, so it is
+    /// read again next time.
+    pub content_hash: Option<u64>,
+    /// The session the file is an export of, and its `updated_at`.
+    pub key: FileKey,
+    /// The date partition holding the file's session in the output; `None` when the session
+    /// is not in the output (every export rejected) or the file has no key.
+    pub day: Option<Day>,
+}
+
+/// The header of a state folder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Header {
+    format: u32,
+    session_etl_version: String,
+    /// [`crate::run`]'s fingerprint of the settings that shape rows.
+    settings: String,
+    run_id: String,
+    files: u64,
+}
+
+/// The state of a published output.
+#[derive(Debug, Clone, Default)]
+pub struct InputState {
+    /// The settings fingerprint the output was built with.
+    pub settings: String,
+    /// The run that wrote it.
+    pub run_id: String,
+    /// One record per input file, sorted by path.
+    pub files: Vec<FileRecord>,
+}
+
+/// Why an incremental run starts from scratch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FullReason {
+    /// `--full-refresh`.
+    Asked,
+    /// The output does not exist yet or has no state (a plain run or a commit wrote it).
+    NoState,
+    /// The state was written by another session-etl version or state format.
+    OtherVersion,
+    /// Row-shaping settings differ from the ones the output was built with.
+    SettingsChanged,
+}
+
+impl FullReason {
+    /// The reason as written in `_run.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FullReason::Asked => "asked",
+            FullReason::NoState => "no_state",
+            FullReason::OtherVersion => "other_version",
+            FullReason::SettingsChanged => "settings_changed",
+        }
+    }
+}
+
+impl InputState {
+    /// Loads the state of the output at `output`. `Ok(None)` when there is none, or when it
+    /// is of another format or version (the reason says which); an error when it exists but
+    /// cannot be read, because silently rebuilding would hide a damaged output.
+    pub fn load(output: &Path) -> Result<std::result::Result<InputState, FullReason>> {
+        let dir = output.join(STATE_DIR);
+        let header_path = dir.join(HEADER);
+        let header = match std::fs::read(&header_path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Err(FullReason::NoState))
+            }
+            Err(e) => return Err(Error::io("read", &header_path)(e)),
+        };
+        let header: Header = serde_json::from_slice(&header).map_err(|e| Error::State {
+            path: header_path.clone(),
+            message: e.to_string(),
+        })?;
+        if header.format != FORMAT || header.session_etl_version != env!("CARGO_PKG_VERSION") {
+            return Ok(Err(FullReason::OtherVersion));
+        }
+        let table = dir.join(FILES_TABLE);
+        let files = read_records(&table).map_err(|message| Error::State {
+            path: table.clone(),
+            message,
+        })?;
+        if files.len() as u64 != header.files {
+            return Err(Error::State {
+                path: table,
+                message: format!("{} records, the header says {}", files.len(), header.files),
+            });
+        }
+        Ok(Ok(InputState {
+            settings: header.settings,
+            run_id: header.run_id,
+            files,
+        }))
+    }
+
+    /// Writes the state into `output` (a staging folder).
+    pub fn write(&self, output: &Path) -> Result<()> {
+        let dir = output.join(STATE_DIR);
+        std::fs::create_dir_all(&dir).map_err(Error::io("create", &dir))?;
+        let table = dir.join(FILES_TABLE);
+        write_records(&table, &self.files)?;
+        let header = Header {
+            format: FORMAT,
+            session_etl_version: env!("CARGO_PKG_VERSION").to_owned(),
+            settings: self.settings.clone(),
+            run_id: self.run_id.clone(),
+            files: self.files.len() as u64,
+        };
+        let path = dir.join(HEADER);
+        let json = serde_json::to_vec_pretty(&header).map_err(|e| Error::Worker(e.to_string()))?;
+        std::fs::write(&path, json).map_err(Error::io("write", &path))
+    }
+}
+
+/// How a discovered file compares with the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Same size and modification time: not opened.
+    Unchanged,
+    /// Modified on disk but with the same content: read, not parsed.
+    SameContent,
+    /// In the state with other content.
+    Changed,
+    /// Not in the state.
+    New,
+}
+
+/// Every discovered file compared with the state.
+#[derive(Debug, Default)]
+pub struct Comparison {
+    /// One record per discovered file, same order; `day` is the previous run's.
+    pub records: Vec<FileRecord>,
+    /// How each discovered file changed, same order.
+    pub changes: Vec<Change>,
+    /// Records of files that are gone.
+    pub deleted: Vec<FileRecord>,
+}
+
+impl Comparison {
+    /// Files of each kind of change.
+    pub fn count(&self, change: Change) -> u64 {
+        self.changes.iter().filter(|&&c| c == change).count() as u64
+    }
+}
+
+/// Compares `files` with `previous` (everything is new without one), reading in parallel
+/// only the files whose size or modification time differ.
+pub fn compare(
+    files: &[InputFile],
+    previous: Option<&InputState>,
+    max_file_bytes: u64,
+) -> Comparison {
+    // Keyed by the path's bytes: hashing a `Path` walks its components, several times slower.
+    let known: HashMap<&[u8], &FileRecord> = previous
+        .map(|p| p.files.iter().map(|r| (path_bytes(&r.path), r)).collect())
+        .unwrap_or_default();
+    let (records, changes): (Vec<FileRecord>, Vec<Change>) = files
+        .par_iter()
+        .map_init(Vec::new, |buf, file| {
+            let before = known.get(path_bytes(&file.path)).copied();
+            if let Some(before) = before.filter(|b| {
+                b.size == file.size
+                    && b.modified_ns.is_some()
+                    && b.modified_ns == file.modified_ns
+                    && b.content_hash.is_some()
+            }) {
+                return (before.clone(), Change::Unchanged);
+            }
+            let mut record = FileRecord {
+                path: file.path.clone(),
+                size: file.size,
+                modified_ns: file.modified_ns,
+                content_hash: None,
+                key: None,
+                day: None,
+            };
+            if read_file(&file.path, file.compression, max_file_bytes, buf).is_ok() {
+                record.content_hash = Some(xxhash_rust::xxh3::xxh3_64(buf));
+            }
+            match before {
+                Some(b)
+                    if record.content_hash.is_some() && b.content_hash == record.content_hash =>
+                {
+                    record.key = b.key;
+                    record.day = b.day;
+                    (record, Change::SameContent)
+                }
+                Some(_) => {
+                    record.key = record
+                        .content_hash
+                        .and_then(|_| prescan(buf, file.file_name()));
+                    (record, Change::Changed)
+                }
+                None => {
+                    record.key = record
+                        .content_hash
+                        .and_then(|_| prescan(buf, file.file_name()));
+                    (record, Change::New)
+                }
+            }
+        })
+        .unzip();
+    let present: HashSet<&[u8]> = files.iter().map(|f| path_bytes(&f.path)).collect();
+    let deleted = previous
+        .map(|p| {
+            p.files
+                .iter()
+                .filter(|r| !present.contains(path_bytes(&r.path)))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    Comparison {
+        records,
+        changes,
+        deleted,
+    }
+}
+
+/// What an incremental run redoes.
+#[derive(Debug, Default)]
+pub struct Rebuild {
+    /// Discovered files to process, ascending: every export of a rebuilt session, and the
+    /// new or changed files without a session key (they are rejected, with the reason).
+    pub files: Vec<usize>,
+    /// Sessions whose rows are rebuilt: the sessions of new, changed and deleted files,
+    /// before and after the change. Their previous rows are dropped.
+    pub sessions: HashSet<SessionKey>,
+    /// Files whose previous rejects rows are dropped: the files processed again, and the
+    /// deleted ones.
+    pub paths: HashSet<String>,
+    /// Date partitions holding previous rows of rebuilt sessions: rewritten without them.
+    /// Every other partition keeps its files.
+    pub days: BTreeSet<Day>,
+}
+
+/// Decides what to rebuild from a comparison.
+///
+/// A session is rebuilt from *all* its current exports, not only the new one, so the
+/// export chosen, the fallback when it is rejected, and `export_count` come out exactly as a
+/// full run over the same input would make them.
+pub fn plan_rebuild(comparison: &Comparison, previous: Option<&InputState>) -> Rebuild {
+    let mut rebuild = Rebuild::default();
+    let before: HashMap<&[u8], &FileRecord> = previous
+        .map(|p| p.files.iter().map(|r| (path_bytes(&r.path), r)).collect())
+        .unwrap_or_default();
+    for (record, change) in comparison.records.iter().zip(&comparison.changes) {
+        if matches!(change, Change::Changed | Change::New) {
+            rebuild.sessions.extend(record.key.map(|(k, _)| k));
+            if let Some(old) = before.get(path_bytes(&record.path)) {
+                rebuild.sessions.extend(old.key.map(|(k, _)| k));
+            }
+        }
+    }
+    for gone in &comparison.deleted {
+        rebuild.sessions.extend(gone.key.map(|(k, _)| k));
+        rebuild
+            .paths
+            .insert(gone.path.to_string_lossy().into_owned());
+    }
+    for (index, (record, change)) in comparison
+        .records
+        .iter()
+        .zip(&comparison.changes)
+        .enumerate()
+    {
+        let redo = match record.key {
+            Some((key, _)) => rebuild.sessions.contains(&key),
+            None => matches!(change, Change::Changed | Change::New),
+        };
+        if redo {
+            rebuild.files.push(index);
+            // Only a previous output has rejects rows to drop.
+            if previous.is_some() {
+                rebuild
+                    .paths
+                    .insert(record.path.to_string_lossy().into_owned());
+            }
+        }
+    }
+    if let Some(previous) = previous {
+        rebuild.days = previous
+            .files
+            .iter()
+            .filter(|r| r.key.is_some_and(|(k, _)| rebuild.sessions.contains(&k)))
+            .filter_map(|r| r.day)
+            .collect();
+    }
+    rebuild
+}
+
+/// The state after a run: `comparison`'s records, with the day of every rebuilt session
+/// taken from `rebuilt_days` (the others keep theirs).
+pub fn next_state(
+    comparison: Comparison,
+    rebuild: &Rebuild,
+    rebuilt_days: &HashMap<SessionKey, Day>,
+    settings: String,
+    run_id: &str,
+) -> InputState {
+    let mut files = comparison.records;
+    for record in &mut files {
+        if let Some((key, _)) = record.key {
+            if rebuild.sessions.contains(&key) {
+                record.day = rebuilt_days.get(&key).copied();
+            }
+        }
+    }
+    InputState {
+        settings,
+        run_id: run_id.to_owned(),
+        files,
+    }
+}
+
+fn schema() -> SchemaRef {
+    let utc: Arc<str> = Arc::from("UTC");
+    Arc::new(Schema::new(vec![
+        Field::new("path", DataType::Binary, false),
+        Field::new("size_bytes", DataType::Int64, false),
+        Field::new("modified_ns", DataType::Int64, true),
+        Field::new("content_xxh3", DataType::Int64, true),
+        Field::new("kind", DataType::Utf8, true),
+        Field::new("session_id", DataType::Int64, true),
+        Field::new(
+            "updated_at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some(utc)),
+            true,
+        ),
+        Field::new("date", DataType::Date32, true),
+    ]))
+}
+
+fn path_bytes(path: &Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
+}
+
+#[cfg(unix)]
+fn path_from_bytes(bytes: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(bytes: &[u8]) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
+}
+
+fn write_records(path: &Path, records: &[FileRecord]) -> Result<()> {
+    let error = |source| Error::Parquet {
+        table: "_state/files",
+        source,
+    };
+    let file = std::fs::File::create(path).map_err(Error::io("create", path))?;
+    let properties = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
+        .build();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, schema(), Some(properties)).map_err(error)?;
+    for chunk in records.chunks(64 * 1024) {
+        let mut paths = BinaryBuilder::new();
+        let mut sizes = Int64Builder::new();
+        let mut modified = Int64Builder::new();
+        let mut hashes = Int64Builder::new();
+        let mut kinds = StringBuilder::new();
+        let mut ids = Int64Builder::new();
+        let mut updated = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+        let mut days = Date32Builder::new();
+        for r in chunk {
+            paths.append_value(path_bytes(&r.path));
+            sizes.append_value(i64::try_from(r.size).unwrap_or(i64::MAX));
+            modified.append_option(r.modified_ns);
+            // The hash's 64 bits, stored as a signed integer every reader understands.
+            hashes.append_option(r.content_hash.map(|h| h as i64));
+            kinds.append_option(r.key.map(|(k, _)| k.kind.as_str()));
+            ids.append_option(r.key.map(|(k, _)| k.id));
+            updated.append_option(r.key.and_then(|(_, u)| u));
+            days.append_option(r.day.map(Day::days_since_epoch));
+        }
+        let columns: Vec<Arc<dyn Array>> = vec![
+            Arc::new(paths.finish()),
+            Arc::new(sizes.finish()),
+            Arc::new(modified.finish()),
+            Arc::new(hashes.finish()),
+            Arc::new(kinds.finish()),
+            Arc::new(ids.finish()),
+            Arc::new(updated.finish()),
+            Arc::new(days.finish()),
+        ];
+        let batch = RecordBatch::try_new(schema(), columns).map_err(|source| Error::Arrow {
+            table: "_state/files",
+            source,
+        })?;
+        writer.write(&batch).map_err(error)?;
+    }
+    writer.close().map_err(error)?;
+    Ok(())
+}
+
+fn read_records(path: &Path) -> std::result::Result<Vec<FileRecord>, String> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| e.to_string())?;
+    let mut records = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| e.to_string())?;
+        if batch.schema().fields() != schema().fields() {
+            return Err("unexpected columns".into());
+        }
+        let paths = batch.column(0).as_binary::<i32>();
+        let sizes = batch.column(1).as_primitive::<Int64Type>();
+        let modified = batch.column(2).as_primitive::<Int64Type>();
+        let hashes = batch.column(3).as_primitive::<Int64Type>();
+        let kinds = batch.column(4).as_string::<i32>();
+        let ids = batch.column(5).as_primitive::<Int64Type>();
+        let updated = batch
+            .column(6)
+            .as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+        let days = batch.column(7).as_primitive::<Date32Type>();
+        let get = |a: &arrow::array::PrimitiveArray<Int64Type>, i: usize| {
+            a.is_valid(i).then(|| a.value(i))
+        };
+        for i in 0..batch.num_rows() {
+            let kind = match kinds.is_valid(i).then(|| kinds.value(i)) {
+                None => None,
+                Some(name) => Some(
+                    SessionKind::from_name(name)
+                        .ok_or_else(|| format!("row {i}: unknown kind {name:?}"))?,
+                ),
+            };
+            let key = match (kind, get(ids, i)) {
+                (Some(kind), Some(id)) => Some((
+                    SessionKey { kind, id },
+                    updated.is_valid(i).then(|| updated.value(i)),
+                )),
+                _ => None,
+            };
+            records.push(FileRecord {
+                path: path_from_bytes(paths.value(i)),
+                size: u64::try_from(sizes.value(i)).unwrap_or(0),
+                modified_ns: get(modified, i),
+                content_hash: get(hashes, i).map(|h| h as u64),
+                key,
+                day: days
+                    .is_valid(i)
+                    .then(|| Day::from_days_since_epoch(days.value(i))),
+            });
+        }
+    }
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn discover(dir: &Path) -> Vec<InputFile> {
+        crate::discover::discover(&[dir.to_owned()], &[])
+            .unwrap()
+            .files
+    }
+
+    fn call(id: i64, updated: &str) -> String {
+        format!(r#"{{"id": {id}, "call_type": "Voice Outbound", "updated_at": "{updated}"}}"#)
+    }
+
+    fn set_mtime(path: &Path, seconds: u64) {
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
+            .unwrap();
+    }
+
+    #[test]
+    fn unchanged_files_are_not_read_and_rewritten_ones_are_told_apart() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        for (name, id) in [("a.json", 1), ("b.json", 2), ("c.json", 3), ("d.json", 4)] {
+            std::fs::write(dir.join(name), call(id, "2026-03-01T10:00:00Z")).unwrap();
+            set_mtime(&dir.join(name), 1_000);
+        }
+        let first = compare(&discover(dir), None, 1 << 20);
+        assert!(first.changes.iter().all(|&c| c == Change::New));
+        let state = InputState {
+            settings: "s".into(),
+            run_id: "r".into(),
+            files: first.records,
+        };
+
+        // b: same bytes, new mtime. c: new content. d: deleted. e: new.
+        set_mtime(&dir.join("b.json"), 2_000);
+        std::fs::write(dir.join("c.json"), call(3, "2026-03-02T10:00:00Z")).unwrap();
+        std::fs::remove_file(dir.join("d.json")).unwrap();
+        std::fs::write(dir.join("e.json"), "{ not json").unwrap();
+        // a gets other bytes of the same length and its old mtime back: an unchanged size
+        // and mtime must mean the file is not read (the record still says session 1).
+        std::fs::write(dir.join("a.json"), call(9, "2026-03-01T10:00:00Z")).unwrap();
+        set_mtime(&dir.join("a.json"), 1_000);
+        let now = compare(&discover(dir), Some(&state), 1 << 20);
+        assert_eq!(
+            now.changes,
+            [
+                Change::Unchanged,
+                Change::SameContent,
+                Change::Changed,
+                Change::New
+            ]
+        );
+        assert_eq!(now.records[0], state.files[0]);
+        assert_eq!(now.records[2].key.unwrap().1, Some(1_772_445_600_000_000));
+        assert_eq!(now.records[3].key, None);
+        assert!(now.records[3].content_hash.is_some());
+        assert_eq!(now.deleted.len(), 1);
+        assert_eq!(now.deleted[0].path, dir.join("d.json"));
+
+        let rebuild = plan_rebuild(&now, Some(&state));
+        let ids: BTreeSet<i64> = rebuild.sessions.iter().map(|k| k.id).collect();
+        assert_eq!(ids, BTreeSet::from([3, 4]));
+        assert_eq!(rebuild.files, vec![2, 3], "c (session 3) and e (no key)");
+        assert!(rebuild
+            .paths
+            .contains(&dir.join("d.json").to_string_lossy().into_owned()));
+    }
+
+    #[test]
+    fn a_rebuilt_session_takes_all_its_exports_and_its_old_days() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::write(dir.join("a.json"), call(1, "2026-03-01T10:00:00Z")).unwrap();
+        std::fs::write(dir.join("z.json"), call(2, "2026-03-01T10:00:00Z")).unwrap();
+        let mut first = compare(&discover(dir), None, 1 << 20);
+        first.records[0].day = Some(Day::from_days_since_epoch(20_000));
+        first.records[1].day = Some(Day::from_days_since_epoch(20_001));
+        let state = InputState {
+            files: first.records,
+            ..InputState::default()
+        };
+        // A re-export of session 1 arrives.
+        std::fs::write(dir.join("b.json"), call(1, "2026-03-01T11:00:00Z")).unwrap();
+        let now = compare(&discover(dir), Some(&state), 1 << 20);
+        let rebuild = plan_rebuild(&now, Some(&state));
+        assert_eq!(rebuild.files, vec![0, 1], "a and b, not z");
+        assert_eq!(
+            rebuild.days,
+            BTreeSet::from([Day::from_days_since_epoch(20_000)])
+        );
+        let days = HashMap::from([(
+            now.records[0].key.unwrap().0,
+            Day::from_days_since_epoch(20_005),
+        )]);
+        let next = next_state(now, &rebuild, &days, "s".into(), "r2");
+        let by_name: Vec<_> = next.files.iter().map(|r| r.day).collect();
+        assert_eq!(
+            by_name,
+            [20_005, 20_005, 20_001].map(|d| Some(Day::from_days_since_epoch(d)))
+        );
+    }
+
+    #[test]
+    fn the_state_round_trips_through_its_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = InputState {
+            settings: "fingerprint".into(),
+            run_id: "20261130T000000Z-1".into(),
+            files: vec![
+                FileRecord {
+                    path: PathBuf::from("in/2026/03/01/call-1.json"),
+                    size: 10,
+                    modified_ns: Some(1_700_000_000_123_456_789),
+                    content_hash: Some(u64::MAX - 1),
+                    key: Some((
+                        SessionKey {
+                            kind: SessionKind::Chat,
+                            id: 1,
+                        },
+                        Some(5),
+                    )),
+                    day: Some(Day::from_days_since_epoch(20_512)),
+                },
+                FileRecord {
+                    path: PathBuf::from("in/bad.json"),
+                    size: 0,
+                    modified_ns: None,
+                    content_hash: None,
+                    key: None,
+                    day: None,
+                },
+            ],
+        };
+        assert_eq!(
+            InputState::load(tmp.path()).unwrap().unwrap_err(),
+            FullReason::NoState
+        );
+        state.write(tmp.path()).unwrap();
+        let loaded = InputState::load(tmp.path()).unwrap().unwrap();
+        assert_eq!(loaded.files, state.files);
+        assert_eq!(loaded.settings, "fingerprint");
+
+        std::fs::write(tmp.path().join(STATE_DIR).join(FILES_TABLE), "garbage").unwrap();
+        let err = InputState::load(tmp.path()).unwrap_err();
+        assert!(err.to_string().contains("files.parquet"), "{err}");
+    }
+}
