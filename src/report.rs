@@ -73,7 +73,8 @@ impl Tally {
     }
 }
 
-/// File accounting: `sessions + rejected + superseded = seen`.
+/// File accounting: `sessions + rejected + superseded = seen` in a full run. In an
+/// incremental run `seen` is the whole input and the other counts are this run's work.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct FileCounts {
     /// Session files discovered (`*.json`, `*.json.gz`, and files named explicitly).
@@ -112,8 +113,9 @@ pub struct RunSummary {
     /// The shard this run processed (`--shard`), or null for a whole run.
     pub shard: Option<ShardSummary>,
     /// What an incremental run found changed and redid, or null for a plain run. In an
-    /// incremental run, `files` (but `seen`), `sessions`, `rejects_by_kind` and `events`
-    /// count this run's work; `rows` and `partitions` describe the whole output.
+    /// incremental run `files` (but `seen`), `sessions`, `rejects_by_kind`, `events`,
+    /// `unknown_*` and `throughput` are this run's work; `rows`, `partitions` and
+    /// `reject_rate` describe the whole output.
     pub incremental: Option<IncrementalSummary>,
     /// Worker threads.
     pub threads: usize,
@@ -183,9 +185,11 @@ pub struct IncrementalSummary {
     pub deleted_paths: Vec<String>,
     /// Sessions rebuilt (those of new, changed and deleted files).
     pub sessions_rebuilt: u64,
-    /// Files the run parsed: every export of a rebuilt session, and new files without a key.
+    /// Files the run took up: every export of a rebuilt session (older exports are only
+    /// pre-scanned), and new or changed files without a session key.
     pub files_processed: u64,
-    /// Date partitions rewritten because they held rows of a rebuilt session.
+    /// Date partitions rewritten because they held rows of a rebuilt session (with
+    /// `partition_by = none`, the flat tables are rewritten whenever a session is rebuilt).
     pub partitions_rewritten: u64,
     /// Parquet files of the previous output kept as they were (hard-linked).
     pub files_kept: u64,

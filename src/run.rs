@@ -21,6 +21,7 @@ use crate::report::{
     EventSummary, FileCounts, IncrementalSummary, Progress, RunSummary, SessionCounts,
     ShardSummary, Tally, Throughput,
 };
+use crate::select::SessionKey;
 use crate::select::{select, select_by_key, Selection};
 use crate::sink::carry::{Carried, CarryOver};
 use crate::sink::exchange::{event_json, identifiers_json};
@@ -29,7 +30,7 @@ use crate::sink::publish::{new_run_id, replace_output, RUN_SUMMARY};
 use crate::sink::{Publishable, RejectsTable, SessionTables, Sink, TableBatch};
 use crate::source::{self, read::read_file};
 use crate::stable_hash::StableHash;
-use crate::state::{self, Change, Comparison, FullReason, InputState, Rebuild};
+use crate::state::{self, Change, Comparison, FullReason, InputState, Produced, Rebuild};
 use crate::stop::{PausePoint, StopFlag};
 
 /// How a run ended.
@@ -49,8 +50,8 @@ struct ChunkOutput {
     tally: Tally,
     /// Files of the chunk that were rejected (candidates for falling back to an older export).
     rejected: Vec<u32>,
-    /// The partition day of each file that became a session.
-    days: Vec<(u32, Day)>,
+    /// The sessions written, by index of their file in the run's file list.
+    produced: Vec<Produced>,
 }
 
 /// An incremental run's comparison of the input with the previous output's state.
@@ -162,7 +163,7 @@ fn run_into(
         })?,
         _ => Carried::default(),
     };
-    let mut session_days = Vec::new();
+    let mut produced = Vec::new();
     let mut tally = Tally::default();
     let mut progress = Progress::start(config.progress, selection.plan.len() as u64);
     let mut plan = std::mem::take(&mut selection.plan);
@@ -177,7 +178,7 @@ fn run_into(
             &mut sink,
             &mut tally,
             &mut progress,
-            &mut session_days,
+            &mut produced,
         )?;
         // A rejected newest export falls back to the next-newest export of the same session.
         plan = rejected
@@ -201,19 +202,24 @@ fn run_into(
     }
 
     let incremental = incremental
-        .map(|plan| finish_incremental(plan, &session_days, carried, staging, run_id))
+        .map(|plan| finish_incremental(plan, produced, carried, staging, run_id))
         .transpose()?;
 
     let seen = discovered.len() as u64 - selection.other_shards;
     let rejected = tally.rejected();
     let sessions = tally.calls + tally.chats;
     let wall = clock.elapsed().as_secs_f64().max(1e-9);
-    // An incremental run judges the files it processed, not the whole (mostly kept) input.
-    let judged = incremental.as_ref().map_or(seen, |inc| inc.files_processed);
-    let reject_rate = if judged == 0 {
+    // Rejected files over the whole input. An incremental run counts the output's `rejects`
+    // rows (kept and new), which are exactly a full run's, so both decide alike; a quiet night
+    // with one bad file among a few new ones is not a format change.
+    let rejected_in_output = match &incremental {
+        Some(_) => written.rows.get(RejectsTable::NAME).copied().unwrap_or(0),
+        None => rejected,
+    };
+    let reject_rate = if seen == 0 {
         0.0
     } else {
-        rejected as f64 / judged as f64
+        rejected_in_output as f64 / seen as f64
     };
     let summary = RunSummary {
         session_etl_version: env!("CARGO_PKG_VERSION"),
@@ -304,7 +310,7 @@ fn process(
     sink: &mut Sink,
     tally: &mut Tally,
     progress: &mut Progress,
-    session_days: &mut Vec<(u32, Day)>,
+    produced: &mut Vec<Produced>,
 ) -> Result<Vec<u32>> {
     let chunks: Vec<&[u32]> = plan.chunks(config.batch_files).collect();
     let wave_len = config.threads * 2;
@@ -324,7 +330,7 @@ fn process(
         // Compute the next wave on the pool while this thread writes the current one.
         let (computed, written) = std::thread::scope(|scope| {
             let handle = next.map(|wave| scope.spawn(|| compute(wave)));
-            let written = write_outputs(outputs, sink, tally, &mut rejected, session_days);
+            let written = write_outputs(outputs, sink, tally, &mut rejected, produced);
             waves_written += 1;
             if waves_written % TRIM_EVERY_WAVES == 0 {
                 release_free_memory();
@@ -357,10 +363,10 @@ fn write_outputs(
     sink: &mut Sink,
     tally: &mut Tally,
     rejected: &mut Vec<u32>,
-    session_days: &mut Vec<(u32, Day)>,
+    produced: &mut Vec<Produced>,
 ) -> Result<()> {
     for output in outputs {
-        session_days.extend(output.days);
+        produced.extend(output.produced);
         for rows in &output.batches {
             sink.write(rows)?;
         }
@@ -384,7 +390,7 @@ fn process_chunk(
     let mut tally = Tally::default();
     let mut rejected = Vec::new();
     let mut exchange = Vec::new();
-    let mut days = Vec::new();
+    let mut produced = Vec::new();
     let mut buf = Vec::with_capacity(64 << 10);
     for &index in chunk {
         if stop.is_raised() {
@@ -420,7 +426,15 @@ fn process_chunk(
                 SessionKind::Call => tally.calls += 1,
                 SessionKind::Chat => tally.chats += 1,
             }
-            days.push((index, Day::of(session.created_at)));
+            produced.push(Produced {
+                file: index as usize,
+                key: SessionKey {
+                    kind: session.kind,
+                    id: session.raw.id,
+                },
+                updated_at: session.updated_at.map(|at| at.micros),
+                day: Day::of(session.created_at),
+            });
             let derived = if config.derive {
                 derive(&session, &config.exchange)
             } else {
@@ -474,7 +488,7 @@ fn process_chunk(
         exchange,
         tally,
         rejected,
-        days,
+        produced,
     })
 }
 
@@ -507,10 +521,10 @@ fn plan_incremental(
 }
 
 /// Writes the new state into `staging` and sums up what the incremental run did.
-/// `session_days` holds `(index in plan.rebuild.files, day)` for every rebuilt session.
+/// `produced` indexes files in the run's file list, `plan.rebuild.files`.
 fn finish_incremental(
     plan: IncrementalPlan,
-    session_days: &[(u32, Day)],
+    mut produced: Vec<Produced>,
     carried: Carried,
     staging: &Path,
     run_id: &str,
@@ -522,15 +536,9 @@ fn finish_incremental(
         rebuild,
         settings,
     } = plan;
-    // Days are recorded under the pre-scan's key, the one the next run looks sessions up by.
-    let rebuilt_days = session_days
-        .iter()
-        .filter_map(|&(file, day)| {
-            let index = *rebuild.files.get(file as usize)?;
-            let (key, _) = comparison.records.get(index)?.key?;
-            Some((key, day))
-        })
-        .collect();
+    for p in &mut produced {
+        p.file = rebuild.files.get(p.file).copied().unwrap_or(usize::MAX);
+    }
     let summary = IncrementalSummary {
         previous_run: previous.as_ref().map(|p| p.run_id.clone()),
         full_refresh: full_reason,
@@ -551,7 +559,7 @@ fn finish_incremental(
         files_kept: carried.files_kept,
         files_rewritten: carried.files_rewritten,
     };
-    state::next_state(comparison, &rebuild, &rebuilt_days, settings, run_id).write(staging)?;
+    state::next_state(comparison, &rebuild, &produced, settings, run_id).write(staging)?;
     Ok(summary)
 }
 

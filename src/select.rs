@@ -152,18 +152,25 @@ fn prescan_files(files: &[InputFile], max_file_bytes: u64) -> Vec<FileKey> {
     files
         .par_iter()
         .map_init(Vec::new, |buf, file| {
-            if file.size > max_file_bytes {
-                return None; // rejected unread by the full pass
-            }
-            let whole = read_prefix(&file.path, file.compression, PREFIX_BYTES, buf).ok()?;
-            let (key, complete) = scan_header(buf, file.file_name());
-            if complete || whole {
-                return key;
-            }
-            read_file(&file.path, file.compression, max_file_bytes, buf).ok()?;
-            prescan(buf, file.file_name())
+            prescan_file(file, max_file_bytes, buf)
         })
         .collect()
+}
+
+/// Reads the key of one file from its first few KB (all of it when the header is longer).
+/// The one definition of a file's key: incremental runs key new files with it too, so that
+/// they choose exports exactly as a full run does.
+pub fn prescan_file(file: &InputFile, max_file_bytes: u64, buf: &mut Vec<u8>) -> FileKey {
+    if file.size > max_file_bytes {
+        return None; // rejected unread by the full pass
+    }
+    let whole = read_prefix(&file.path, file.compression, PREFIX_BYTES, buf).ok()?;
+    let (key, complete) = scan_header(buf, file.file_name());
+    if complete || whole {
+        return key;
+    }
+    read_file(&file.path, file.compression, max_file_bytes, buf).ok()?;
+    prescan(buf, file.file_name())
 }
 
 /// Picks the export to keep for each session of `shard` (every session when `None`), given

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::discover::InputFile;
 use crate::error::{Error, Result};
 use crate::normalize::SessionKind;
-use crate::select::{prescan, FileKey, SessionKey};
+use crate::select::{prescan_file, FileKey, SessionKey};
 use crate::sink::partition::Day;
 use crate::source::read::read_file;
 
@@ -196,7 +196,10 @@ impl Comparison {
 }
 
 /// Compares `files` with `previous` (everything is new without one), reading in parallel
-/// only the files whose size or modification time differ.
+/// only the files whose size or modification time differ (or that have no modification
+/// time). A file recorded without a hash (it could not be read: too large, unreadable) is
+/// unchanged while its size and modification time are, and keeps its rejects row: touch it,
+/// or use `--full-refresh`, once it is readable again.
 pub fn compare(
     files: &[InputFile],
     previous: Option<&InputState>,
@@ -211,10 +214,7 @@ pub fn compare(
         .map_init(Vec::new, |buf, file| {
             let before = known.get(path_bytes(&file.path)).copied();
             if let Some(before) = before.filter(|b| {
-                b.size == file.size
-                    && b.modified_ns.is_some()
-                    && b.modified_ns == file.modified_ns
-                    && b.content_hash.is_some()
+                b.size == file.size && b.modified_ns.is_some() && b.modified_ns == file.modified_ns
             }) {
                 return (before.clone(), Change::Unchanged);
             }
@@ -237,16 +237,14 @@ pub fn compare(
                     record.day = b.day;
                     (record, Change::SameContent)
                 }
+                // The key exactly as a full run's pre-scan reads it (from the first few KB,
+                // so a gzip stream broken further on still has one).
                 Some(_) => {
-                    record.key = record
-                        .content_hash
-                        .and_then(|_| prescan(buf, file.file_name()));
+                    record.key = prescan_file(file, max_file_bytes, buf);
                     (record, Change::Changed)
                 }
                 None => {
-                    record.key = record
-                        .content_hash
-                        .and_then(|_| prescan(buf, file.file_name()));
+                    record.key = prescan_file(file, max_file_bytes, buf);
                     (record, Change::New)
                 }
             }
@@ -341,21 +339,46 @@ pub fn plan_rebuild(comparison: &Comparison, previous: Option<&InputState>) -> R
     rebuild
 }
 
+/// A session a run wrote, and the file it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Produced {
+    /// Index of the file among the discovered files.
+    pub file: usize,
+    /// The session, as normalization read it.
+    pub key: SessionKey,
+    /// Its `updated_at`, microseconds.
+    pub updated_at: Option<i64>,
+    /// The partition its rows went to.
+    pub day: Day,
+}
+
 /// The state after a run: `comparison`'s records, with the day of every rebuilt session
-/// taken from `rebuilt_days` (the others keep theirs).
+/// taken from `produced` (the others keep theirs).
+///
+/// A file that produced a session is recorded under the key normalization read, with its
+/// day, even if the comparison keyed it otherwise: a file still being written when it was
+/// hashed may have had no key then. Recording what is really in the output lets the next
+/// run, which sees the file changed, remove exactly those rows.
 pub fn next_state(
     comparison: Comparison,
     rebuild: &Rebuild,
-    rebuilt_days: &HashMap<SessionKey, Day>,
+    produced: &[Produced],
     settings: String,
     run_id: &str,
 ) -> InputState {
+    let rebuilt_days: HashMap<SessionKey, Day> = produced.iter().map(|p| (p.key, p.day)).collect();
     let mut files = comparison.records;
     for record in &mut files {
         if let Some((key, _)) = record.key {
             if rebuild.sessions.contains(&key) {
                 record.day = rebuilt_days.get(&key).copied();
             }
+        }
+    }
+    for p in produced {
+        if let Some(record) = files.get_mut(p.file) {
+            record.key = Some((p.key, p.updated_at));
+            record.day = Some(p.day);
         }
     }
     InputState {
@@ -597,16 +620,42 @@ mod tests {
             rebuild.days,
             BTreeSet::from([Day::from_days_since_epoch(20_000)])
         );
-        let days = HashMap::from([(
-            now.records[0].key.unwrap().0,
-            Day::from_days_since_epoch(20_005),
-        )]);
-        let next = next_state(now, &rebuild, &days, "s".into(), "r2");
+        let (key, updated_at) = now.records[1].key.unwrap();
+        let produced = [Produced {
+            file: 1,
+            key,
+            updated_at,
+            day: Day::from_days_since_epoch(20_005),
+        }];
+        let next = next_state(now, &rebuild, &produced, "s".into(), "r2");
         let by_name: Vec<_> = next.files.iter().map(|r| r.day).collect();
         assert_eq!(
             by_name,
             [20_005, 20_005, 20_001].map(|d| Some(Day::from_days_since_epoch(d)))
         );
+    }
+
+    #[test]
+    fn a_file_is_recorded_under_the_session_it_produced() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Still being written when compared: no key yet.
+        std::fs::write(tmp.path().join("a.json"), "{").unwrap();
+        let now = compare(&discover(tmp.path()), None, 1 << 20);
+        assert_eq!(now.records[0].key, None);
+        let rebuild = plan_rebuild(&now, None);
+        let key = SessionKey {
+            kind: SessionKind::Call,
+            id: 7,
+        };
+        let produced = [Produced {
+            file: 0,
+            key,
+            updated_at: Some(1),
+            day: Day::from_days_since_epoch(3),
+        }];
+        let next = next_state(now, &rebuild, &produced, "s".into(), "r");
+        assert_eq!(next.files[0].key, Some((key, Some(1))));
+        assert_eq!(next.files[0].day, Some(Day::from_days_since_epoch(3)));
     }
 
     #[test]

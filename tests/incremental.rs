@@ -51,6 +51,10 @@ fn assert_equals_a_full_run(dir: &Dir, input: &Path, output: &Path, step: &str) 
     let (a, b) = (run_summary(output), run_summary(&full));
     assert_eq!(a["rows"], b["rows"], "step {step}: _run.json rows");
     assert_eq!(a["partitions"], b["partitions"], "step {step}: partitions");
+    assert_eq!(
+        a["reject_rate"], b["reject_rate"],
+        "step {step}: reject_rate"
+    );
     std::fs::remove_dir_all(full).unwrap();
 }
 
@@ -290,6 +294,43 @@ fn deleted_inputs_are_reported_and_their_sessions_rebuilt_from_what_remains() {
     std::fs::write(&newer_path, serde_json::to_vec_pretty(&newer).unwrap()).unwrap();
     run_incremental(&input, &output, &[]);
     assert_equals_a_full_run(&dir, &input, &output, "newer");
+
+    // A newer export of another session as a gzip cut short: its header reads, its body does
+    // not, so a full run picks it, rejects it and falls back to the older export. And a
+    // file no run can read at all. Two rejects in a night of three files: the reject rate is
+    // still judged over the whole input, as a full run judges it.
+    let (broken_path, broken) = a_plain_export(&input, &days[2]);
+    let broken_id = broken["id"].as_i64().unwrap();
+    let export_count = |output: &Path| {
+        let sessions = read_table(output, "sessions");
+        sessions.record(sessions.row_of("call", broken_id))["export_count"].clone()
+    };
+    let exports_before: u32 = export_count(&output).parse().unwrap();
+    // Edited as text, so the header keys stay in the first few KB where the pre-scan reads.
+    let mut newer_broken = broken.clone();
+    shift(&mut newer_broken, "updated_at", 1);
+    let text = std::fs::read_to_string(&broken_path).unwrap().replacen(
+        &format!("\"updated_at\": {}", broken["updated_at"]),
+        &format!("\"updated_at\": {}", newer_broken["updated_at"]),
+        1,
+    );
+    assert!(text.contains(newer_broken["updated_at"].as_str().unwrap()));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    // Cut inside the trailer: all the JSON decompresses, then the stream ends too early.
+    std::fs::write(input.join("late/broken.json.gz"), &gz[..gz.len() - 4]).unwrap();
+    std::fs::write(input.join("late/garbage.json.gz"), b"not gzip").unwrap();
+    let night = run_incremental(&input, &output, &["--max-reject-rate", "0.05"]);
+    assert_eq!(night["files"]["rejected"], 2, "{}", night["files"]);
+    assert_equals_a_full_run(&dir, &input, &output, "broken gzip");
+    assert_eq!(export_count(&output), (exports_before + 1).to_string());
+    // Files that cannot be read are not read again while they do not change.
+    let quiet = run_incremental(&input, &output, &[]);
+    assert_eq!(
+        quiet["incremental"]["files_unchanged"],
+        quiet["files"]["seen"]
+    );
 
     // A session exported once, in a plain file, other than the one above.
     let sessions = read_table(&output, "sessions");

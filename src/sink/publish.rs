@@ -161,14 +161,25 @@ pub fn parquet_rows(path: &Path) -> Result<i64> {
 }
 
 /// Hard-links `from` to `to` (same file system: no copy, no extra space), or copies it.
+/// An existing `to` is an error, never overwritten.
 pub fn place_file(from: &Path, to: &Path) -> Result<()> {
     if let Some(parent) = to.parent() {
         fs::create_dir_all(parent).map_err(Error::io("create folder", parent))?;
     }
-    if fs::hard_link(from, to).is_err() {
-        fs::copy(from, to).map_err(Error::io("copy", from))?;
+    match fs::hard_link(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::io("link", to)(e)),
+        Err(_) => {
+            let mut source = fs::File::open(from).map_err(Error::io("open", from))?;
+            let mut target = fs::File::options()
+                .write(true)
+                .create_new(true)
+                .open(to)
+                .map_err(Error::io("create", to))?;
+            std::io::copy(&mut source, &mut target).map_err(Error::io("copy", from))?;
+            Ok(())
+        }
     }
-    Ok(())
 }
 
 /// A new run id: the UTC start second and the process id, then `suffix` (`-shard0of4`,

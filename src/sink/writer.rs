@@ -432,7 +432,13 @@ impl TableWriter {
         let started = self.files_started.entry(partition).or_default();
         let path = dir.join(format!("{}-{:05}.parquet", self.file_prefix, *started));
         *started += 1;
-        let file = File::create(&path).map_err(Error::io("create", &path))?;
+        // Never truncate an existing file: in an incremental run it may be a hard link to a
+        // published file (two runs with one id, however unlikely, must fail, not corrupt).
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(Error::io("create", &path))?;
         let writer = ArrowWriter::try_new(file, self.schema.clone(), Some(self.properties.clone()))
             .map_err(self.parquet())?;
         self.open.push(OpenFile {
