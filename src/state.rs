@@ -186,6 +186,8 @@ pub struct Comparison {
     pub changes: Vec<Change>,
     /// Records of files that are gone.
     pub deleted: Vec<FileRecord>,
+    /// The sessions changed files were exports of before they changed.
+    pub replaced: Vec<SessionKey>,
 }
 
 impl Comparison {
@@ -260,10 +262,18 @@ pub fn compare(
                 .collect()
         })
         .unwrap_or_default();
+    let replaced = records
+        .iter()
+        .zip(&changes)
+        .filter(|(_, &change)| change == Change::Changed)
+        .filter_map(|(record, _)| known.get(path_bytes(&record.path))?.key)
+        .map(|(key, _)| key)
+        .collect();
     Comparison {
         records,
         changes,
         deleted,
+        replaced,
     }
 }
 
@@ -291,17 +301,12 @@ pub struct Rebuild {
 /// full run over the same input would make them.
 pub fn plan_rebuild(comparison: &Comparison, previous: Option<&InputState>) -> Rebuild {
     let mut rebuild = Rebuild::default();
-    let before: HashMap<&[u8], &FileRecord> = previous
-        .map(|p| p.files.iter().map(|r| (path_bytes(&r.path), r)).collect())
-        .unwrap_or_default();
     for (record, change) in comparison.records.iter().zip(&comparison.changes) {
         if matches!(change, Change::Changed | Change::New) {
             rebuild.sessions.extend(record.key.map(|(k, _)| k));
-            if let Some(old) = before.get(path_bytes(&record.path)) {
-                rebuild.sessions.extend(old.key.map(|(k, _)| k));
-            }
         }
     }
+    rebuild.sessions.extend(comparison.replaced.iter().copied());
     for gone in &comparison.deleted {
         rebuild.sessions.extend(gone.key.map(|(k, _)| k));
         rebuild
@@ -565,7 +570,8 @@ mod tests {
 
         // b: same bytes, new mtime. c: new content. d: deleted. e: new.
         set_mtime(&dir.join("b.json"), 2_000);
-        std::fs::write(dir.join("c.json"), call(3, "2026-03-02T10:00:00Z")).unwrap();
+        // c is now an export of session 33: sessions 3 (before) and 33 (after) are rebuilt.
+        std::fs::write(dir.join("c.json"), call(33, "2026-03-02T10:00:00Z")).unwrap();
         std::fs::remove_file(dir.join("d.json")).unwrap();
         std::fs::write(dir.join("e.json"), "{ not json").unwrap();
         // a gets other bytes of the same length and its old mtime back: an unchanged size
@@ -591,8 +597,10 @@ mod tests {
 
         let rebuild = plan_rebuild(&now, Some(&state));
         let ids: BTreeSet<i64> = rebuild.sessions.iter().map(|k| k.id).collect();
-        assert_eq!(ids, BTreeSet::from([3, 4]));
-        assert_eq!(rebuild.files, vec![2, 3], "c (session 3) and e (no key)");
+        assert_eq!(ids, BTreeSet::from([3, 4, 33]));
+        assert_eq!(now.replaced.len(), 1);
+        assert_eq!(now.replaced[0].id, 3);
+        assert_eq!(rebuild.files, vec![2, 3], "c (session 33) and e (no key)");
         assert!(rebuild
             .paths
             .contains(&dir.join("d.json").to_string_lossy().into_owned()));

@@ -45,8 +45,6 @@ pub struct Carried {
     pub files_kept: u64,
     /// Files read back and written again without the rebuilt sessions' rows.
     pub files_rewritten: u64,
-    /// Rows copied from rewritten files.
-    pub rows_rewritten: u64,
 }
 
 impl Sink {
@@ -91,7 +89,6 @@ impl Sink {
                         })?;
                         let kept = filter_record_batch(&batch, &keep)
                             .map_err(|source| Error::Arrow { table, source })?;
-                        carried.rows_rewritten += kept.num_rows() as u64;
                         self.clock += 1;
                         self.writers[index].write_partition(partition, &kept, self.clock)?;
                         self.keep_within_budget()?;

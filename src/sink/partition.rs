@@ -43,6 +43,9 @@ pub struct Day(i32);
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
+/// Days from 0001-01-01 (chrono's day 1 of the common era) to 1970-01-01.
+const EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
 impl Day {
     /// The UTC day `instant` falls on.
     pub fn of(instant: Instant) -> Day {
@@ -65,15 +68,16 @@ impl Day {
         let date = name.strip_prefix(PARTITION_KEY)?.strip_prefix('=')?;
         use chrono::Datelike;
         let date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
-        Some(Day(date.num_days_from_ce().checked_sub(719_163)?))
+        Some(Day(date
+            .num_days_from_ce()
+            .checked_sub(EPOCH_DAYS_FROM_CE)?))
     }
 
     /// The partition folder: `date=YYYY-MM-DD`.
     pub fn folder(self) -> String {
-        // 719_163 days separate 0001-01-01 (chrono's day 1) from 1970-01-01.
         let date = self
             .0
-            .checked_add(719_163)
+            .checked_add(EPOCH_DAYS_FROM_CE)
             .and_then(chrono::NaiveDate::from_num_days_from_ce_opt);
         match date {
             Some(date) => format!("{PARTITION_KEY}={}", date.format("%Y-%m-%d")),

@@ -318,6 +318,14 @@ impl TableWriter {
         self.buffer(partition, batch)
     }
 
+    /// The folder of `partition`: `<table>/date=YYYY-MM-DD/`, or the table folder itself.
+    fn partition_dir(&self, partition: Option<Day>) -> PathBuf {
+        match partition {
+            Some(day) => self.dir.join(day.folder()),
+            None => self.dir.clone(),
+        }
+    }
+
     /// Keeps a file of the previous output (incremental runs): it is hard-linked (or copied)
     /// into `partition` under its own name, which holds another run's id and so never
     /// collides with this run's files.
@@ -325,11 +333,8 @@ impl TableWriter {
         let name = file
             .file_name()
             .ok_or_else(|| Error::Worker(format!("{}: no file name", file.display())))?;
-        let dir = match partition {
-            Some(day) => self.dir.join(day.folder()),
-            None => self.dir.clone(),
-        };
-        crate::sink::publish::place_file(file, &dir.join(name))?;
+        // place_file creates the folder.
+        crate::sink::publish::place_file(file, &self.partition_dir(partition).join(name))?;
         self.adopted.insert(partition);
         self.rows += rows;
         Ok(())
@@ -420,15 +425,10 @@ impl TableWriter {
                 .unwrap_or(0);
             self.finish_file(oldest)?;
         }
-        let dir = match partition {
-            Some(day) => {
-                let dir = self.dir.join(day.folder());
-                std::fs::create_dir_all(&dir)
-                    .map_err(Error::io("create partition folder", &dir))?;
-                dir
-            }
-            None => self.dir.clone(),
-        };
+        let dir = self.partition_dir(partition);
+        if partition.is_some() {
+            std::fs::create_dir_all(&dir).map_err(Error::io("create partition folder", &dir))?;
+        }
         let started = self.files_started.entry(partition).or_default();
         let path = dir.join(format!("{}-{:05}.parquet", self.file_prefix, *started));
         *started += 1;
