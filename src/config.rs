@@ -110,6 +110,13 @@ pub struct RunConfig {
     pub full_refresh: bool,
 }
 
+impl RunConfig {
+    /// True when the run reads or writes `OUT/_state/` (`incremental` or `full_refresh`).
+    pub fn keeps_state(&self) -> bool {
+        self.incremental || self.full_refresh
+    }
+}
+
 /// The thread count asked for, or one per core when none (or 0) is given.
 pub fn threads_or_cores(asked: Option<usize>) -> usize {
     match asked.unwrap_or(0) {

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use crate::config::RunConfig;
 use crate::derive::{derive, Derived, EventCode};
-use crate::discover::{discover, InputFile};
+use crate::discover::{discover, InputFiles};
 use crate::error::{Error, Result};
 use crate::normalize::{normalize, SessionKind};
 use crate::reject::FileError;
@@ -79,7 +79,7 @@ pub fn run(config: &RunConfig, stop: &StopFlag) -> Result<RunOutcome> {
         .map(|shard| format!("-shard{}of{}", shard.index, shard.count))
         .unwrap_or_default();
     let run_id = new_run_id(started_at, &shard_suffix);
-    if config.shard.is_some() && (config.incremental || config.full_refresh) {
+    if config.shard.is_some() && config.keeps_state() {
         return Err(Error::Config(
             "--shard and incremental runs do not combine: shard a full backfill, then run \
              incremental nightly runs on the committed output"
@@ -114,9 +114,12 @@ fn run_into(
         .build()
         .map_err(|e| Error::Worker(e.to_string()))?;
 
-    let discovery = discover(&config.inputs, &[config.output.clone(), staging.to_owned()])?;
+    // On the run's pool: discovery sorts the file list in parallel.
+    let discovery =
+        pool.install(|| discover(&config.inputs, &[config.output.clone(), staging.to_owned()]))?;
     let discovered = &discovery.files;
-    let incremental = (config.incremental || config.full_refresh)
+    let incremental = config
+        .keeps_state()
         .then(|| plan_incremental(config, &pool, discovered))
         .transpose()?;
     // The files this run parses: all of them, or what changed and what it touches.
@@ -127,12 +130,7 @@ fn run_into(
             (None, select_by_key(discovered, keys, None))
         }
         Some(plan) => {
-            let files: Vec<InputFile> = plan
-                .rebuild
-                .files
-                .iter()
-                .map(|&i| discovered[i].clone())
-                .collect();
+            let files = discovered.subset(&plan.rebuild.files);
             let keys = plan
                 .rebuild
                 .files
@@ -147,7 +145,7 @@ fn run_into(
             pool.install(|| select(discovered, config.max_file_bytes, config.shard)),
         ),
     };
-    let files = rebuilt_files.as_deref().unwrap_or(discovered);
+    let files = rebuilt_files.as_ref().unwrap_or(discovered);
 
     let mut sink = Sink::create(staging, run_id, &config.parquet, &config.exchange)?;
     let carried = match &incremental {
@@ -304,7 +302,7 @@ fn process(
     pool: &rayon::ThreadPool,
     config: &RunConfig,
     stop: &StopFlag,
-    files: &[InputFile],
+    files: &InputFiles,
     plan: &[u32],
     selection: &Selection,
     sink: &mut Sink,
@@ -381,7 +379,7 @@ fn write_outputs(
 fn process_chunk(
     config: &RunConfig,
     stop: &StopFlag,
-    files: &[InputFile],
+    files: &InputFiles,
     chunk: &[u32],
     selection: &Selection,
 ) -> Result<ChunkOutput> {
@@ -401,65 +399,63 @@ fn process_chunk(
             continue;
         };
         let path = file.path.to_string_lossy();
-        let outcome = read_file(
-            &file.path,
-            file.compression,
-            config.max_file_bytes,
-            &mut buf,
-        )
-        .and_then(|bytes| {
-            tally.files_read += 1;
-            tally.bytes_read += bytes;
-            let parsed = source::parse(&buf)?;
-            let session = normalize(&parsed.session, file.file_name())
-                .map_err(|e| source::with_position(e, &buf))?;
-            for field in parsed.unknown_fields {
-                *tally.unknown_fields.entry(field).or_default() += 1;
-            }
-            if let Some(status) = session.status.as_ref().filter(|s| !s.known) {
-                *tally
-                    .unknown_statuses
-                    .entry(status.name.to_string())
-                    .or_default() += 1;
-            }
-            match session.kind {
-                SessionKind::Call => tally.calls += 1,
-                SessionKind::Chat => tally.chats += 1,
-            }
-            produced.push(Produced {
-                file: index as usize,
-                key: SessionKey {
-                    kind: session.kind,
-                    id: session.raw.id,
-                },
-                updated_at: session.updated_at.map(|at| at.micros),
-                day: Day::of(session.created_at),
+        let outcome = read_file(file.path, file.compression, config.max_file_bytes, &mut buf)
+            .and_then(|bytes| {
+                tally.files_read += 1;
+                tally.bytes_read += bytes;
+                let parsed = source::parse(&buf)?;
+                let session = normalize(&parsed.session, file.file_name())
+                    .map_err(|e| source::with_position(e, &buf))?;
+                for field in parsed.unknown_fields {
+                    *tally.unknown_fields.entry(field).or_default() += 1;
+                }
+                if let Some(status) = session.status.as_ref().filter(|s| !s.known) {
+                    *tally
+                        .unknown_statuses
+                        .entry(status.name.to_string())
+                        .or_default() += 1;
+                }
+                match session.kind {
+                    SessionKind::Call => tally.calls += 1,
+                    SessionKind::Chat => tally.chats += 1,
+                }
+                // Only the next state needs this, one entry per session: a plain run skips it.
+                if config.keeps_state() {
+                    produced.push(Produced {
+                        file: index as usize,
+                        key: SessionKey {
+                            kind: session.kind,
+                            id: session.raw.id,
+                        },
+                        updated_at: session.updated_at.map(|at| at.micros),
+                        day: Day::of(session.created_at),
+                    });
+                }
+                let derived = if config.derive {
+                    derive(&session, &config.exchange)
+                } else {
+                    Derived::default()
+                };
+                let identifiers = identifiers_json(&derived.identifiers);
+                if config.derive {
+                    count_events(&derived, &mut tally);
+                }
+                tables.append(
+                    &session,
+                    &derived,
+                    &config.exchange.channel,
+                    identifiers.as_deref(),
+                    selection.export_count(index),
+                    &path,
+                );
+                if let Some(identifiers) = identifiers {
+                    exchange.push(Publishable {
+                        identifiers,
+                        events: derived.events.iter().map(event_json).collect(),
+                    });
+                }
+                Ok::<(), FileError>(())
             });
-            let derived = if config.derive {
-                derive(&session, &config.exchange)
-            } else {
-                Derived::default()
-            };
-            let identifiers = identifiers_json(&derived.identifiers);
-            if config.derive {
-                count_events(&derived, &mut tally);
-            }
-            tables.append(
-                &session,
-                &derived,
-                &config.exchange.channel,
-                identifiers.as_deref(),
-                selection.export_count(index),
-                &path,
-            );
-            if let Some(identifiers) = identifiers {
-                exchange.push(Publishable {
-                    identifiers,
-                    events: derived.events.iter().map(event_json).collect(),
-                });
-            }
-            Ok::<(), FileError>(())
-        });
         if let Err(error) = outcome {
             *tally
                 .rejects_by_kind
@@ -496,7 +492,7 @@ fn process_chunk(
 fn plan_incremental(
     config: &RunConfig,
     pool: &rayon::ThreadPool,
-    discovered: &[InputFile],
+    discovered: &InputFiles,
 ) -> Result<IncrementalPlan> {
     let settings = settings_fingerprint(config);
     let (previous, full_reason) = if config.full_refresh {
@@ -578,10 +574,10 @@ fn settings_fingerprint(config: &RunConfig) -> String {
 /// What every shard of one sharded run has in common: the files it saw and the settings that
 /// shape rows. Input paths are hashed as given, so all shards must see the input at the same
 /// path (one mount point), and the input must not change while the shards run.
-fn shard_fingerprint(config: &RunConfig, files: &[InputFile]) -> String {
+fn shard_fingerprint(config: &RunConfig, files: &InputFiles) -> String {
     let mut hash = StableHash::default();
     hash.write(settings_fingerprint(config).as_bytes());
-    for file in files {
+    for file in files.iter() {
         hash.write(file.path.as_os_str().as_encoded_bytes())
             .write(&[0])
             .write(&file.size.to_le_bytes());

@@ -15,7 +15,7 @@ use std::fmt;
 use rayon::prelude::*;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use crate::discover::InputFile;
+use crate::discover::{InputFile, InputFiles};
 use crate::normalize::{Instant, KindEvidence, SessionKind};
 use crate::source::read::{read_file, read_prefix};
 use crate::source::Str;
@@ -142,17 +142,17 @@ pub type FileKey = Option<(SessionKey, Option<i64>)>;
 
 /// Pre-scans every file in parallel and picks the export to keep for each session of `shard`
 /// (of every session when `None`).
-pub fn select(files: &[InputFile], max_file_bytes: u64, shard: Option<Shard>) -> Selection {
+pub fn select(files: &InputFiles, max_file_bytes: u64, shard: Option<Shard>) -> Selection {
     let keys = prescan_files(files, max_file_bytes);
     select_by_key(files, keys, shard)
 }
 
 /// Reads the key of every file, in parallel, from the first few KB of each.
-fn prescan_files(files: &[InputFile], max_file_bytes: u64) -> Vec<FileKey> {
+fn prescan_files(files: &InputFiles, max_file_bytes: u64) -> Vec<FileKey> {
     files
         .par_iter()
         .map_init(Vec::new, |buf, file| {
-            prescan_file(file, max_file_bytes, buf)
+            prescan_file(&file, max_file_bytes, buf)
         })
         .collect()
 }
@@ -160,22 +160,22 @@ fn prescan_files(files: &[InputFile], max_file_bytes: u64) -> Vec<FileKey> {
 /// Reads the key of one file from its first few KB (all of it when the header is longer).
 /// The one definition of a file's key: incremental runs key new files with it too, so that
 /// they choose exports exactly as a full run does.
-pub fn prescan_file(file: &InputFile, max_file_bytes: u64, buf: &mut Vec<u8>) -> FileKey {
+pub fn prescan_file(file: &InputFile<'_>, max_file_bytes: u64, buf: &mut Vec<u8>) -> FileKey {
     if file.size > max_file_bytes {
         return None; // rejected unread by the full pass
     }
-    let whole = read_prefix(&file.path, file.compression, PREFIX_BYTES, buf).ok()?;
+    let whole = read_prefix(file.path, file.compression, PREFIX_BYTES, buf).ok()?;
     let (key, complete) = scan_header(buf, file.file_name());
     if complete || whole {
         return key;
     }
-    read_file(&file.path, file.compression, max_file_bytes, buf).ok()?;
+    read_file(file.path, file.compression, max_file_bytes, buf).ok()?;
     prescan(buf, file.file_name())
 }
 
 /// Picks the export to keep for each session of `shard` (every session when `None`), given
 /// the key of each of `files` (same order).
-pub fn select_by_key(files: &[InputFile], keys: Vec<FileKey>, shard: Option<Shard>) -> Selection {
+pub fn select_by_key(files: &InputFiles, keys: Vec<FileKey>, shard: Option<Shard>) -> Selection {
     // The best version per session; the others only for sessions exported more than once,
     // so the common case costs one small map entry per session.
     let mut plan = Vec::new();
@@ -402,33 +402,32 @@ mod tests {
         assert!(prescan(b"", "chat-7.json").is_none());
     }
 
-    /// Writes `body` to `dir/name` and describes it as discovery would.
-    fn input_file(dir: &std::path::Path, name: &str, body: String) -> InputFile {
+    /// Writes `body` to `dir/name` and lists it as discovery would.
+    fn add(files: &mut InputFiles, dir: &std::path::Path, name: &str, body: String) {
         let path = dir.join(name);
         std::fs::write(&path, body).unwrap();
-        InputFile {
-            path,
+        files.push(InputFile {
+            path: &path,
             size: 0,
             compression: crate::source::read::Compression::None,
             modified_ns: None,
-        }
+        });
     }
 
     #[test]
     fn the_newest_export_wins_and_the_rest_are_alternates() {
         let tmp = tempfile::tempdir().unwrap();
-        let write = |name: &str, id: i64, updated: &str| {
+        let mut files = InputFiles::default();
+        let mut write = |name: &str, id: i64, updated: &str| {
             let body = format!(
                 r#"{{"id": {id}, "call_type": "Voice Outbound", "updated_at": "{updated}"}}"#
             );
-            input_file(tmp.path(), name, body)
+            add(&mut files, tmp.path(), name, body)
         };
-        let files = vec![
-            write("a.json", 1, "2026-01-01T00:10:00Z"),
-            write("b.json", 1, "2026-01-01T00:30:00+00:00"),
-            write("c.json", 1, "2026-01-01T01:30:00+01:00"), // same instant as b: later path wins
-            write("d.json", 2, "2026-01-01T00:00:00Z"),
-        ];
+        write("a.json", 1, "2026-01-01T00:10:00Z");
+        write("b.json", 1, "2026-01-01T00:30:00+00:00");
+        write("c.json", 1, "2026-01-01T01:30:00+01:00"); // same instant as b: later path wins
+        write("d.json", 2, "2026-01-01T00:00:00Z");
         let mut selection = select(&files, 1 << 20, None);
         assert_eq!(selection.plan, vec![2, 3]);
         assert_eq!(selection.export_count(2), 3);
@@ -443,21 +442,23 @@ mod tests {
     fn a_header_beyond_the_prefix_is_read_from_the_whole_file() {
         let tmp = tempfile::tempdir().unwrap();
         let padding = "x".repeat(PREFIX_BYTES);
-        let file = |name: &str, body: String| input_file(tmp.path(), name, body);
+        let mut files = InputFiles::default();
         // The newer export names its updated_at only after 4 KB: a prefix scan alone would
         // see no updated_at and make it the older one.
-        let files = vec![
-            file(
-                "a.json",
-                r#"{"id": 7, "call_type": "Voice", "updated_at": "2026-01-01T00:10:00Z"}"#.into(),
+        add(
+            &mut files,
+            tmp.path(),
+            "a.json",
+            r#"{"id": 7, "call_type": "Voice", "updated_at": "2026-01-01T00:10:00Z"}"#.into(),
+        );
+        add(
+            &mut files,
+            tmp.path(),
+            "b.json",
+            format!(
+                r#"{{"id": 7, "call_type": "Voice", "pad": "{padding}", "updated_at": "2026-01-02T00:00:00Z"}}"#
             ),
-            file(
-                "b.json",
-                format!(
-                    r#"{{"id": 7, "call_type": "Voice", "pad": "{padding}", "updated_at": "2026-01-02T00:00:00Z"}}"#
-                ),
-            ),
-        ];
+        );
         let selection = select(&files, 1 << 20, None);
         assert_eq!(selection.plan, vec![1]);
         assert_eq!(selection.export_count(1), 2);

@@ -25,7 +25,7 @@ use arrow::datatypes::{DataType, Date32Type, Field, Int64Type, Schema, SchemaRef
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::discover::InputFile;
+use crate::discover::InputFiles;
 use crate::error::{Error, Result};
 use crate::normalize::SessionKind;
 use crate::select::{prescan_file, FileKey, SessionKey};
@@ -203,7 +203,7 @@ impl Comparison {
 /// unchanged while its size and modification time are, and keeps its rejects row: touch it,
 /// or use `--full-refresh`, once it is readable again.
 pub fn compare(
-    files: &[InputFile],
+    files: &InputFiles,
     previous: Option<&InputState>,
     max_file_bytes: u64,
 ) -> Comparison {
@@ -214,21 +214,21 @@ pub fn compare(
     let (records, changes): (Vec<FileRecord>, Vec<Change>) = files
         .par_iter()
         .map_init(Vec::new, |buf, file| {
-            let before = known.get(path_bytes(&file.path)).copied();
+            let before = known.get(path_bytes(file.path)).copied();
             if let Some(before) = before.filter(|b| {
                 b.size == file.size && b.modified_ns.is_some() && b.modified_ns == file.modified_ns
             }) {
                 return (before.clone(), Change::Unchanged);
             }
             let mut record = FileRecord {
-                path: file.path.clone(),
+                path: file.path.to_owned(),
                 size: file.size,
                 modified_ns: file.modified_ns,
                 content_hash: None,
                 key: None,
                 day: None,
             };
-            if read_file(&file.path, file.compression, max_file_bytes, buf).is_ok() {
+            if read_file(file.path, file.compression, max_file_bytes, buf).is_ok() {
                 record.content_hash = Some(xxhash_rust::xxh3::xxh3_64(buf));
             }
             match before {
@@ -242,17 +242,17 @@ pub fn compare(
                 // The key exactly as a full run's pre-scan reads it (from the first few KB,
                 // so a gzip stream broken further on still has one).
                 Some(_) => {
-                    record.key = prescan_file(file, max_file_bytes, buf);
+                    record.key = prescan_file(&file, max_file_bytes, buf);
                     (record, Change::Changed)
                 }
                 None => {
-                    record.key = prescan_file(file, max_file_bytes, buf);
+                    record.key = prescan_file(&file, max_file_bytes, buf);
                     (record, Change::New)
                 }
             }
         })
         .unzip();
-    let present: HashSet<&[u8]> = files.iter().map(|f| path_bytes(&f.path)).collect();
+    let present: HashSet<&[u8]> = files.iter().map(|f| path_bytes(f.path)).collect();
     let deleted = previous
         .map(|p| {
             p.files
@@ -536,7 +536,7 @@ fn read_records(path: &Path) -> std::result::Result<Vec<FileRecord>, String> {
 mod tests {
     use super::*;
 
-    fn discover(dir: &Path) -> Vec<InputFile> {
+    fn discover(dir: &Path) -> InputFiles {
         crate::discover::discover(&[dir.to_owned()], &[])
             .unwrap()
             .files

@@ -88,16 +88,18 @@ pub fn validate(inputs: &[PathBuf], max_file_bytes: u64, threads: usize) -> Resu
         .num_threads(threads)
         .build()
         .map_err(|e| Error::Worker(e.to_string()))?;
-    let discovery = discover(inputs, &[])?;
+    let discovery = pool.install(|| discover(inputs, &[]))?;
     let problems: Vec<Problem> = pool.install(|| {
         discovery
             .files
             .par_iter()
             .map_init(Vec::new, |buf, file| {
-                check(file, max_file_bytes, buf).err().map(|error| Problem {
-                    path: file.path.clone(),
-                    error,
-                })
+                check(&file, max_file_bytes, buf)
+                    .err()
+                    .map(|error| Problem {
+                        path: file.path.to_owned(),
+                        error,
+                    })
             })
             .flatten()
             .collect()
@@ -120,8 +122,8 @@ pub fn validate(inputs: &[PathBuf], max_file_bytes: u64, threads: usize) -> Resu
 }
 
 /// The checks a run makes on one file before it becomes rows.
-fn check(file: &InputFile, max_file_bytes: u64, buf: &mut Vec<u8>) -> Result<(), FileError> {
-    read_file(&file.path, file.compression, max_file_bytes, buf)?;
+fn check(file: &InputFile<'_>, max_file_bytes: u64, buf: &mut Vec<u8>) -> Result<(), FileError> {
+    read_file(file.path, file.compression, max_file_bytes, buf)?;
     let parsed = source::parse(buf)?;
     normalize(&parsed.session, file.file_name()).map_err(|e| source::with_position(e, buf))?;
     Ok(())
