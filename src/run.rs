@@ -399,63 +399,69 @@ fn process_chunk(
             continue;
         };
         let path = file.path.to_string_lossy();
-        let outcome = read_file(file.path, file.compression, config.max_file_bytes, &mut buf)
-            .and_then(|bytes| {
-                tally.files_read += 1;
-                tally.bytes_read += bytes;
-                let parsed = source::parse(&buf)?;
-                let session = normalize(&parsed.session, file.file_name())
-                    .map_err(|e| source::with_position(e, &buf))?;
-                for field in parsed.unknown_fields {
-                    *tally.unknown_fields.entry(field).or_default() += 1;
-                }
-                if let Some(status) = session.status.as_ref().filter(|s| !s.known) {
-                    *tally
-                        .unknown_statuses
-                        .entry(status.name.to_string())
-                        .or_default() += 1;
-                }
-                match session.kind {
-                    SessionKind::Call => tally.calls += 1,
-                    SessionKind::Chat => tally.chats += 1,
-                }
-                // Only the next state needs this, one entry per session: a plain run skips it.
-                if config.keeps_state() {
-                    produced.push(Produced {
-                        file: index as usize,
-                        key: SessionKey {
-                            kind: session.kind,
-                            id: session.raw.id,
-                        },
-                        updated_at: session.updated_at.map(|at| at.micros),
-                        day: Day::of(session.created_at),
-                    });
-                }
-                let derived = if config.derive {
-                    derive(&session, &config.exchange)
-                } else {
-                    Derived::default()
-                };
-                let identifiers = identifiers_json(&derived.identifiers);
-                if config.derive {
-                    count_events(&derived, &mut tally);
-                }
-                tables.append(
-                    &session,
-                    &derived,
-                    &config.exchange.channel,
-                    identifiers.as_deref(),
-                    selection.export_count(index),
-                    &path,
-                );
-                if let Some(identifiers) = identifiers {
-                    exchange.push(Publishable {
-                        identifiers,
-                        events: derived.events.iter().map(event_json).collect(),
-                    });
-                }
-                Ok::<(), FileError>(())
-            });
+        let outcome = read_file(
+            file.path,
+            file.compression,
+            file.size,
+            config.max_file_bytes,
+            &mut buf,
+        )
+        .and_then(|bytes| {
+            tally.files_read += 1;
+            tally.bytes_read += bytes;
+            let parsed = source::parse(&buf)?;
+            let session = normalize(&parsed.session, file.file_name())
+                .map_err(|e| source::with_position(e, &buf))?;
+            for field in parsed.unknown_fields {
+                *tally.unknown_fields.entry(field).or_default() += 1;
+            }
+            if let Some(status) = session.status.as_ref().filter(|s| !s.known) {
+                *tally
+                    .unknown_statuses
+                    .entry(status.name.to_string())
+                    .or_default() += 1;
+            }
+            match session.kind {
+                SessionKind::Call => tally.calls += 1,
+                SessionKind::Chat => tally.chats += 1,
+            }
+            // Only the next state needs this, one entry per session: a plain run skips it.
+            if config.keeps_state() {
+                produced.push(Produced {
+                    file: index as usize,
+                    key: SessionKey {
+                        kind: session.kind,
+                        id: session.raw.id,
+                    },
+                    updated_at: session.updated_at.map(|at| at.micros),
+                    day: Day::of(session.created_at),
+                });
+            }
+            let derived = if config.derive {
+                derive(&session, &config.exchange)
+            } else {
+                Derived::default()
+            };
+            let identifiers = identifiers_json(&derived.identifiers);
+            if config.derive {
+                count_events(&derived, &mut tally);
+            }
+            tables.append(
+                &session,
+                &derived,
+                &config.exchange.channel,
+                identifiers.as_deref(),
+                selection.export_count(index),
+                &path,
+            );
+            if let Some(identifiers) = identifiers {
+                exchange.push(Publishable {
+                    identifiers,
+                    events: derived.events.iter().map(event_json).collect(),
+                });
+            }
+            Ok::<(), FileError>(())
+        });
         if let Err(error) = outcome {
             *tally
                 .rejects_by_kind

@@ -169,7 +169,7 @@ pub fn prescan_file(file: &InputFile<'_>, max_file_bytes: u64, buf: &mut Vec<u8>
     if complete || whole {
         return key;
     }
-    read_file(file.path, file.compression, max_file_bytes, buf).ok()?;
+    read_file(file.path, file.compression, file.size, max_file_bytes, buf).ok()?;
     prescan(buf, file.file_name())
 }
 

@@ -228,7 +228,7 @@ pub fn compare(
                 key: None,
                 day: None,
             };
-            if read_file(file.path, file.compression, max_file_bytes, buf).is_ok() {
+            if read_file(file.path, file.compression, file.size, max_file_bytes, buf).is_ok() {
                 record.content_hash = Some(xxhash_rust::xxh3::xxh3_64(buf));
             }
             match before {

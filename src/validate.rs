@@ -123,7 +123,7 @@ pub fn validate(inputs: &[PathBuf], max_file_bytes: u64, threads: usize) -> Resu
 
 /// The checks a run makes on one file before it becomes rows.
 fn check(file: &InputFile<'_>, max_file_bytes: u64, buf: &mut Vec<u8>) -> Result<(), FileError> {
-    read_file(file.path, file.compression, max_file_bytes, buf)?;
+    read_file(file.path, file.compression, file.size, max_file_bytes, buf)?;
     let parsed = source::parse(buf)?;
     normalize(&parsed.session, file.file_name()).map_err(|e| source::with_position(e, buf))?;
     Ok(())

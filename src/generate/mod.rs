@@ -1048,7 +1048,7 @@ mod tests {
             };
             bytes += content.len() as u64;
             gzip += u64::from(compression == Compression::Gzip);
-            read_file(&root.join(rel), compression, 1 << 26, &mut buf).unwrap();
+            read_file(&root.join(rel), compression, 0, 1 << 26, &mut buf).unwrap();
             let name = rel.rsplit('/').next().unwrap();
             let result = parse(&buf).and_then(|parsed| {
                 let session = normalize(&parsed.session, name)?;

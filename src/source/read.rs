@@ -22,12 +22,16 @@ pub enum Compression {
 }
 
 /// Reads `path` into `buf` (cleared first), refusing content larger than `max_bytes`.
+/// `disk_size` is the size discovery saw: it sizes the buffer and turns away a file already
+/// known to be too large, without a `stat` per file (the read itself still stops at
+/// `max_bytes`, whatever the file became since).
 ///
 /// Returns the number of bytes read from disk (the compressed size for gzip), which is what
 /// throughput figures in MB/s are based on.
 pub fn read_file(
     path: &Path,
     compression: Compression,
+    disk_size: u64,
     max_bytes: u64,
     buf: &mut Vec<u8>,
 ) -> Result<u64, FileError> {
@@ -35,26 +39,30 @@ pub fn read_file(
     let unreadable = |e: std::io::Error| {
         FileError::file(RejectKind::Unreadable, format!("cannot read file: {e}"))
     };
-    let file = File::open(path).map_err(unreadable)?;
-    let disk_bytes = file.metadata().map_err(unreadable)?.len();
     let too_large = || {
         FileError::file(
             RejectKind::FileTooLarge,
             format!("file holds more than {max_bytes} bytes (the max_file_bytes limit)"),
         )
     };
-    match compression {
+    if compression == Compression::None && disk_size > max_bytes {
+        return Err(too_large());
+    }
+    let file = File::open(path).map_err(unreadable)?;
+    let disk_bytes = match compression {
         Compression::None => {
-            if disk_bytes > max_bytes {
-                return Err(too_large());
-            }
-            buf.reserve(disk_bytes as usize);
+            buf.reserve(disk_size.min(max_bytes) as usize + 1);
             file.take(max_bytes + 1)
                 .read_to_end(buf)
                 .map_err(unreadable)?;
+            buf.len() as u64
         }
         Compression::Gzip => {
-            MultiGzDecoder::new(file)
+            let mut counted = CountRead {
+                inner: file,
+                bytes: 0,
+            };
+            MultiGzDecoder::new(&mut counted)
                 .take(max_bytes + 1)
                 .read_to_end(buf)
                 .map_err(|e| {
@@ -63,12 +71,27 @@ pub fn read_file(
                         format!("cannot decompress gzip: {e}"),
                     )
                 })?;
+            counted.bytes
         }
-    }
+    };
     if buf.len() as u64 > max_bytes {
         return Err(too_large());
     }
     Ok(disk_bytes)
+}
+
+/// Counts the bytes read through it: the compressed size of a gzip file, without a `stat`.
+struct CountRead<R> {
+    inner: R,
+    bytes: u64,
+}
+
+impl<R: Read> Read for CountRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
 }
 
 /// Reads the first `limit` bytes of the (decompressed) content of `path` into `buf` (cleared
