@@ -229,20 +229,20 @@ impl ExchangeWriter {
             channel_json: &self.channel_json,
             max_events: self.max_events_per_body,
             key: String::new(),
-            events: Vec::new(),
+            body: String::new(),
+            events_in_body: 0,
             counts,
         };
 
         // Phase 1: cut the spill into sorted runs of bounded size.
-        let reader = BufReader::new(File::open(spill).map_err(Error::io("open", spill))?);
+        let mut reader = BufReader::new(File::open(spill).map_err(Error::io("open", spill))?);
         let mut run: Vec<SpillRecord> = Vec::new();
         let mut run_bytes = 0;
         let mut runs: Vec<PathBuf> = Vec::new();
-        for line in reader.lines() {
-            let line = line.map_err(Error::io("read", spill))?;
-            let record = SpillRecord::new(line).ok_or_else(|| {
-                Error::io("read", spill)(std::io::Error::other("spill line without a key"))
-            })?;
+        let mut scratch = Vec::new();
+        while let Some(record) =
+            SpillRecord::read(&mut reader, &mut scratch).map_err(Error::io("read", spill))?
+        {
             run_bytes += record.line.len();
             run.push(record);
             if run_bytes >= self.sort_run_bytes {
@@ -299,9 +299,25 @@ struct SpillRecord {
 }
 
 impl SpillRecord {
-    fn new(line: String) -> Option<SpillRecord> {
-        let tab = line.find('\t')?;
-        Some(SpillRecord { line, tab })
+    /// Reads the next line of `reader`, `None` at the end, with one allocation of the line's
+    /// exact size (`BufRead::lines` grows a new `String` for every line).
+    fn read(reader: &mut impl BufRead, scratch: &mut Vec<u8>) -> std::io::Result<Option<Self>> {
+        scratch.clear();
+        if reader.read_until(b'\n', scratch)? == 0 {
+            return Ok(None);
+        }
+        if scratch.last() == Some(&b'\n') {
+            scratch.pop();
+        }
+        let line = std::str::from_utf8(scratch)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let tab = line
+            .find('\t')
+            .ok_or_else(|| std::io::Error::other("spill line without a key"))?;
+        Ok(Some(SpillRecord {
+            line: line.to_owned(),
+            tab,
+        }))
     }
     fn key(&self) -> &str {
         &self.line[..self.tab]
@@ -319,20 +335,11 @@ fn merge_runs(runs: &[PathBuf], bodies: &mut BodyWriter<'_>) -> Result<()> {
 
     let mut readers = runs
         .iter()
-        .map(|p| Ok(BufReader::new(File::open(p).map_err(Error::io("open", p))?).lines()))
+        .map(|p| Ok(BufReader::new(File::open(p).map_err(Error::io("open", p))?)))
         .collect::<Result<Vec<_>>>()?;
-    let next = |i: usize,
-                readers: &mut Vec<std::io::Lines<BufReader<File>>>|
-     -> Result<Option<SpillRecord>> {
-        match readers[i].next() {
-            None => Ok(None),
-            Some(line) => {
-                let line = line.map_err(Error::io("read", &runs[i]))?;
-                SpillRecord::new(line).map(Some).ok_or_else(|| {
-                    Error::io("read", &runs[i])(std::io::Error::other("run line without a key"))
-                })
-            }
-        }
+    let mut scratch = Vec::new();
+    let mut next = |i: usize, readers: &mut Vec<BufReader<File>>| -> Result<Option<SpillRecord>> {
+        SpillRecord::read(&mut readers[i], &mut scratch).map_err(Error::io("read", &runs[i]))
     };
     // Heap of (key, run index); the record itself waits in `heads`.
     let mut heads: Vec<Option<SpillRecord>> = Vec::with_capacity(runs.len());
@@ -357,14 +364,16 @@ fn merge_runs(runs: &[PathBuf], bodies: &mut BodyWriter<'_>) -> Result<()> {
 }
 
 /// Writes request bodies from events arriving grouped by individual: at most `max_events`
-/// are held before a body is written.
+/// go into one body. The body is built in one reused buffer.
 struct BodyWriter<'a> {
     out: BufWriter<File>,
     path: &'a Path,
     channel_json: &'a str,
     max_events: usize,
     key: String,
-    events: Vec<String>,
+    /// The body being built, without its closing `]}`.
+    body: String,
+    events_in_body: usize,
     counts: &'a mut ExchangeCounts,
 }
 
@@ -375,37 +384,35 @@ impl BodyWriter<'_> {
             self.key.clear();
             self.key.push_str(key);
             self.counts.individuals += 1;
-        } else if self.events.len() == self.max_events {
+        } else if self.events_in_body == self.max_events {
             self.flush_body()?;
         }
-        self.events.push(event.to_owned());
+        if self.events_in_body == 0 {
+            self.body.push_str("{\"channel\":");
+            self.body.push_str(self.channel_json);
+            self.body.push_str(",\"identifiers\":");
+            self.body.push_str(&self.key);
+            self.body.push_str(",\"events\":[");
+        } else {
+            self.body.push(',');
+        }
+        self.body.push_str(event);
+        self.events_in_body += 1;
         Ok(())
     }
 
     fn flush_body(&mut self) -> Result<()> {
-        if self.events.is_empty() {
+        if self.events_in_body == 0 {
             return Ok(());
         }
-        let mut body =
-            String::with_capacity(64 + self.events.iter().map(String::len).sum::<usize>());
-        body.push_str("{\"channel\":");
-        body.push_str(self.channel_json);
-        body.push_str(",\"identifiers\":");
-        body.push_str(&self.key);
-        body.push_str(",\"events\":[");
-        for (i, event) in self.events.iter().enumerate() {
-            if i > 0 {
-                body.push(',');
-            }
-            body.push_str(event);
-        }
-        body.push_str("]}\n");
+        self.body.push_str("]}\n");
         self.out
-            .write_all(body.as_bytes())
+            .write_all(self.body.as_bytes())
             .map_err(Error::io("write", self.path))?;
         self.counts.bodies += 1;
-        self.counts.events += self.events.len() as u64;
-        self.events.clear();
+        self.counts.events += self.events_in_body as u64;
+        self.body.clear();
+        self.events_in_body = 0;
         Ok(())
     }
 
