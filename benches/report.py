@@ -17,7 +17,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-TARGETS = {"vs_floor": 0.40, "vs_duckdb": 25.0, "peak_rss_mb": 256.0, "rss_growth": 0.20}
+# "Near-linear" scaling from one core to two, read as at least 90 % of 2x.
+TARGETS = {"vs_floor": 0.40, "vs_duckdb": 25.0, "threads_1_to_2": 1.8, "peak_rss_mb": 256.0, "rss_growth": 0.20}
 
 
 def sh(command):
@@ -148,11 +149,12 @@ def write_markdown(path, r):
         "Exchange request bodies (defaults); `duckdb …` runs `benches/duckdb_job.py` (sessions and",
         "participants only) on a corpus generated without bad files, because it cannot skip them,",
         "with `read_json` (explicit columns) and with `read_json_objects` + `from_json`. The DuckDB",
-        "ratio below is against the faster of the two.",
+        "ratio below is against the faster of the two. The 1-thread runs are pinned to one core",
+        "(`taskset -c 0`), which the writer thread shares: 1 → 2 threads is one core → two.",
         "",
         "## Targets",
         "",
-        "| sessions | session-etl / floor (≥ 0.40) | session-etl / DuckDB (≥ 25×) | 1 → 2 threads | peak RSS (≤ 256 MB) |",
+        "| sessions | session-etl / floor (≥ 0.40) | session-etl / DuckDB (≥ 25×) | 1 → 2 threads (≥ 1.8×) | peak RSS (≤ 256 MB) |",
         "|---|---|---|---|---|",
     ]
     t = r["targets"]
@@ -161,7 +163,8 @@ def write_markdown(path, r):
         lines.append(
             f"| {x['sessions']:,} | {x['vs_floor']:.2f} ({verdict(x['vs_floor'] >= t['vs_floor'])}) "
             f"| {fmt(duck, '×')} ({verdict(duck is not None and duck >= t['vs_duckdb'])}) "
-            f"| {fmt(x['threads_1_to_2'], '×')} | {x['peak_rss_mb']:.0f} MB ({verdict(x['peak_rss_mb'] <= t['peak_rss_mb'])}) |")
+            f"| {fmt(x['threads_1_to_2'], '×')} ({verdict(x['threads_1_to_2'] is not None and x['threads_1_to_2'] >= t['threads_1_to_2'])}) "
+            f"| {x['peak_rss_mb']:.0f} MB ({verdict(x['peak_rss_mb'] <= t['peak_rss_mb'])}) |")
     if r["rss_growth"] is not None:
         lines += ["", f"Peak RSS growth from the smallest to the largest corpus: {r['rss_growth'] * 100:+.1f} % "
                   f"(target < +20 %: {verdict(r['rss_growth'] < t['rss_growth'])})."]

@@ -3,7 +3,7 @@
 # on generated corpora, in one invocation. Writes benches/results.json, benches/RESULTS.md and
 # benches/throughput.png.
 #
-#   benches/throughput.sh            # 20,000 and 200,000 sessions (about 20 minutes on 2 cores)
+#   benches/throughput.sh            # 20,000 and 200,000 sessions (7-10 minutes on 2 cores)
 #   benches/throughput.sh --quick    # 20,000 sessions only (about 3 minutes)
 #
 # Measured per corpus, page cache warm (every file is read once before timing):
@@ -83,10 +83,13 @@ record() { echo "$1" >>"$results"; }
 
 # measure_etl CORPUS LABEL SESSIONS THREADS: one timed `session-etl run`, recorded with the
 # file and byte counts and rows per table from its _run.json.
+# A 1-thread run is pinned to one core (taskset, when present): its writer thread would
+# otherwise use the second core, and 1 -> 2 threads would not measure scaling over cores.
 measure_etl() {
   rm -rf "$work/out"
-  local line
-  line=$(time_run etl -- "$bin" run --quiet --threads "$4" --output "$work/out" "$1/sessions")
+  local line pin=()
+  if [ "$4" = 1 ] && command -v taskset >/dev/null; then pin=(taskset -c 0); fi
+  line=$(time_run etl -- "${pin[@]}" "$bin" run --quiet --threads "$4" --output "$work/out" "$1/sessions")
   record "$(python3 - "$line" "$work/out/_run.json" "$2" "$3" "$4" <<'EOF'
 import json, sys
 m = json.loads(sys.argv[1]); s = json.load(open(sys.argv[2]))
