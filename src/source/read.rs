@@ -127,3 +127,46 @@ fn fill(mut reader: impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     }
     Ok(filled)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn plain_files_count_the_bytes_read_and_stop_at_the_limit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("call-1.json");
+        std::fs::write(&path, b"{\"id\": 1}").unwrap();
+        let mut buf = Vec::new();
+        assert_eq!(
+            read_file(&path, Compression::None, 9, 100, &mut buf).unwrap(),
+            9
+        );
+        assert_eq!(buf, b"{\"id\": 1}");
+        // Too large as discovered: turned away unread.
+        let err = read_file(&path, Compression::None, 101, 100, &mut buf).unwrap_err();
+        assert_eq!(err.kind, RejectKind::FileTooLarge);
+        // Grown past the limit since discovery: the read itself stops.
+        let err = read_file(&path, Compression::None, 3, 5, &mut buf).unwrap_err();
+        assert_eq!(err.kind, RejectKind::FileTooLarge);
+    }
+
+    #[test]
+    fn gzip_files_count_the_compressed_bytes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("call-1.json.gz");
+        let content = format!("{{\"id\": 1, \"pad\": \"{}\"}}", "x".repeat(10_000));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(content.as_bytes()).unwrap();
+        let compressed = gz.finish().unwrap();
+        std::fs::write(&path, &compressed).unwrap();
+        let mut buf = Vec::new();
+        let read = read_file(&path, Compression::Gzip, 0, 1 << 20, &mut buf).unwrap();
+        assert_eq!(read, compressed.len() as u64);
+        assert_eq!(buf, content.as_bytes());
+        // The limit applies to the decompressed content.
+        let err = read_file(&path, Compression::Gzip, 0, 1_000, &mut buf).unwrap_err();
+        assert_eq!(err.kind, RejectKind::FileTooLarge);
+    }
+}
