@@ -163,6 +163,7 @@ fn run_into(
     };
     let mut produced = Vec::new();
     let mut tally = Tally::default();
+    let mut memory = FreedMemory::default();
     let mut progress = Progress::start(config.progress, selection.plan.len() as u64);
     let mut plan = std::mem::take(&mut selection.plan);
     while !plan.is_empty() {
@@ -177,6 +178,7 @@ fn run_into(
             &mut tally,
             &mut progress,
             &mut produced,
+            &mut memory,
         )?;
         // A rejected newest export falls back to the next-newest export of the same session.
         plan = rejected
@@ -309,6 +311,7 @@ fn process(
     tally: &mut Tally,
     progress: &mut Progress,
     produced: &mut Vec<Produced>,
+    memory: &mut FreedMemory,
 ) -> Result<Vec<u32>> {
     let chunks: Vec<&[u32]> = plan.chunks(config.batch_files).collect();
     let wave_len = config.threads * 2;
@@ -330,7 +333,7 @@ fn process(
             let handle = next.map(|wave| scope.spawn(|| compute(wave)));
             let written = write_outputs(outputs, sink, tally, &mut rejected, produced);
             waves_written += 1;
-            release_free_memory();
+            memory.release_if_grown();
             progress.update(
                 tally.files_read,
                 tally.calls + tally.chats,
@@ -589,24 +592,58 @@ fn shard_fingerprint(config: &RunConfig, files: &InputFiles) -> String {
     format!("{:016x}", hash.finish())
 }
 
-/// Free memory glibc may hold in its arenas after a wave before it is handed back to the
-/// operating system.
-const KEEP_FREE_BYTES: usize = 64 << 20;
+/// How far resident memory may grow past its level after the last release before freed
+/// memory is handed back again.
+const RESIDENT_GROWTH_BYTES: u64 = 32 << 20;
 
-/// Hands memory freed by earlier waves back to the operating system once glibc holds more
-/// than [`KEEP_FREE_BYTES`] of it. A wave's documents and batches are freed in a different
-/// order than they were allocated, and glibc keeps the holes, more of them the longer the
-/// run. Peak RSS at 200,000 sessions: 249–257 MB never trimming, 223 MB trimming every eighth
-/// wave, 189–200 MB with this threshold (20,000 sessions: 162–170 MB). Trimming after every
-/// wave cost 15–20 % of the run time, as the next wave faults the pages in again.
+/// Hands memory freed by earlier waves back to the operating system when the process's
+/// resident memory has grown by [`RESIDENT_GROWTH_BYTES`] since the last release.
+///
+/// A wave's documents and batches are freed in a different order than they were allocated,
+/// and glibc keeps the holes resident, more of them the longer the run, so peak RSS crept up
+/// with the corpus. Each release costs time, as the next wave faults the pages in again.
+/// Measured at 200,000 sessions (2 cores, two runs each): never releasing 249–257 MB;
+/// every eighth wave 223 MB; on 64 MB of growth 232 MB in 12.7–13.2 s; on 32 MB (this)
+/// 198–203 MB in 13.7–13.8 s; on 24 MB 187–188 MB in 14.5–15.3 s.
+#[derive(Default)]
+struct FreedMemory {
+    /// Resident bytes after the last release (or the first wave).
+    baseline: Option<u64>,
+}
+
+impl FreedMemory {
+    fn release_if_grown(&mut self) {
+        let Some(resident) = resident_bytes() else {
+            return;
+        };
+        let baseline = *self.baseline.get_or_insert(resident);
+        if resident > baseline + RESIDENT_GROWTH_BYTES {
+            release_free_memory();
+            self.baseline = resident_bytes();
+        }
+    }
+}
+
+/// The process's resident memory, from `/proc/self/statm` (`None` elsewhere).
+fn resident_bytes() -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+        let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+        // SAFETY: sysconf only reads a system constant.
+        let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        Some(pages * u64::try_from(page_size).ok()?)
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
+/// Returns free memory of the allocator's arenas to the operating system (glibc only).
 fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallinfo2 only reads the allocator's statistics, and malloc_trim only releases
-    // free memory of the allocator's own arenas.
+    // SAFETY: malloc_trim only releases free memory of the allocator's own arenas.
     unsafe {
-        if libc::mallinfo2().fordblks > KEEP_FREE_BYTES {
-            libc::malloc_trim(0);
-        }
+        libc::malloc_trim(0);
     }
 }
 
