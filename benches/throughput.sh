@@ -83,17 +83,21 @@ record() { echo "$1" >>"$results"; }
 
 # measure_etl CORPUS LABEL SESSIONS THREADS: one timed `session-etl run`, recorded with the
 # file and byte counts and rows per table from its _run.json.
-# A 1-thread run is pinned to one core (taskset, when present): its writer thread would
-# otherwise use the second core, and 1 -> 2 threads would not measure scaling over cores.
+# A 1-thread run is pinned to one core (the first this process may use, with taskset when
+# present): its writer thread would otherwise use a second core, and 1 -> 2 threads would
+# not measure scaling over cores. The record says whether it was pinned.
 measure_etl() {
   rm -rf "$work/out"
   local line pin=()
-  if [ "$4" = 1 ] && command -v taskset >/dev/null; then pin=(taskset -c 0); fi
-  line=$(time_run etl -- "${pin[@]}" "$bin" run --quiet --threads "$4" --output "$work/out" "$1/sessions")
-  record "$(python3 - "$line" "$work/out/_run.json" "$2" "$3" "$4" <<'EOF'
+  if [ "$4" = 1 ] && command -v taskset >/dev/null; then
+    pin=(taskset -c "$(python3 -c 'import os; print(min(os.sched_getaffinity(0)))')")
+  fi
+  line=$(time_run etl -- ${pin[@]+"${pin[@]}"} "$bin" run --quiet --threads "$4" --output "$work/out" "$1/sessions")
+  record "$(python3 - "$line" "$work/out/_run.json" "$2" "$3" "$4" "${#pin[@]}" <<'EOF'
 import json, sys
 m = json.loads(sys.argv[1]); s = json.load(open(sys.argv[2]))
 m.update(tool="session-etl", corpus=sys.argv[3], sessions=int(sys.argv[4]), threads=int(sys.argv[5]),
+         pinned=sys.argv[6] != "0",
          files=s["files"]["seen"], bytes=s["files"]["bytes_read"], rows=s["rows"])
 print(json.dumps(m))
 EOF

@@ -40,7 +40,7 @@ impl<'a> InputFile<'a> {
 ///
 /// The list lives for the whole run and is the one structure that grows with the input: a
 /// `PathBuf` per file cost about 145 bytes with its allocation and slack (33 MB for 224,490
-/// files, scattered among short-lived blocks), the packed form the path's own bytes plus 40.
+/// files, scattered among short-lived blocks), the packed form the path's own bytes plus 48.
 #[derive(Debug, Default, Clone)]
 pub struct InputFiles {
     /// Every path's encoded bytes, back to back, in the order they were added.
@@ -50,8 +50,9 @@ pub struct InputFiles {
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
+    /// The path's bytes in `InputFiles::paths`.
     path_start: usize,
-    path_len: u32,
+    path_end: usize,
     compression: Compression,
     size: u64,
     modified_ns: Option<i64>,
@@ -65,8 +66,7 @@ impl InputFiles {
         self.paths.extend_from_slice(bytes);
         self.entries.push(Entry {
             path_start,
-            // A path is at most PATH_MAX (4 KB) long.
-            path_len: bytes.len().try_into().unwrap_or(u32::MAX),
+            path_end: self.paths.len(),
             compression: file.compression,
             size: file.size,
             modified_ns: file.modified_ns,
@@ -98,18 +98,19 @@ impl InputFiles {
         self.entries.par_iter().map(|entry| self.view(entry))
     }
 
-    /// The files at `indices`, in that order.
+    /// The files at `indices`, in that order. Indices come from this list: one out of range
+    /// is a bug, and panics rather than shifting every file after it.
     pub fn subset(&self, indices: &[usize]) -> InputFiles {
         let mut subset = InputFiles::default();
-        for file in indices.iter().filter_map(|&i| self.get(i)) {
-            subset.push(file);
+        for &i in indices {
+            subset.push(self.view(&self.entries[i]));
         }
         subset
     }
 
     fn path(&self, entry: &Entry) -> &Path {
-        let end = entry.path_start + entry.path_len as usize;
-        let bytes = self.paths.get(entry.path_start..end).unwrap_or_default();
+        // Entries are only made by `push`, with the range of the bytes it appended.
+        let bytes = &self.paths[entry.path_start..entry.path_end];
         // SAFETY: `bytes` is exactly what `as_encoded_bytes` returned for one whole `OsStr`
         // in `push`, which is what `from_encoded_bytes_unchecked` requires.
         Path::new(unsafe { OsStr::from_encoded_bytes_unchecked(bytes) })
@@ -285,12 +286,13 @@ mod tests {
             modified_ns: Some(size as i64),
         };
         let mut files = InputFiles::default();
-        // Path order (by component), not byte order: "a/b" sorts before "a-b".
+        // Path order (by component), not byte order: "a/b" sorts before "a-b". Of a path
+        // listed twice, the first listing stays.
         for (path, size) in [
             ("a-b.json", 1),
             ("a/b.json", 2),
             ("z.json", 3),
-            ("a/b.json", 2),
+            ("a/b.json", 9),
         ] {
             files.push(file(path, size));
         }
@@ -301,7 +303,7 @@ mod tests {
             vec![file("a/b.json", 2), file("a-b.json", 1), file("z.json", 3)]
         );
         assert_eq!(files.par_iter().collect::<Vec<_>>(), listed);
-        let subset = files.subset(&[2, 0, 7]);
+        let subset = files.subset(&[2, 0]);
         assert_eq!(
             subset.iter().collect::<Vec<_>>(),
             vec![file("z.json", 3), file("a/b.json", 2)]

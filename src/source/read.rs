@@ -22,9 +22,10 @@ pub enum Compression {
 }
 
 /// Reads `path` into `buf` (cleared first), refusing content larger than `max_bytes`.
-/// `disk_size` is the size discovery saw: it sizes the buffer and turns away a file already
-/// known to be too large, without a `stat` per file (the read itself still stops at
-/// `max_bytes`, whatever the file became since).
+/// `disk_size` is the size discovery saw: it sizes the buffer and turns away a plain file
+/// discovered too large without opening it (`FileTooLarge` even if it has been deleted or
+/// shrunk since, as the pre-scan judged it), so there is no `stat` per file. The read
+/// itself still stops at `max_bytes`, whatever the file became since.
 ///
 /// Returns the number of bytes read from disk (the compressed size for gzip), which is what
 /// throughput figures in MB/s are based on.
