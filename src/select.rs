@@ -165,7 +165,19 @@ pub fn prescan_file(file: &InputFile<'_>, max_file_bytes: u64, buf: &mut Vec<u8>
         return None; // rejected unread by the full pass
     }
     let whole = read_prefix(file.path, file.compression, PREFIX_BYTES, buf).ok()?;
-    let (key, complete) = scan_header(buf, file.file_name());
+    // A prefix can end inside a number (`"id": 123|456`), which the scan would read as a
+    // whole one: scan only up to the last byte that cannot belong to a number or a literal.
+    // (A cut string is an error to the scan, never a value.)
+    let scanned = if whole {
+        &buf[..]
+    } else {
+        let end = buf
+            .iter()
+            .rposition(|b| !(b.is_ascii_alphanumeric() || b"+-.".contains(b)))
+            .map_or(0, |i| i + 1);
+        &buf[..end]
+    };
+    let (key, complete) = scan_header(scanned, file.file_name());
     if complete || whole {
         return key;
     }
@@ -436,6 +448,21 @@ mod tests {
         assert_eq!(selection.export_count(1), 3);
         assert_eq!(selection.fallback(1), Some(0));
         assert_eq!(selection.fallback(0), None);
+    }
+
+    #[test]
+    fn a_number_cut_by_the_prefix_is_read_from_the_whole_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let head = r#"{"call_type": "Voice", "updated_at": "2026-01-01T00:10:00Z", "pad": ""#;
+        let before_cut = r#"", "id": 123"#;
+        let padding = "x".repeat(PREFIX_BYTES - head.len() - before_cut.len());
+        // The first 4 KB end after "123": the id is 123456.
+        let body = format!("{head}{padding}{before_cut}456}}");
+        let mut files = InputFiles::default();
+        add(&mut files, tmp.path(), "call-123456.json", body);
+        let file = files.get(0).unwrap();
+        let key = prescan_file(&file, 1 << 20, &mut Vec::new()).unwrap();
+        assert_eq!(key.0.id, 123456);
     }
 
     #[test]
