@@ -158,8 +158,9 @@ fn prescan_files(files: &InputFiles, max_file_bytes: u64) -> Vec<FileKey> {
 }
 
 /// Reads the key of one file from its first few KB (all of it when the header is longer).
-/// The one definition of a file's key: incremental runs key new files with it too, so that
-/// they choose exports exactly as a full run does.
+/// The one definition of a file's key: incremental runs key new files with it too (or, for a
+/// file they have just read whole, with [`prescan`] on that content, which reads the same
+/// bytes up to where this scan stops), so that they choose exports exactly as a full run does.
 pub fn prescan_file(file: &InputFile<'_>, max_file_bytes: u64, buf: &mut Vec<u8>) -> FileKey {
     if file.size > max_file_bytes {
         return None; // rejected unread by the full pass

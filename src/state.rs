@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::discover::InputFiles;
 use crate::error::{Error, Result};
 use crate::normalize::SessionKind;
-use crate::select::{prescan_file, FileKey, SessionKey};
+use crate::select::{prescan, prescan_file, FileKey, SessionKey};
 use crate::sink::partition::Day;
 use crate::source::read::read_file;
 
@@ -228,9 +228,18 @@ pub fn compare(
                 key: None,
                 day: None,
             };
-            if read_file(file.path, file.compression, file.size, max_file_bytes, buf).is_ok() {
+            let read = read_file(file.path, file.compression, file.size, max_file_bytes, buf);
+            if read.is_ok() {
                 record.content_hash = Some(xxhash_rust::xxh3::xxh3_64(buf));
             }
+            // The key exactly as a full run's pre-scan reads it: from the content in hand when
+            // it was read whole (the pre-scan's prefix is the start of the same bytes), else by
+            // the pre-scan itself (a gzip stream broken further on still has a key in its
+            // first few KB).
+            let key = |buf: &mut Vec<u8>| match read {
+                Ok(_) => prescan(buf, file.file_name()),
+                Err(_) => prescan_file(&file, max_file_bytes, buf),
+            };
             match before {
                 Some(b)
                     if record.content_hash.is_some() && b.content_hash == record.content_hash =>
@@ -239,14 +248,12 @@ pub fn compare(
                     record.day = b.day;
                     (record, Change::SameContent)
                 }
-                // The key exactly as a full run's pre-scan reads it (from the first few KB,
-                // so a gzip stream broken further on still has one).
                 Some(_) => {
-                    record.key = prescan_file(&file, max_file_bytes, buf);
+                    record.key = key(buf);
                     (record, Change::Changed)
                 }
                 None => {
-                    record.key = prescan_file(&file, max_file_bytes, buf);
+                    record.key = key(buf);
                     (record, Change::New)
                 }
             }
