@@ -72,11 +72,7 @@ impl Shard {
 
     /// True if the session `key` belongs to this shard.
     pub fn owns_session(&self, key: SessionKey) -> bool {
-        let kind = match key.kind {
-            SessionKind::Call => "call",
-            SessionKind::Chat => "chat",
-        };
-        self.owns(format!("{kind}:{}", key.id).as_bytes())
+        self.owns(format!("{}:{}", key.kind.as_str(), key.id).as_bytes())
     }
 
     /// True if the file `name`, whose session is unknown, belongs to this shard.

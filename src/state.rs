@@ -81,8 +81,7 @@ pub struct InputState {
 }
 
 /// Why an incremental run starts from scratch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FullReason {
     /// `--full-refresh`.
     Asked,
@@ -103,6 +102,16 @@ impl FullReason {
             FullReason::OtherVersion => "other_version",
             FullReason::SettingsChanged => "settings_changed",
         }
+    }
+}
+
+/// Written as [`FullReason::as_str`], the one spelling of each reason.
+impl Serialize for FullReason {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
