@@ -30,35 +30,28 @@ pub struct Committed {
 
 /// Merges the shard outputs `shards` into `output` and publishes it atomically.
 pub fn commit(shards: &[PathBuf], output: &Path) -> Result<Committed> {
-    let summaries = check_shards(shards)?;
     for shard in shards {
-        if same_folder(shard, output) {
-            return Err(Error::Config(format!(
-                "cannot commit into {}: it is one of the shard outputs",
-                output.display()
-            )));
-        }
+        crate::config::local_path(shard, "shard")?;
     }
+    crate::config::local_path(output, "output")?;
+    let summaries = check_shards(shards)?;
+    let given = output;
+    let output = &publish::resolved(output)?;
     let started_at = chrono::Utc::now();
     let run_id = new_run_id(started_at, "-commit");
-    replace_output(output, &run_id, &StopFlag::new(), |staging| {
+    // The shards are what the commit reads: the output may be neither one of them nor a
+    // folder holding one.
+    replace_output(output, shards, &run_id, &StopFlag::new(), |staging, _| {
         let clock = std::time::Instant::now();
         let files = link_shard_files(shards, staging)?;
         let mut summary = merged_summary(&summaries, &run_id, started_at);
-        summary["output"] = output.display().to_string().into();
+        summary["output"] = given.display().to_string().into();
         summary["wall_time_s"] = clock.elapsed().as_secs_f64().into();
         let path = staging.join(RUN_SUMMARY);
         let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Worker(e.to_string()))?;
         fs::write(&path, json).map_err(Error::io("write", &path))?;
         Ok((Committed { summary, files }, true))
     })
-}
-
-fn same_folder(a: &Path, b: &Path) -> bool {
-    match (fs::canonicalize(a), fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
 }
 
 /// Reads every shard's `_run.json` and checks they are the N parts of one sharded run.

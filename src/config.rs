@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::derive::ExchangeSettings;
 use crate::error::{Error, Result};
+use crate::guard::{Guards, DEFAULT_MAX_REJECT_RATE, DEFAULT_MAX_SHRINK};
 use crate::report::ProgressMode;
 use crate::sink::{Codec, ParquetSettings, PartitionBy, TimestampUnit};
 
@@ -20,14 +21,25 @@ pub struct PipelineFile {
     pub inputs: Option<Vec<PathBuf>>,
     /// Output folder (replaced atomically by each completed run).
     pub output: Option<PathBuf>,
-    /// Worker threads; 0 or absent = one per core.
+    /// Worker threads; 0 or absent = one per core, at most [`MAX_THREADS`].
     pub threads: Option<usize>,
     /// `zstd` (default), `snappy` or `none`.
     pub compression: Option<Codec>,
     /// zstd level, 1–22 (default 3).
     pub zstd_level: Option<i32>,
-    /// Fail the run (exit 3, nothing published) when more than this fraction of files is rejected.
+    /// Fail the run (exit 3, nothing published) when more than this fraction of files is
+    /// rejected (default 0.05).
     pub max_reject_rate: Option<f64>,
+    /// Publish a night without any session file, or without any session (default false).
+    pub allow_empty: Option<bool>,
+    /// Publish although a folder under the inputs could not be read (default false).
+    pub allow_unreadable: Option<bool>,
+    /// Fail the run when the output would hold more than this fraction fewer sessions than
+    /// the output it replaces (default 0.5; 1 allows any shrink).
+    pub max_shrink: Option<f64>,
+    /// Follow symbolic links that lead outside the input folders (default false: such links
+    /// are counted and skipped).
+    pub follow_external_links: Option<bool>,
     /// Files larger than this (bytes, after decompression) are rejected unread (default 64 MiB).
     pub max_file_bytes: Option<u64>,
     /// Files per unit of parallel work (default 512).
@@ -62,7 +74,7 @@ impl PipelineFile {
             path: path.to_owned(),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+        let text = read_small_text(path, MAX_PIPELINE_FILE_BYTES).map_err(failed)?;
         let mut file: PipelineFile = toml::from_str(&text).map_err(|e| failed(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new(""));
         let resolve = |p: &PathBuf| {
@@ -78,6 +90,87 @@ impl PipelineFile {
     }
 }
 
+/// Pipeline files are a few KB; anything larger is not one (`--pipeline /dev/zero`).
+const MAX_PIPELINE_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads a small regular file as text, refusing anything else before reading it: a FIFO
+/// would block the run forever and a device would be read until memory runs out.
+fn read_small_text(path: &Path, max_bytes: u64) -> std::result::Result<String, String> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        // Opening a FIFO without O_NONBLOCK waits for a writer.
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > max_bytes {
+        return Err(format!(
+            "{} bytes, more than a pipeline file can be ({max_bytes})",
+            meta.len()
+        ));
+    }
+    let mut text = String::new();
+    file.take(max_bytes + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() as u64 > max_bytes {
+        return Err(format!("more than {max_bytes} bytes"));
+    }
+    Ok(text)
+}
+
+/// Refuses a path written as a URL (`gs://bucket/out`, `s3://…`, `file://…`): cloud storage is
+/// not supported yet, and taken as a local path it would become a folder named `gs:`.
+pub fn local_path(path: &Path, what: &str) -> Result<()> {
+    let text = path.to_string_lossy();
+    if let Some((scheme, _)) = text.split_once("://") {
+        let is_scheme = scheme
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+        if is_scheme {
+            return Err(Error::Config(format!(
+                "{what} `{text}` is a URL: only local paths are supported (cloud storage is not \
+                 implemented yet)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// At most this many worker threads: beyond it a pool costs seconds to start and memory for
+/// nothing (the work is cut into files, and memory in flight grows with threads).
+pub const MAX_THREADS: usize = 256;
+
+/// Checks that a numeric setting lies in `min..=max`, naming it as a pipeline key (flags
+/// carry the same name with dashes).
+fn within<T: PartialOrd + std::fmt::Display>(
+    key: &str,
+    value: T,
+    min: T,
+    max: T,
+    note: &str,
+) -> Result<T> {
+    // Written so that NaN fails too.
+    if value >= min && value <= max {
+        return Ok(value);
+    }
+    Err(Error::Config(format!(
+        "`{key}` (--{}) must be between {min} and {max}{note}, got {value}",
+        key.replace('_', "-")
+    )))
+}
+
 /// Everything a run needs, resolved.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -89,8 +182,10 @@ pub struct RunConfig {
     pub threads: usize,
     /// Parquet encoding.
     pub parquet: ParquetSettings,
-    /// Reject-rate threshold, if any.
-    pub max_reject_rate: Option<f64>,
+    /// The checks that keep an obviously broken night from being published.
+    pub guards: Guards,
+    /// Follow symbolic links that lead outside the input folders.
+    pub follow_external_links: bool,
     /// Per-file size cap.
     pub max_file_bytes: u64,
     /// Files per unit of parallel work.
@@ -117,19 +212,45 @@ impl RunConfig {
     }
 }
 
-/// The thread count asked for, or one per core when none (or 0) is given.
-pub fn threads_or_cores(asked: Option<usize>) -> usize {
-    match asked.unwrap_or(0) {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+/// The thread count asked for (checked against [`MAX_THREADS`]), or one per core when none
+/// (or 0) is given.
+pub fn threads_or_cores(asked: Option<usize>) -> Result<usize> {
+    let asked = within(
+        "threads",
+        asked.unwrap_or(0),
+        0,
+        MAX_THREADS,
+        " (0: one per core)",
+    )?;
+    Ok(match asked {
+        0 => std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_THREADS),
         n => n,
-    }
+    })
 }
 
 /// Default per-file size cap: real exports are 5–20 KB, so 64 MiB is generous.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 64 << 20;
 
+/// Largest allowed per-file size cap: a file is read whole into memory, by every thread.
+pub const MAX_FILE_BYTES_LIMIT: u64 = 1 << 30;
+
+/// The per-file size cap asked for, or the default, checked.
+pub fn max_file_bytes(asked: Option<u64>) -> Result<u64> {
+    within(
+        "max_file_bytes",
+        asked.unwrap_or(DEFAULT_MAX_FILE_BYTES),
+        1,
+        MAX_FILE_BYTES_LIMIT,
+        "",
+    )
+}
+
 impl RunConfig {
     /// Resolves a run from a pipeline file (optional) and command-line overrides, which win.
+    /// Every value is checked here, before anything runs: a bad one is a usage error with
+    /// the allowed range, never silently clamped.
     pub fn resolve(
         file: PipelineFile,
         flags: PipelineFile,
@@ -146,38 +267,84 @@ impl RunConfig {
         let output = flags.output.or(file.output).ok_or_else(|| {
             Error::Config("no output: give --output or `output` in the pipeline file".into())
         })?;
-        let threads = threads_or_cores(flags.threads.or(file.threads));
-        let max_reject_rate = flags.max_reject_rate.or(file.max_reject_rate);
-        if let Some(rate) = max_reject_rate {
-            if !(0.0..=1.0).contains(&rate) {
-                return Err(Error::Config(format!(
-                    "max_reject_rate must be between 0 and 1, got {rate}"
-                )));
-            }
+        for input in &inputs {
+            local_path(input, "input")?;
         }
+        local_path(&output, "output")?;
+        let threads = threads_or_cores(flags.threads.or(file.threads))?;
+        let guards = Guards {
+            max_reject_rate: within(
+                "max_reject_rate",
+                flags
+                    .max_reject_rate
+                    .or(file.max_reject_rate)
+                    .unwrap_or(DEFAULT_MAX_REJECT_RATE),
+                0.0,
+                1.0,
+                "",
+            )?,
+            allow_empty: flags.allow_empty.or(file.allow_empty).unwrap_or(false),
+            allow_unreadable: flags
+                .allow_unreadable
+                .or(file.allow_unreadable)
+                .unwrap_or(false),
+            max_shrink: within(
+                "max_shrink",
+                flags
+                    .max_shrink
+                    .or(file.max_shrink)
+                    .unwrap_or(DEFAULT_MAX_SHRINK),
+                0.0,
+                1.0,
+                "",
+            )?,
+        };
         let defaults = ParquetSettings::default();
         let parquet = ParquetSettings {
             codec: flags
                 .compression
                 .or(file.compression)
                 .unwrap_or(defaults.codec),
-            zstd_level: flags
-                .zstd_level
-                .or(file.zstd_level)
-                .unwrap_or(defaults.zstd_level),
-            row_group_rows: flags
-                .row_group_rows
-                .or(file.row_group_rows)
-                .unwrap_or(defaults.row_group_rows)
-                .max(1),
-            row_group_bytes: flags
-                .row_group_bytes
-                .or(file.row_group_bytes)
-                .unwrap_or(defaults.row_group_bytes),
-            max_rows_per_file: flags
-                .max_rows_per_file
-                .or(file.max_rows_per_file)
-                .unwrap_or(defaults.max_rows_per_file),
+            zstd_level: within(
+                "zstd_level",
+                flags
+                    .zstd_level
+                    .or(file.zstd_level)
+                    .unwrap_or(defaults.zstd_level),
+                1,
+                22,
+                "",
+            )?,
+            row_group_rows: within(
+                "row_group_rows",
+                flags
+                    .row_group_rows
+                    .or(file.row_group_rows)
+                    .unwrap_or(defaults.row_group_rows),
+                1,
+                1 << 30,
+                "",
+            )?,
+            row_group_bytes: within(
+                "row_group_bytes",
+                flags
+                    .row_group_bytes
+                    .or(file.row_group_bytes)
+                    .unwrap_or(defaults.row_group_bytes),
+                1 << 20,
+                4 << 30,
+                "",
+            )?,
+            max_rows_per_file: within(
+                "max_rows_per_file",
+                flags
+                    .max_rows_per_file
+                    .or(file.max_rows_per_file)
+                    .unwrap_or(defaults.max_rows_per_file),
+                1,
+                1 << 40,
+                "",
+            )?,
             timestamp_unit: flags
                 .timestamp_unit
                 .or(file.timestamp_unit)
@@ -186,12 +353,17 @@ impl RunConfig {
                 .partition_by
                 .or(file.partition_by)
                 .unwrap_or(defaults.partition_by),
-            buffer_bytes: flags
-                .buffer_bytes
-                .or(file.buffer_bytes)
-                .unwrap_or(defaults.buffer_bytes),
+            buffer_bytes: within(
+                "buffer_bytes",
+                flags
+                    .buffer_bytes
+                    .or(file.buffer_bytes)
+                    .unwrap_or(defaults.buffer_bytes),
+                1,
+                64 << 30,
+                " (1: write every batch at once)",
+            )?,
         };
-        parquet.properties(&[])?; // validates the zstd level now rather than mid-run
         let exchange = flags.exchange.or(file.exchange).unwrap_or_default();
         exchange.validate().map_err(Error::Config)?;
         Ok(RunConfig {
@@ -199,12 +371,19 @@ impl RunConfig {
             output,
             threads,
             parquet,
-            max_reject_rate,
-            max_file_bytes: flags
-                .max_file_bytes
-                .or(file.max_file_bytes)
-                .unwrap_or(DEFAULT_MAX_FILE_BYTES),
-            batch_files: flags.batch_files.or(file.batch_files).unwrap_or(512).max(1),
+            guards,
+            follow_external_links: flags
+                .follow_external_links
+                .or(file.follow_external_links)
+                .unwrap_or(false),
+            max_file_bytes: max_file_bytes(flags.max_file_bytes.or(file.max_file_bytes))?,
+            batch_files: within(
+                "batch_files",
+                flags.batch_files.or(file.batch_files).unwrap_or(512),
+                1,
+                1 << 20,
+                "",
+            )?,
             progress,
             derive: flags.derive.or(file.derive).unwrap_or(true),
             exchange,
@@ -255,6 +434,78 @@ mod tests {
             ..Default::default()
         };
         assert!(RunConfig::resolve(PipelineFile::default(), flags, ProgressMode::Quiet).is_err());
+    }
+
+    #[test]
+    fn every_numeric_setting_is_checked_with_its_allowed_range() {
+        let base = || PipelineFile {
+            inputs: Some(vec!["x".into()]),
+            output: Some("o".into()),
+            ..Default::default()
+        };
+        let cases: Vec<(PipelineFile, &str)> = vec![
+            (PipelineFile { threads: Some(100_000_000_000), ..base() }, "`threads` (--threads) must be between 0 and 256 (0: one per core), got 100000000000"),
+            (PipelineFile { threads: Some(257), ..base() }, "between 0 and 256"),
+            (PipelineFile { batch_files: Some(0), ..base() }, "`batch_files` (--batch-files) must be between 1 and"),
+            (PipelineFile { row_group_rows: Some(0), ..base() }, "`row_group_rows`"),
+            (PipelineFile { row_group_bytes: Some(1000), ..base() }, "`row_group_bytes`"),
+            (PipelineFile { max_rows_per_file: Some(0), ..base() }, "`max_rows_per_file`"),
+            (PipelineFile { buffer_bytes: Some(0), ..base() }, "`buffer_bytes`"),
+            (PipelineFile { max_file_bytes: Some(0), ..base() }, "`max_file_bytes`"),
+            (PipelineFile { max_file_bytes: Some(2 << 30), ..base() }, "`max_file_bytes`"),
+            (PipelineFile { zstd_level: Some(0), ..base() }, "`zstd_level` (--zstd-level) must be between 1 and 22, got 0"),
+            (PipelineFile { max_reject_rate: Some(1.5), ..base() }, "`max_reject_rate`"),
+            (PipelineFile { max_reject_rate: Some(f64::NAN), ..base() }, "`max_reject_rate`"),
+            (PipelineFile { max_shrink: Some(-0.1), ..base() }, "`max_shrink`"),
+            (PipelineFile { output: Some("gs://bucket/out".into()), ..base() }, "output `gs://bucket/out` is a URL"),
+            (PipelineFile { inputs: Some(vec!["s3://b/in".into()]), ..base() }, "input `s3://b/in` is a URL"),
+        ];
+        for (flags, expected) in cases {
+            let err = RunConfig::resolve(PipelineFile::default(), flags, ProgressMode::Quiet)
+                .unwrap_err();
+            assert!(matches!(err, Error::Config(_)), "{err}");
+            assert!(
+                err.to_string().contains(expected),
+                "{err}\nexpected: {expected}"
+            );
+        }
+        // The bounds themselves are allowed; `a://` inside a file name is not a URL.
+        let edge = PipelineFile {
+            threads: Some(MAX_THREADS),
+            batch_files: Some(1),
+            row_group_rows: Some(1),
+            max_reject_rate: Some(1.0),
+            max_shrink: Some(0.0),
+            inputs: Some(vec!["in/x://y".into()]),
+            ..base()
+        };
+        let config =
+            RunConfig::resolve(PipelineFile::default(), edge, ProgressMode::Quiet).unwrap();
+        assert_eq!(config.threads, MAX_THREADS);
+        let defaults =
+            RunConfig::resolve(PipelineFile::default(), base(), ProgressMode::Quiet).unwrap();
+        assert_eq!(defaults.guards, Guards::default());
+        assert!(defaults.threads >= 1 && defaults.threads <= MAX_THREADS);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_pipeline_file_must_be_a_small_regular_file() {
+        let err = PipelineFile::load(Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+        let tmp = tempfile::tempdir().unwrap();
+        let fifo = tmp.path().join("p.toml");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let err = PipelineFile::load(&fifo).unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+        let big = tmp.path().join("big.toml");
+        std::fs::write(&big, "#".repeat(2 << 20)).unwrap();
+        let err = PipelineFile::load(&big).unwrap_err().to_string();
+        assert!(err.contains("more than a pipeline file can be"), "{err}");
     }
 
     #[test]

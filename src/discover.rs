@@ -14,6 +14,7 @@ use walkdir::WalkDir;
 
 use crate::error::{Error, Result};
 use crate::source::read::Compression;
+use crate::stop::StopFlag;
 
 /// One input file, as a view into an [`InputFiles`] list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,10 +142,56 @@ impl InputFiles {
 pub struct Discovery {
     /// Session files, sorted by path, without repeats.
     pub files: InputFiles,
-    /// Files seen under input folders that are not session files (recordings, transcripts...).
+    /// Files seen under input folders that are not session files (recordings, transcripts,
+    /// FIFOs and devices...).
     pub ignored: u64,
-    /// Entries the walk could not read (permissions, symlink loops...), as messages.
-    pub walk_errors: Vec<String>,
+    /// Symbolic links under the inputs that lead outside every input folder: not followed
+    /// unless asked (`follow_external_links`).
+    pub external_links: u64,
+    /// Entries the walk could not read, in walk order.
+    pub walk_errors: Vec<WalkError>,
+}
+
+impl Discovery {
+    /// The first folder that could not be read, and how many could not.
+    pub fn unreadable(&self) -> (Option<&str>, u64) {
+        let mut unreadable = self
+            .walk_errors
+            .iter()
+            .filter(|e| e.kind == WalkErrorKind::Unreadable);
+        let first = unreadable.next().map(|e| e.message.as_str());
+        (first, first.map_or(0, |_| 1 + unreadable.count() as u64))
+    }
+}
+
+/// An entry the walk could not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkError {
+    /// Why.
+    pub kind: WalkErrorKind,
+    /// The folder or file, when known.
+    pub path: Option<PathBuf>,
+    /// What the walk said, naming the path.
+    pub message: String,
+}
+
+/// Kinds of walk errors: a loop loses nothing (its files are reached by the other path), an
+/// unreadable folder loses every file inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalkErrorKind {
+    /// A symbolic link back to a folder above it: reported, not followed.
+    Loop,
+    /// A folder (or an input root) that could not be listed: permissions, a stale mount...
+    Unreadable,
+}
+
+/// How to walk.
+#[derive(Debug, Clone, Default)]
+pub struct WalkOptions {
+    /// Folders never to read (the output and its staging folder), however they are spelled.
+    pub exclude: Vec<PathBuf>,
+    /// Follow symbolic links that lead outside every input folder.
+    pub follow_external_links: bool,
 }
 
 /// Recognizes session files by name: `*.json` or `*.json.gz`, case-insensitive.
@@ -159,16 +206,32 @@ pub fn session_file_compression(name: &str) -> Option<Compression> {
     }
 }
 
-/// Walks `inputs`. Paths under any of `exclude` (the output and its staging folders) are
-/// skipped, so an output placed inside an input folder is never read back.
-pub fn discover(inputs: &[PathBuf], exclude: &[PathBuf]) -> Result<Discovery> {
+/// Walks `inputs`. Every path is listed under its input's canonical form (absolute, links
+/// resolved), so two spellings of one input (`./in`, `../x/in`, a link to it) give the same
+/// paths, in the same order, to the tables and the incremental state. Folders that are one
+/// of `options.exclude` are skipped whatever path leads to them, so an output placed inside
+/// an input folder is never read back. Symbolic links are followed only while they stay
+/// inside the inputs. `stop` is looked at for every entry.
+pub fn discover(inputs: &[PathBuf], options: &WalkOptions, stop: &StopFlag) -> Result<Discovery> {
+    let input_error = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Input { path, source }
+    };
+    let roots = inputs
+        .iter()
+        .map(|input| std::fs::canonicalize(input).map_err(input_error(input)))
+        .collect::<Result<Vec<_>>>()?;
+    let excluded: Vec<Identity> = options
+        .exclude
+        .iter()
+        .filter_map(|p| Identity::of(p))
+        .collect();
+    let external_links = std::cell::Cell::new(0_u64);
     let mut found = Discovery::default();
-    for input in inputs {
-        let meta = std::fs::metadata(input).map_err(|source| Error::Input {
-            path: input.clone(),
-            source,
-        })?;
+    for (input, root) in inputs.iter().zip(&roots) {
+        let meta = std::fs::metadata(root).map_err(input_error(input))?;
         if meta.is_file() {
+            // Named explicitly: always read, whatever its name (`.gz` by the name given).
             let compression = if input
                 .to_string_lossy()
                 .to_ascii_lowercase()
@@ -179,31 +242,72 @@ pub fn discover(inputs: &[PathBuf], exclude: &[PathBuf]) -> Result<Discovery> {
                 Compression::None
             };
             found.files.push(InputFile {
-                path: input,
+                path: root,
                 size: meta.len(),
                 compression,
                 modified_ns: modified_ns(&meta),
             });
             continue;
         }
-        let walker = WalkDir::new(input)
+        if !meta.is_dir() {
+            return Err(Error::Input {
+                path: input.clone(),
+                source: std::io::Error::other(
+                    "not a regular file or a folder (a FIFO, socket or device): nothing to read",
+                ),
+            });
+        }
+        let keep = |entry: &walkdir::DirEntry| {
+            if entry.depth() == 0 {
+                return true;
+            }
+            if is_hidden(entry.path(), root) {
+                return false;
+            }
+            if entry.path_is_symlink() && !options.follow_external_links {
+                let inside = std::fs::canonicalize(entry.path())
+                    .is_ok_and(|target| roots.iter().any(|r| target.starts_with(r)));
+                if !inside {
+                    external_links.set(external_links.get() + 1);
+                    return false;
+                }
+            }
+            !(entry.file_type().is_dir()
+                && !excluded.is_empty()
+                && Identity::of(entry.path()).is_some_and(|id| excluded.contains(&id)))
+        };
+        let walker = WalkDir::new(root)
             .follow_links(true)
             .into_iter()
-            .filter_entry(|e| !is_excluded(e.path(), exclude) && !is_hidden(e.path(), input));
+            .filter_entry(keep);
         for entry in walker {
+            if stop.is_raised() {
+                return Err(Error::Interrupted);
+            }
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(e) => {
-                    found.walk_errors.push(e.to_string());
+                    let kind = if e.loop_ancestor().is_some() {
+                        WalkErrorKind::Loop
+                    } else {
+                        WalkErrorKind::Unreadable
+                    };
+                    found.walk_errors.push(WalkError {
+                        kind,
+                        path: e.path().map(Path::to_owned),
+                        message: e.to_string(),
+                    });
                     continue;
                 }
             };
-            if !entry.file_type().is_file() {
+            if entry.file_type().is_dir() {
                 continue;
             }
             let name = entry.file_name().to_string_lossy();
             match session_file_compression(&name) {
-                Some(compression) => {
+                // A FIFO or a device named like a session file is not one: reading it would
+                // block or never end.
+                Some(compression) if entry.file_type().is_file() => {
                     let meta = entry.metadata().ok();
                     found.files.push(InputFile {
                         path: entry.path(),
@@ -212,12 +316,34 @@ pub fn discover(inputs: &[PathBuf], exclude: &[PathBuf]) -> Result<Discovery> {
                         modified_ns: meta.as_ref().and_then(modified_ns),
                     });
                 }
-                None => found.ignored += 1,
+                _ => found.ignored += 1,
             }
         }
     }
+    found.external_links = external_links.get();
     found.files.sort_and_dedup();
     Ok(found)
+}
+
+/// What makes a folder itself, whatever path leads to it: device and inode on Unix, the
+/// canonical path elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Identity(#[cfg(unix)] (u64, u64), #[cfg(not(unix))] PathBuf);
+
+impl Identity {
+    /// The identity of what `path` leads to, if it exists.
+    fn of(path: &Path) -> Option<Identity> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let meta = std::fs::metadata(path).ok()?;
+            Some(Identity((meta.dev(), meta.ino())))
+        }
+        #[cfg(not(unix))]
+        {
+            std::fs::canonicalize(path).ok().map(Identity)
+        }
+    }
 }
 
 /// The modification time of `meta` in nanoseconds since the epoch.
@@ -225,10 +351,6 @@ fn modified_ns(meta: &std::fs::Metadata) -> Option<i64> {
     let modified = meta.modified().ok()?;
     let since_epoch = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
     i64::try_from(since_epoch.as_nanos()).ok()
-}
-
-fn is_excluded(path: &Path, exclude: &[PathBuf]) -> bool {
-    exclude.iter().any(|x| path.starts_with(x))
 }
 
 /// Hidden entries (`.staging` folders, editor files) below an input root are skipped.
@@ -245,10 +367,18 @@ mod tests {
     use super::*;
     use std::fs;
 
+    fn walk(inputs: &[PathBuf], exclude: &[PathBuf]) -> Result<Discovery> {
+        let options = WalkOptions {
+            exclude: exclude.to_vec(),
+            follow_external_links: false,
+        };
+        discover(inputs, &options, &StopFlag::new())
+    }
+
     #[test]
     fn walks_recursively_sorts_and_counts_the_rest() {
         let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path();
+        let root = &fs::canonicalize(tmp.path()).unwrap();
         fs::create_dir_all(root.join("2026/03/24")).unwrap();
         fs::write(root.join("2026/03/24/call-2.json"), "{}").unwrap();
         fs::write(root.join("chat-1.JSON.gz"), "").unwrap();
@@ -256,7 +386,7 @@ mod tests {
         fs::write(root.join(".hidden.json"), "{}").unwrap();
         fs::create_dir_all(root.join("out")).unwrap();
         fs::write(root.join("out/x.json"), "{}").unwrap();
-        let found = discover(
+        let found = walk(
             &[root.to_owned(), root.join("2026/03/24/call-2.json")],
             &[root.join("out")],
         )
@@ -328,8 +458,78 @@ mod tests {
 
     #[test]
     fn a_missing_input_is_an_error() {
-        let err = discover(&[PathBuf::from("/nonexistent/session-etl")], &[]).unwrap_err();
+        let err = walk(&[PathBuf::from("/nonexistent/session-etl")], &[]).unwrap_err();
         assert!(matches!(err, Error::Input { .. }));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_named_fifo_is_an_error_and_one_in_a_folder_is_ignored() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fifo = tmp.path().join("call-1.json");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let err = walk(std::slice::from_ref(&fifo), &[]).unwrap_err();
+        assert!(
+            err.to_string().contains("not a regular file or a folder"),
+            "{err}"
+        );
+        let found = walk(&[tmp.path().to_owned()], &[]).unwrap();
+        assert_eq!((found.files.len(), found.ignored), (0, 1));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn every_spelling_of_an_input_lists_the_same_paths_and_the_output_is_skipped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(tmp.path()).unwrap();
+        fs::create_dir_all(root.join("in/out")).unwrap();
+        fs::write(root.join("in/call-1.json"), "{}").unwrap();
+        fs::write(root.join("in/out/call-2.json"), "{}").unwrap();
+        std::os::unix::fs::symlink(root.join("in"), root.join("link")).unwrap();
+        // Another way into the output: a link inside the input.
+        std::os::unix::fs::symlink(root.join("in/out"), root.join("in/back")).unwrap();
+        let spellings = [root.join("in"), root.join("in/../in/."), root.join("link")];
+        for input in spellings {
+            let found = walk(std::slice::from_ref(&input), &[root.join("link/out")]).unwrap();
+            let paths: Vec<_> = found.files.iter().map(|f| f.path.to_owned()).collect();
+            assert_eq!(paths, [root.join("in/call-1.json")], "{}", input.display());
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_leaving_the_inputs_are_skipped_unless_asked_for() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(tmp.path()).unwrap();
+        fs::create_dir_all(root.join("in")).unwrap();
+        fs::create_dir_all(root.join("elsewhere")).unwrap();
+        fs::write(root.join("elsewhere/call-9.json"), "{}").unwrap();
+        fs::write(root.join("secret.json"), "{}").unwrap();
+        std::os::unix::fs::symlink(root.join("elsewhere"), root.join("in/dir")).unwrap();
+        std::os::unix::fs::symlink(root.join("secret.json"), root.join("in/call-8.json")).unwrap();
+        let found = walk(&[root.join("in")], &[]).unwrap();
+        assert_eq!((found.files.len(), found.external_links), (0, 2));
+        // Inside another input root, a link is followed.
+        let found = walk(&[root.join("in"), root.join("elsewhere")], &[]).unwrap();
+        assert_eq!(found.files.len(), 2, "{:?}", found.files);
+        let options = WalkOptions {
+            exclude: vec![],
+            follow_external_links: true,
+        };
+        let found = discover(&[root.join("in")], &options, &StopFlag::new()).unwrap();
+        assert_eq!((found.files.len(), found.external_links), (2, 0));
+    }
+
+    #[test]
+    fn a_raised_stop_ends_the_walk() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("call-1.json"), "{}").unwrap();
+        let stop = StopFlag::new();
+        stop.raise();
+        let err = discover(&[tmp.path().to_owned()], &WalkOptions::default(), &stop).unwrap_err();
+        assert!(matches!(err, Error::Interrupted), "{err}");
     }
 
     #[cfg(unix)]
@@ -339,8 +539,10 @@ mod tests {
         fs::create_dir(tmp.path().join("a")).unwrap();
         std::os::unix::fs::symlink(tmp.path(), tmp.path().join("a/loop")).unwrap();
         fs::write(tmp.path().join("a/call-1.json"), "{}").unwrap();
-        let found = discover(&[tmp.path().to_owned()], &[]).unwrap();
+        let found = walk(&[tmp.path().to_owned()], &[]).unwrap();
         assert_eq!(found.files.len(), 1);
         assert_eq!(found.walk_errors.len(), 1, "{:?}", found.walk_errors);
+        assert_eq!(found.walk_errors[0].kind, WalkErrorKind::Loop);
+        assert_eq!(found.unreadable(), (None, 0));
     }
 }

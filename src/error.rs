@@ -51,9 +51,15 @@ pub enum Error {
         /// The underlying error.
         source: arrow::error::ArrowError,
     },
-    /// The output path exists and does not look like a session-etl output: refusing to replace it.
-    #[error("refusing to replace {0}: it exists and is not a session-etl output (no _SUCCESS or _run.json inside)")]
-    ForeignOutput(PathBuf),
+    /// The output path is not something this tool may replace (not its own output, a
+    /// symbolic link, an input, the home folder...): refused before anything is written.
+    #[error("refusing to replace {path}: {why}; nothing was written")]
+    ForeignOutput {
+        /// The output path.
+        path: PathBuf,
+        /// Why it may not be replaced.
+        why: String,
+    },
     /// An incremental run cannot build on the previous output: its state or one of its
     /// table files is damaged or not what this version writes.
     #[error("cannot build on the previous output: {path}: {message}; run with --full-refresh to rebuild the output and its state")]
@@ -76,6 +82,9 @@ pub enum Error {
     /// A worker thread failed or panicked.
     #[error("a worker thread failed: {0}")]
     Worker(String),
+    /// A guard stopped the run before publication: the night looks broken.
+    #[error("{0}")]
+    Guard(crate::guard::Stopped),
     /// A stop was asked for (`SIGINT`, `SIGTERM`): nothing was published.
     #[error("interrupted: nothing was published; the previous output is unchanged")]
     Interrupted,

@@ -17,8 +17,8 @@ use session_etl::stop::{StopFlag, EXIT_INTERRUPTED};
 
 /// Exit code for a bad command line or pipeline file (clap uses it for usage errors too).
 const EXIT_USAGE: u8 = 2;
-/// Exit code when the reject threshold was exceeded (nothing published).
-const EXIT_REJECT_THRESHOLD: u8 = 3;
+/// Exit code when a guard stopped the run (nothing published): see `session_etl::guard`.
+const EXIT_GUARD: u8 = 3;
 /// Exit code when another run holds the output's lock: retry later, nothing is wrong.
 const EXIT_LOCKED: u8 = 4;
 
@@ -83,9 +83,30 @@ struct RunArgs {
     /// zstd level, 1–22.
     #[arg(long)]
     zstd_level: Option<i32>,
-    /// Fail (exit 3, publish nothing) when more than this fraction of files is rejected.
+    /// Fail (exit 3, publish nothing) when more than this fraction of files is rejected
+    /// (default 0.05; 1 allows any).
     #[arg(long)]
     max_reject_rate: Option<f64>,
+    /// Publish even a night without any session file or session (the `no_input` and
+    /// `no_sessions` guards).
+    #[arg(long)]
+    allow_empty: bool,
+    /// Publish even when a folder under the inputs cannot be read (the `unreadable_input`
+    /// guard); its files are then missing from a full run, and kept as they were by an
+    /// incremental one.
+    #[arg(long)]
+    allow_unreadable: bool,
+    /// Fail (exit 3) when the output would hold more than this fraction fewer sessions than
+    /// the output it replaces (default 0.5; the `shrink` guard).
+    #[arg(long, value_name = "FRACTION")]
+    max_shrink: Option<f64>,
+    /// The same as --max-shrink 1: publish however few sessions remain.
+    #[arg(long, conflicts_with = "max_shrink")]
+    allow_shrink: bool,
+    /// Follow symbolic links that lead outside the input folders (by default they are
+    /// counted and skipped).
+    #[arg(long)]
+    follow_external_links: bool,
     /// Reject files larger than this many bytes (after decompression).
     #[arg(long)]
     max_file_bytes: Option<u64>,
@@ -257,6 +278,14 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         compression: args.compression,
         zstd_level: args.zstd_level,
         max_reject_rate: args.max_reject_rate,
+        allow_empty: args.allow_empty.then_some(true),
+        allow_unreadable: args.allow_unreadable.then_some(true),
+        max_shrink: if args.allow_shrink {
+            Some(1.0)
+        } else {
+            args.max_shrink
+        },
+        follow_external_links: args.follow_external_links.then_some(true),
         max_file_bytes: args.max_file_bytes,
         batch_files: args.batch_files,
         row_group_rows: args.row_group_rows,
@@ -279,21 +308,18 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         // is for the nightly run. The flags themselves conflict with --shard (clap).
         config.incremental = false;
     }
-    let stop = StopFlag::on_signals().context("install the SIGINT/SIGTERM handlers")?;
+    let stop = StopFlag::on_signals().context("install the SIGINT, SIGTERM and SIGHUP handlers")?;
     let outcome = session_etl::run::run(&config, &stop)
         .with_context(|| format!("run into {}", config.output.display()))?;
     if !args.quiet {
         print!("{}", outcome.summary.to_table());
     }
-    if outcome.published {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        eprintln!(
-            "session-etl: {:.2}% of files were rejected, above --max-reject-rate {:.2}%: nothing was published",
-            outcome.summary.reject_rate * 100.0,
-            config.max_reject_rate.unwrap_or(0.0) * 100.0
-        );
-        Ok(ExitCode::from(EXIT_REJECT_THRESHOLD))
+    match outcome.stopped {
+        None => Ok(ExitCode::SUCCESS),
+        Some(stopped) => {
+            eprintln!("session-etl: {stopped}");
+            Ok(ExitCode::from(EXIT_GUARD))
+        }
     }
 }
 
@@ -307,11 +333,12 @@ fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         .or(file.inputs)
         .filter(|v| !v.is_empty())
         .context("no input: give INPUT paths or `inputs` in the pipeline file")?;
-    let max_file_bytes = args
-        .max_file_bytes
-        .or(file.max_file_bytes)
-        .unwrap_or(session_etl::config::DEFAULT_MAX_FILE_BYTES);
-    let threads = session_etl::config::threads_or_cores(args.threads.or(file.threads));
+    for input in &inputs {
+        session_etl::config::local_path(input, "input")?;
+    }
+    let max_file_bytes =
+        session_etl::config::max_file_bytes(args.max_file_bytes.or(file.max_file_bytes))?;
+    let threads = session_etl::config::threads_or_cores(args.threads.or(file.threads))?;
     let found = session_etl::validate::validate(&inputs, max_file_bytes, threads)?;
     let mut stdout = std::io::stdout().lock();
     for problem in &found.problems {
@@ -359,6 +386,7 @@ fn exit_code_of(error: &anyhow::Error) -> ExitCode {
     match error.downcast_ref::<session_etl::Error>() {
         Some(session_etl::Error::Interrupted) => ExitCode::from(EXIT_INTERRUPTED as u8),
         Some(session_etl::Error::Locked { .. }) => ExitCode::from(EXIT_LOCKED),
+        Some(session_etl::Error::Guard(_)) => ExitCode::from(EXIT_GUARD),
         Some(session_etl::Error::Config(_) | session_etl::Error::PipelineFile { .. }) => {
             ExitCode::from(EXIT_USAGE)
         }

@@ -25,9 +25,9 @@ pub struct Tally {
     /// Rejected files by `error_kind`.
     pub rejects_by_kind: BTreeMap<String, u64>,
     /// Status values that are neither a known name nor a known code, with counts.
-    pub unknown_statuses: BTreeMap<String, u64>,
+    pub unknown_statuses: KeyCounts,
     /// Keys the format does not define, by path (`participants[].x_debug`), with counts.
-    pub unknown_fields: BTreeMap<String, u64>,
+    pub unknown_fields: KeyCounts,
     /// Exchange events by code.
     pub events_by_code: BTreeMap<EventCode, u64>,
     /// Events of sessions without any identifier (not in the request bodies).
@@ -50,15 +50,11 @@ impl Tally {
         self.unaddressable_events += other.unaddressable_events;
         self.sessions_without_identifiers += other.sessions_without_identifiers;
         self.duplicate_event_ids += other.duplicate_event_ids;
-        for (map, from) in [
-            (&mut self.rejects_by_kind, other.rejects_by_kind),
-            (&mut self.unknown_statuses, other.unknown_statuses),
-            (&mut self.unknown_fields, other.unknown_fields),
-        ] {
-            for (k, v) in from {
-                *map.entry(k).or_default() += v;
-            }
+        for (k, v) in other.rejects_by_kind {
+            *self.rejects_by_kind.entry(k).or_default() += v;
         }
+        self.unknown_statuses.merge(other.unknown_statuses);
+        self.unknown_fields.merge(other.unknown_fields);
         for (k, v) in other.events_by_code {
             *self.events_by_code.entry(k).or_default() += v;
         }
@@ -70,6 +66,42 @@ impl Tally {
     /// Total rejected files.
     pub fn rejected(&self) -> u64 {
         self.rejects_by_kind.values().sum()
+    }
+}
+
+/// Distinct keys a [`KeyCounts`] lists; occurrences of further keys are only counted.
+pub const MAX_LISTED_KEYS: usize = 1000;
+
+/// Occurrences by key, for keys that come from the data (unknown field paths, unknown status
+/// values): at most [`MAX_LISTED_KEYS`] distinct keys are listed, the first ones met in plan
+/// order, and occurrences of any other key are added to `unlisted`. Ten files with a million
+/// distinct keys each would otherwise hold gigabytes and write them into `_run.json`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct KeyCounts {
+    /// Counts of the listed keys.
+    pub listed: BTreeMap<String, u64>,
+    /// Occurrences of keys beyond the first [`MAX_LISTED_KEYS`].
+    pub unlisted: u64,
+}
+
+impl KeyCounts {
+    /// Counts `n` occurrences of `key`.
+    pub fn add(&mut self, key: &str, n: u64) {
+        if let Some(count) = self.listed.get_mut(key) {
+            *count += n;
+        } else if self.listed.len() < MAX_LISTED_KEYS {
+            self.listed.insert(key.to_owned(), n);
+        } else {
+            self.unlisted += n;
+        }
+    }
+
+    /// Adds `other` (counted later in plan order) into `self`.
+    pub fn merge(&mut self, other: KeyCounts) {
+        for (key, n) in other.listed {
+            self.add(&key, n);
+        }
+        self.unlisted += other.unlisted;
     }
 }
 
@@ -89,6 +121,8 @@ pub struct FileCounts {
     pub ignored: u64,
     /// Entries the directory walk could not read.
     pub walk_errors: u64,
+    /// Symbolic links under the inputs that lead outside them, not followed.
+    pub external_links: u64,
     /// Bytes read from disk by the full pass.
     pub bytes_read: u64,
     /// Session files left to the other shards of a sharded run (not counted in `seen`).
@@ -98,6 +132,11 @@ pub struct FileCounts {
 /// `_run.json`: everything a scheduler or a person needs to judge a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
+    /// Always `session-etl`: with `output_format`, what marks a folder as this tool's own
+    /// (a `_SUCCESS` alone may be Spark's).
+    pub tool: &'static str,
+    /// The layout version of the output ([`crate::sink::publish::OUTPUT_FORMAT`]).
+    pub output_format: u64,
     /// Version of session-etl that wrote the output.
     pub session_etl_version: &'static str,
     /// Unique id of the run (also the prefix of its Parquet file names).
@@ -136,10 +175,14 @@ pub struct RunSummary {
     /// Date partition folders written (`date=YYYY-MM-DD`), in order; empty with
     /// `partition_by = none`. Engines with a partition catalogue (Hive, Glue) register these.
     pub partitions: Vec<String>,
-    /// Unknown status values kept as written, with counts.
+    /// Unknown status values kept as written, with counts (the first 1,000 distinct ones).
     pub unknown_statuses: BTreeMap<String, u64>,
-    /// Unknown keys tolerated, by path, with counts.
+    /// Occurrences of unknown status values beyond the first 1,000 distinct ones.
+    pub unknown_statuses_unlisted: u64,
+    /// Unknown keys tolerated, by path, with counts (the first 1,000 distinct paths).
     pub unknown_fields: BTreeMap<String, u64>,
+    /// Occurrences of unknown keys beyond the first 1,000 distinct paths.
+    pub unknown_fields_unlisted: u64,
     /// Derived Acoustic Exchange events.
     pub events: EventSummary,
     /// Throughput of the whole run.
@@ -300,10 +343,16 @@ impl RunSummary {
             line("walk errors", self.files.walk_errors.to_string());
         }
         if !self.unknown_statuses.is_empty() {
-            line("unknown statuses", fmt_counts(&self.unknown_statuses));
+            line(
+                "unknown statuses",
+                fmt_counts(&self.unknown_statuses, self.unknown_statuses_unlisted),
+            );
         }
         if !self.unknown_fields.is_empty() {
-            line("unknown fields", fmt_counts(&self.unknown_fields));
+            line(
+                "unknown fields",
+                fmt_counts(&self.unknown_fields, self.unknown_fields_unlisted),
+            );
         }
         if self.events.derived {
             let codes: Vec<String> = self
@@ -341,7 +390,7 @@ impl RunSummary {
             if !self.events.missing_required.is_empty() {
                 line(
                     "  missing required",
-                    fmt_counts(&self.events.missing_required),
+                    fmt_counts(&self.events.missing_required, 0),
                 );
             }
         } else {
@@ -363,12 +412,12 @@ impl RunSummary {
     }
 }
 
-fn fmt_counts(counts: &BTreeMap<String, u64>) -> String {
-    counts
-        .iter()
-        .map(|(k, n)| format!("{k} ({n})"))
-        .collect::<Vec<_>>()
-        .join(", ")
+fn fmt_counts(counts: &BTreeMap<String, u64>, unlisted: u64) -> String {
+    let mut parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} ({n})")).collect();
+    if unlisted > 0 {
+        parts.push(format!("{unlisted} more of other keys"));
+    }
+    parts.join(", ")
 }
 
 /// How progress is shown.
@@ -439,5 +488,28 @@ impl Progress {
         if let Some(bar) = self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_counts_list_the_first_keys_and_count_the_rest() {
+        let mut a = KeyCounts::default();
+        for i in 0..MAX_LISTED_KEYS + 10 {
+            a.add(&format!("k{i:05}"), 2);
+        }
+        a.add("k00000", 1);
+        assert_eq!(a.listed.len(), MAX_LISTED_KEYS);
+        assert_eq!((a.listed["k00000"], a.unlisted), (3, 20));
+        let mut b = KeyCounts::default();
+        b.add("k00001", 5);
+        b.add("new", 1);
+        b.unlisted = 4;
+        a.merge(b);
+        assert_eq!((a.listed["k00001"], a.unlisted), (7, 25));
+        assert!(!a.listed.contains_key("new"));
     }
 }

@@ -13,8 +13,9 @@ use rayon::prelude::*;
 
 use crate::config::RunConfig;
 use crate::derive::{derive, Derived, EventCode};
-use crate::discover::{discover, InputFiles};
+use crate::discover::{discover, InputFile, InputFiles, WalkOptions};
 use crate::error::{Error, Result};
+use crate::guard::{Listed, Result as GuardedResult, Stopped};
 use crate::normalize::{normalize, SessionKind};
 use crate::reject::FileError;
 use crate::report::{
@@ -26,9 +27,12 @@ use crate::select::{select, select_by_key, Selection};
 use crate::sink::carry::{Carried, CarryOver};
 use crate::sink::exchange::{event_json, identifiers_json};
 use crate::sink::partition::Day;
-use crate::sink::publish::{new_run_id, replace_output, RUN_SUMMARY};
-use crate::sink::{Publishable, RejectsTable, SessionTables, Sink, TableBatch};
-use crate::source::{self, read::read_file};
+use crate::sink::publish::{
+    new_run_id, replace_output, resolved, Existing, OUTPUT_FORMAT, RUN_SUMMARY, TOOL,
+};
+use crate::sink::{Publishable, RejectsTable, SessionTables, SessionsTable, Sink, TableBatch};
+use crate::source::read::{read_file, Compression};
+use crate::source::{self};
 use crate::stable_hash::StableHash;
 use crate::state::{self, Change, Comparison, FullReason, InputState, Produced, Rebuild};
 use crate::stop::{PausePoint, StopFlag};
@@ -38,8 +42,8 @@ use crate::stop::{PausePoint, StopFlag};
 pub struct RunOutcome {
     /// The run summary (also in `OUT/_run.json` when published).
     pub summary: RunSummary,
-    /// False when the reject threshold was exceeded: nothing was published.
-    pub published: bool,
+    /// The guard that stopped the run once its tables were complete: nothing was published.
+    pub stopped: Option<Stopped>,
 }
 
 /// What one chunk of files produced.
@@ -93,21 +97,46 @@ pub fn run(config: &RunConfig, stop: &StopFlag) -> Result<RunOutcome> {
             source,
         })?;
     }
-    replace_output(&config.output, &run_id, stop, |staging| {
-        let outcome = run_into(config, stop, staging, &run_id, started_at, clock)?;
-        let publish = outcome.published;
-        Ok((outcome, publish))
-    })
+    // Every check on the output compares resolved paths: `./out`, `../x/out` and a link to
+    // it are one folder.
+    let output = resolved(&config.output)?;
+    replace_output(
+        &output,
+        &config.inputs,
+        &run_id,
+        stop,
+        |staging, existing| {
+            let target = Target {
+                output: &output,
+                staging,
+                existing,
+            };
+            let outcome = run_into(config, stop, &target, &run_id, started_at, clock)?;
+            let publish = outcome.stopped.is_none();
+            Ok((outcome, publish))
+        },
+    )
+}
+
+/// Where a run writes, and what it replaces.
+struct Target<'a> {
+    /// The output, resolved.
+    output: &'a Path,
+    /// The run's staging folder.
+    staging: &'a Path,
+    /// What the output holds now.
+    existing: &'a Existing,
 }
 
 fn run_into(
     config: &RunConfig,
     stop: &StopFlag,
-    staging: &Path,
+    target: &Target<'_>,
     run_id: &str,
     started_at: chrono::DateTime<chrono::Utc>,
     clock: Clock,
 ) -> Result<RunOutcome> {
+    let staging = target.staging;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads)
         .thread_name(|i| format!("session-etl-{i}"))
@@ -115,12 +144,24 @@ fn run_into(
         .map_err(|e| Error::Worker(e.to_string()))?;
 
     // On the run's pool: discovery sorts the file list in parallel.
-    let discovery =
-        pool.install(|| discover(&config.inputs, &[config.output.clone(), staging.to_owned()]))?;
+    let walk = WalkOptions {
+        exclude: vec![target.output.to_owned(), staging.to_owned()],
+        follow_external_links: config.follow_external_links,
+    };
+    let discovery = pool.install(|| discover(&config.inputs, &walk, stop))?;
+    let (unreadable, unreadable_count) = discovery.unreadable();
+    config
+        .guards
+        .check_listing(Listed {
+            files: discovery.files.len() as u64,
+            unreadable,
+            unreadable_count,
+        })
+        .map_err(Error::Guard)?;
     let discovered = &discovery.files;
     let incremental = config
         .keeps_state()
-        .then(|| plan_incremental(config, &pool, discovered))
+        .then(|| plan_incremental(config, target, &pool, discovered, stop))
         .transpose()?;
     // The files this run parses: all of them, or what changed and what it touches.
     let (rebuilt_files, mut selection) = match &incremental {
@@ -142,7 +183,7 @@ fn run_into(
         }
         None => (
             None,
-            pool.install(|| select(discovered, config.max_file_bytes, config.shard)),
+            pool.install(|| select(discovered, config.max_file_bytes, config.shard, stop))?,
         ),
     };
     let files = rebuilt_files.as_ref().unwrap_or(discovered);
@@ -154,10 +195,11 @@ fn run_into(
                 previous: Some(_), ..
             },
         ) => sink.carry_over(&CarryOver {
-            previous: &config.output,
+            previous: target.output,
             rewrite_days: &plan.rebuild.days,
             drop_sessions: &plan.rebuild.sessions,
             drop_paths: &plan.rebuild.paths,
+            stop,
         })?,
         _ => Carried::default(),
     };
@@ -222,6 +264,8 @@ fn run_into(
         rejected_in_output as f64 / seen as f64
     };
     let summary = RunSummary {
+        tool: TOOL,
+        output_format: OUTPUT_FORMAT,
         session_etl_version: env!("CARGO_PKG_VERSION"),
         run_id: run_id.to_owned(),
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -246,6 +290,7 @@ fn run_into(
             superseded: selection.superseded(),
             ignored: discovery.ignored,
             walk_errors: discovery.walk_errors.len() as u64,
+            external_links: discovery.external_links,
             bytes_read: tally.bytes_read,
             other_shards: selection.other_shards,
         },
@@ -264,8 +309,10 @@ fn run_into(
             .collect(),
         partition_by: config.parquet.partition_by,
         partitions: written.partitions,
-        unknown_statuses: tally.unknown_statuses.clone(),
-        unknown_fields: tally.unknown_fields.clone(),
+        unknown_statuses: tally.unknown_statuses.listed.clone(),
+        unknown_statuses_unlisted: tally.unknown_statuses.unlisted,
+        unknown_fields: tally.unknown_fields.listed.clone(),
+        unknown_fields_unlisted: tally.unknown_fields.unlisted,
         events: EventSummary {
             derived: config.derive,
             total: by_code.values().sum(),
@@ -287,15 +334,28 @@ fn run_into(
             sessions_per_s: sessions as f64 / wall,
             mb_per_s: tally.bytes_read as f64 / 1e6 / wall,
         },
-        walk_errors: discovery.walk_errors.iter().take(20).cloned().collect(),
+        walk_errors: discovery
+            .walk_errors
+            .iter()
+            .take(20)
+            .map(|e| e.message.clone())
+            .collect(),
     };
-    let published = config.max_reject_rate.is_none_or(|max| reject_rate <= max);
-    if published {
+    let stopped = config
+        .guards
+        .check_result(GuardedResult {
+            files: seen,
+            rejected: rejected_in_output,
+            sessions: summary.rows.get(SessionsTable::NAME).copied().unwrap_or(0),
+            previous_sessions: target.existing.sessions(),
+        })
+        .err();
+    if stopped.is_none() {
         let path = staging.join(RUN_SUMMARY);
         let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Worker(e.to_string()))?;
         std::fs::write(&path, json).map_err(Error::io("write", &path))?;
     }
-    Ok(RunOutcome { summary, published })
+    Ok(RunOutcome { summary, stopped })
 }
 
 /// Processes `plan` in waves and writes every table; returns the files that were rejected.
@@ -313,8 +373,8 @@ fn process(
     produced: &mut Vec<Produced>,
     memory: &mut FreedMemory,
 ) -> Result<Vec<u32>> {
-    let chunks: Vec<&[u32]> = plan.chunks(config.batch_files).collect();
-    let wave_len = config.threads * 2;
+    let chunks = cut_chunks(plan, files, config.batch_files, config.max_file_bytes);
+    let waves = cut_waves(&chunks, config.threads);
     let compute = |wave: &[&[u32]]| -> Result<Vec<ChunkOutput>> {
         pool.install(|| {
             wave.par_iter()
@@ -323,7 +383,7 @@ fn process(
         })
     };
     let mut rejected = Vec::new();
-    let mut waves = chunks.chunks(wave_len);
+    let mut waves = waves.iter().map(Vec::as_slice);
     let mut waves_written = 0_usize;
     let mut ready = waves.next().map(compute).transpose()?;
     while let Some(outputs) = ready.take() {
@@ -355,6 +415,72 @@ fn process(
         }
     }
     Ok(rejected)
+}
+
+/// Input bytes a chunk of files holds at most (unless one file alone is larger): with
+/// `batch_files`, what one worker has in memory at once.
+const CHUNK_BYTES: u64 = 8 << 20;
+/// Input bytes per thread a wave of chunks holds at most (but always one chunk). Two waves are
+/// in memory (one parsed, one written), so whatever the files, the input in memory stays
+/// near `2 × threads × 16 MiB` plus one file: a run over 60 MB files holds a few of them,
+/// not a chunk of 512.
+const WAVE_BYTES_PER_THREAD: u64 = 16 << 20;
+/// What a gzip file's content is assumed to weigh per byte on disk (JSON compresses 5–20×).
+const GZIP_EXPANSION: u64 = 10;
+
+/// The bytes a file is expected to take in memory once read (at most `max_file_bytes`).
+fn weight(file: &InputFile<'_>, max_file_bytes: u64) -> u64 {
+    let content = match file.compression {
+        Compression::None => file.size,
+        Compression::Gzip => file.size.saturating_mul(GZIP_EXPANSION),
+    };
+    content.clamp(1, max_file_bytes)
+}
+
+/// Cuts `plan` into chunks of at most `batch_files` files and [`CHUNK_BYTES`] of input.
+fn cut_chunks<'p>(
+    plan: &'p [u32],
+    files: &InputFiles,
+    batch_files: usize,
+    max_file_bytes: u64,
+) -> Vec<(&'p [u32], u64)> {
+    let mut chunks = Vec::new();
+    let (mut start, mut bytes) = (0, 0_u64);
+    for (i, &file) in plan.iter().enumerate() {
+        let w = files
+            .get(file as usize)
+            .map_or(1, |f| weight(&f, max_file_bytes));
+        if i > start && (i - start == batch_files || bytes + w > CHUNK_BYTES) {
+            chunks.push((&plan[start..i], bytes));
+            (start, bytes) = (i, 0);
+        }
+        bytes += w;
+    }
+    if start < plan.len() {
+        chunks.push((&plan[start..], bytes));
+    }
+    chunks
+}
+
+/// Groups chunks into waves of at most two per thread and `threads ×`
+/// [`WAVE_BYTES_PER_THREAD`] of input.
+fn cut_waves<'p>(chunks: &[(&'p [u32], u64)], threads: usize) -> Vec<Vec<&'p [u32]>> {
+    let budget = WAVE_BYTES_PER_THREAD.saturating_mul(threads as u64);
+    let mut waves: Vec<Vec<&[u32]>> = Vec::new();
+    let mut bytes = 0_u64;
+    for &(chunk, w) in chunks {
+        match waves.last_mut() {
+            Some(wave) if wave.len() < threads * 2 && bytes + w <= budget => {
+                wave.push(chunk);
+                bytes += w;
+            }
+            _ => {
+                waves.push(vec![chunk]);
+                bytes = w;
+            }
+        }
+    }
+    waves
 }
 
 fn write_outputs(
@@ -399,7 +525,7 @@ fn process_chunk(
         let Some(file) = files.get(index as usize) else {
             continue;
         };
-        let path = file.path.to_string_lossy();
+        let path = crate::paths::to_text(file.path);
         let outcome = read_file(
             file.path,
             file.compression,
@@ -413,14 +539,11 @@ fn process_chunk(
             let parsed = source::parse(&buf)?;
             let session = normalize(&parsed.session, file.file_name())
                 .map_err(|e| source::with_position(e, &buf))?;
-            for field in parsed.unknown_fields {
-                *tally.unknown_fields.entry(field).or_default() += 1;
+            for field in &parsed.unknown_fields {
+                tally.unknown_fields.add(field, 1);
             }
             if let Some(status) = session.status.as_ref().filter(|s| !s.known) {
-                *tally
-                    .unknown_statuses
-                    .entry(status.name.to_string())
-                    .or_default() += 1;
+                tally.unknown_statuses.add(&status.name, 1);
             }
             match session.kind {
                 SessionKind::Call => tally.calls += 1,
@@ -498,21 +621,23 @@ fn process_chunk(
 /// Compares the input with the previous output's state and decides what to rebuild.
 fn plan_incremental(
     config: &RunConfig,
+    target: &Target<'_>,
     pool: &rayon::ThreadPool,
     discovered: &InputFiles,
+    stop: &StopFlag,
 ) -> Result<IncrementalPlan> {
     let settings = settings_fingerprint(config);
     let (previous, full_reason) = if config.full_refresh {
         (None, Some(FullReason::Asked))
     } else {
-        match InputState::load(&config.output)? {
+        match InputState::load(target.output)? {
             Ok(state) if state.settings == settings => (Some(state), None),
             Ok(_) => (None, Some(FullReason::SettingsChanged)),
             Err(reason) => (None, Some(reason)),
         }
     };
-    let comparison =
-        pool.install(|| state::compare(discovered, previous.as_ref(), config.max_file_bytes));
+    let comparison = pool
+        .install(|| state::compare(discovered, previous.as_ref(), config.max_file_bytes, stop))?;
     let rebuild = state::plan_rebuild(&comparison, previous.as_ref());
     Ok(IncrementalPlan {
         previous,
@@ -661,5 +786,63 @@ fn count_events(derived: &Derived<'_>, tally: &mut Tally) {
     if !derived.addressable() {
         tally.sessions_without_identifiers += 1;
         tally.unaddressable_events += derived.events.len() as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn listed(sizes: &[(u64, Compression)]) -> (Vec<PathBuf>, InputFiles) {
+        let paths: Vec<PathBuf> = (0..sizes.len())
+            .map(|i| PathBuf::from(format!("f{i}")))
+            .collect();
+        let mut files = InputFiles::default();
+        for (path, &(size, compression)) in paths.iter().zip(sizes) {
+            files.push(InputFile {
+                path,
+                size,
+                compression,
+                modified_ns: None,
+            });
+        }
+        (paths, files)
+    }
+
+    #[test]
+    fn chunks_and_waves_are_bounded_in_bytes_as_well_as_files() {
+        const MB: u64 = 1 << 20;
+        let small = (8 << 10, Compression::None);
+        // 1,000 small files: chunks of `batch_files`, waves of two chunks per thread.
+        let (_p, files) = listed(&vec![small; 1000]);
+        let plan: Vec<u32> = (0..1000).collect();
+        let chunks = cut_chunks(&plan, &files, 300, 64 * MB);
+        let lens: Vec<usize> = chunks.iter().map(|(c, _)| c.len()).collect();
+        assert_eq!(lens, [300, 300, 300, 100]);
+        assert_eq!(
+            cut_waves(&chunks, 1)
+                .iter()
+                .map(Vec::len)
+                .collect::<Vec<_>>(),
+            [2, 2]
+        );
+        // 24 files of 60 MB: one per chunk, one chunk per wave on two threads (not 24 files
+        // in one chunk of 512); a gzip file weighs its likely content.
+        let (_p, files) = listed(&vec![(60 * MB, Compression::None); 24]);
+        let plan: Vec<u32> = (0..24).collect();
+        let chunks = cut_chunks(&plan, &files, 512, 64 * MB);
+        assert_eq!(chunks.len(), 24);
+        let waves = cut_waves(&chunks, 2);
+        assert!(waves.iter().all(|w| w.len() == 1), "{waves:?}");
+        let (_p, files) = listed(&[(2 * MB, Compression::Gzip), small, small]);
+        let chunks = cut_chunks(&[0, 1, 2], &files, 512, 64 * MB);
+        assert_eq!(
+            chunks.iter().map(|(c, _)| c.len()).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        // Every file is in exactly one chunk, in plan order.
+        let flat: Vec<u32> = chunks.iter().flat_map(|(c, _)| c.iter().copied()).collect();
+        assert_eq!(flat, [0, 1, 2]);
     }
 }

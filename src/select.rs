@@ -16,10 +16,12 @@ use rayon::prelude::*;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use crate::discover::{InputFile, InputFiles};
+use crate::error::{Error, Result};
 use crate::normalize::{Instant, KindEvidence, SessionKind};
 use crate::source::read::{read_file, read_prefix};
 use crate::source::Str;
 use crate::stable_hash::fnv1a;
+use crate::stop::StopFlag;
 
 /// The identity of a session across exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -138,19 +140,36 @@ pub type FileKey = Option<(SessionKey, Option<i64>)>;
 
 /// Pre-scans every file in parallel and picks the export to keep for each session of `shard`
 /// (of every session when `None`).
-pub fn select(files: &InputFiles, max_file_bytes: u64, shard: Option<Shard>) -> Selection {
-    let keys = prescan_files(files, max_file_bytes);
-    select_by_key(files, keys, shard)
+pub fn select(
+    files: &InputFiles,
+    max_file_bytes: u64,
+    shard: Option<Shard>,
+    stop: &StopFlag,
+) -> Result<Selection> {
+    let keys = prescan_files(files, max_file_bytes, stop)?;
+    Ok(select_by_key(files, keys, shard))
 }
 
-/// Reads the key of every file, in parallel, from the first few KB of each.
-fn prescan_files(files: &InputFiles, max_file_bytes: u64) -> Vec<FileKey> {
-    files
+/// Reads the key of every file, in parallel, from the first few KB of each. Once `stop` is
+/// raised the remaining files are skipped and the scan ends with [`Error::Interrupted`].
+pub fn prescan_files(
+    files: &InputFiles,
+    max_file_bytes: u64,
+    stop: &StopFlag,
+) -> Result<Vec<FileKey>> {
+    let keys = files
         .par_iter()
         .map_init(Vec::new, |buf, file| {
+            if stop.is_raised() {
+                return None;
+            }
             prescan_file(&file, max_file_bytes, buf)
         })
-        .collect()
+        .collect();
+    if stop.is_raised() {
+        return Err(Error::Interrupted);
+    }
+    Ok(keys)
 }
 
 /// Reads the key of one file from its first few KB (all of it when the header is longer).
@@ -437,7 +456,7 @@ mod tests {
         write("b.json", 1, "2026-01-01T00:30:00+00:00");
         write("c.json", 1, "2026-01-01T01:30:00+01:00"); // same instant as b: later path wins
         write("d.json", 2, "2026-01-01T00:00:00Z");
-        let mut selection = select(&files, 1 << 20, None);
+        let mut selection = select(&files, 1 << 20, None, &StopFlag::new()).unwrap();
         assert_eq!(selection.plan, vec![2, 3]);
         assert_eq!(selection.export_count(2), 3);
         assert_eq!(selection.superseded(), 2);
@@ -483,7 +502,7 @@ mod tests {
                 r#"{{"id": 7, "call_type": "Voice", "pad": "{padding}", "updated_at": "2026-01-02T00:00:00Z"}}"#
             ),
         );
-        let selection = select(&files, 1 << 20, None);
+        let selection = select(&files, 1 << 20, None, &StopFlag::new()).unwrap();
         assert_eq!(selection.plan, vec![1]);
         assert_eq!(selection.export_count(1), 2);
     }

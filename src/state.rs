@@ -31,6 +31,7 @@ use crate::normalize::SessionKind;
 use crate::select::{prescan, prescan_file, FileKey, SessionKey};
 use crate::sink::partition::Day;
 use crate::source::read::read_file;
+use crate::stop::StopFlag;
 
 /// The state folder inside an output.
 pub const STATE_DIR: &str = "_state";
@@ -215,7 +216,8 @@ pub fn compare(
     files: &InputFiles,
     previous: Option<&InputState>,
     max_file_bytes: u64,
-) -> Comparison {
+    stop: &StopFlag,
+) -> Result<Comparison> {
     // Keyed by the path's bytes: hashing a `Path` walks its components, several times slower.
     let known: HashMap<&[u8], &FileRecord> = previous
         .map(|p| p.files.iter().map(|r| (path_bytes(&r.path), r)).collect())
@@ -237,6 +239,9 @@ pub fn compare(
                 key: None,
                 day: None,
             };
+            if stop.is_raised() {
+                return (record, Change::New);
+            }
             let read = read_file(file.path, file.compression, file.size, max_file_bytes, buf);
             if read.is_ok() {
                 record.content_hash = Some(xxhash_rust::xxh3::xxh3_64(buf));
@@ -268,6 +273,9 @@ pub fn compare(
             }
         })
         .unzip();
+    if stop.is_raised() {
+        return Err(Error::Interrupted);
+    }
     let present: HashSet<&[u8]> = files.iter().map(|f| path_bytes(f.path)).collect();
     let deleted = previous
         .map(|p| {
@@ -285,12 +293,12 @@ pub fn compare(
         .filter_map(|(record, _)| known.get(path_bytes(&record.path))?.key)
         .map(|(key, _)| key)
         .collect();
-    Comparison {
+    Ok(Comparison {
         records,
         changes,
         deleted,
         replaced,
-    }
+    })
 }
 
 /// What an incremental run redoes.
@@ -327,7 +335,7 @@ pub fn plan_rebuild(comparison: &Comparison, previous: Option<&InputState>) -> R
         rebuild.sessions.extend(gone.key.map(|(k, _)| k));
         rebuild
             .paths
-            .insert(gone.path.to_string_lossy().into_owned());
+            .insert(crate::paths::to_text(&gone.path).into_owned());
     }
     for (index, (record, change)) in comparison
         .records
@@ -345,7 +353,7 @@ pub fn plan_rebuild(comparison: &Comparison, previous: Option<&InputState>) -> R
             if previous.is_some() {
                 rebuild
                     .paths
-                    .insert(record.path.to_string_lossy().into_owned());
+                    .insert(crate::paths::to_text(&record.path).into_owned());
             }
         }
     }
@@ -553,7 +561,7 @@ mod tests {
     use super::*;
 
     fn discover(dir: &Path) -> InputFiles {
-        crate::discover::discover(&[dir.to_owned()], &[])
+        crate::discover::discover(&[dir.to_owned()], &Default::default(), &StopFlag::new())
             .unwrap()
             .files
     }
@@ -571,12 +579,12 @@ mod tests {
     #[test]
     fn unchanged_files_are_not_read_and_rewritten_ones_are_told_apart() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path();
+        let dir = &std::fs::canonicalize(tmp.path()).unwrap();
         for (name, id) in [("a.json", 1), ("b.json", 2), ("c.json", 3), ("d.json", 4)] {
             std::fs::write(dir.join(name), call(id, "2026-03-01T10:00:00Z")).unwrap();
             set_mtime(&dir.join(name), 1_000);
         }
-        let first = compare(&discover(dir), None, 1 << 20);
+        let first = compare(&discover(dir), None, 1 << 20, &StopFlag::new()).unwrap();
         assert!(first.changes.iter().all(|&c| c == Change::New));
         let state = InputState {
             settings: "s".into(),
@@ -594,7 +602,7 @@ mod tests {
         // and mtime must mean the file is not read (the record still says session 1).
         std::fs::write(dir.join("a.json"), call(9, "2026-03-01T10:00:00Z")).unwrap();
         set_mtime(&dir.join("a.json"), 1_000);
-        let now = compare(&discover(dir), Some(&state), 1 << 20);
+        let now = compare(&discover(dir), Some(&state), 1 << 20, &StopFlag::new()).unwrap();
         assert_eq!(
             now.changes,
             [
@@ -625,10 +633,10 @@ mod tests {
     #[test]
     fn a_rebuilt_session_takes_all_its_exports_and_its_old_days() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path();
+        let dir = &std::fs::canonicalize(tmp.path()).unwrap();
         std::fs::write(dir.join("a.json"), call(1, "2026-03-01T10:00:00Z")).unwrap();
         std::fs::write(dir.join("z.json"), call(2, "2026-03-01T10:00:00Z")).unwrap();
-        let mut first = compare(&discover(dir), None, 1 << 20);
+        let mut first = compare(&discover(dir), None, 1 << 20, &StopFlag::new()).unwrap();
         first.records[0].day = Some(Day::from_days_since_epoch(20_000));
         first.records[1].day = Some(Day::from_days_since_epoch(20_001));
         let state = InputState {
@@ -637,7 +645,7 @@ mod tests {
         };
         // A re-export of session 1 arrives.
         std::fs::write(dir.join("b.json"), call(1, "2026-03-01T11:00:00Z")).unwrap();
-        let now = compare(&discover(dir), Some(&state), 1 << 20);
+        let now = compare(&discover(dir), Some(&state), 1 << 20, &StopFlag::new()).unwrap();
         let rebuild = plan_rebuild(&now, Some(&state));
         assert_eq!(rebuild.files, vec![0, 1], "a and b, not z");
         assert_eq!(
@@ -664,7 +672,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         // Still being written when compared: no key yet.
         std::fs::write(tmp.path().join("a.json"), "{").unwrap();
-        let now = compare(&discover(tmp.path()), None, 1 << 20);
+        let now = compare(&discover(tmp.path()), None, 1 << 20, &StopFlag::new()).unwrap();
         assert_eq!(now.records[0].key, None);
         let rebuild = plan_rebuild(&now, None);
         let key = SessionKey {

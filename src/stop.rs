@@ -1,5 +1,6 @@
 //! Stopping a run early without publishing anything: Ctrl-C at a terminal, `SIGTERM` from a
-//! scheduler (systemd, Kubernetes, Airflow) that wants its slot back.
+//! scheduler (systemd, Kubernetes, Airflow) that wants its slot back, `SIGHUP` when the ssh
+//! session or tmux window the run was started from goes away.
 //!
 //! A signal only raises a flag. Workers look at it before each file, so they finish the file
 //! in hand and stop; the run then discards its staging folder and returns
@@ -24,13 +25,13 @@ impl StopFlag {
         StopFlag::default()
     }
 
-    /// A flag raised by `SIGINT` and `SIGTERM`; a second signal exits with
+    /// A flag raised by `SIGINT`, `SIGTERM` and `SIGHUP`; a second signal exits with
     /// [`EXIT_INTERRUPTED`] immediately.
     #[cfg(unix)]
     pub fn on_signals() -> std::io::Result<StopFlag> {
-        use signal_hook::consts::{SIGINT, SIGTERM};
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
         let stop = StopFlag::new();
-        for signal in [SIGINT, SIGTERM] {
+        for signal in [SIGINT, SIGTERM, SIGHUP] {
             // Registered first, so it sees the flag as the previous signal left it.
             signal_hook::flag::register_conditional_shutdown(
                 signal,

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::normalize::normalize;
 use crate::reject::FileError;
 use crate::source::{self, read::read_file};
+use crate::stop::StopFlag;
 
 /// One file a run would reject.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +31,7 @@ impl Problem {
     /// `path:line:column: kind: field `f`: detail`, the shape editors and `grep` understand.
     pub fn to_line(&self) -> String {
         let e = &self.error;
-        let mut out = self.path.display().to_string();
+        let mut out = crate::paths::to_text(&self.path).into_owned();
         if let (Some(line), Some(column)) = (e.line, e.column) {
             out.push_str(&format!(":{line}:{column}"));
         }
@@ -47,7 +48,7 @@ impl Problem {
         let e = &self.error;
         serde_json::json!({
             "type": "problem",
-            "file": self.path.display().to_string(),
+            "file": crate::paths::to_text(&self.path),
             "kind": e.kind.as_str(),
             "field": e.field,
             "line": e.line,
@@ -88,7 +89,7 @@ pub fn validate(inputs: &[PathBuf], max_file_bytes: u64, threads: usize) -> Resu
         .num_threads(threads)
         .build()
         .map_err(|e| Error::Worker(e.to_string()))?;
-    let discovery = pool.install(|| discover(inputs, &[]))?;
+    let discovery = pool.install(|| discover(inputs, &Default::default(), &StopFlag::new()))?;
     let problems: Vec<Problem> = pool.install(|| {
         discovery
             .files
@@ -108,7 +109,11 @@ pub fn validate(inputs: &[PathBuf], max_file_bytes: u64, threads: usize) -> Resu
         files: discovery.files.len() as u64,
         rejected: problems.len() as u64,
         valid: (discovery.files.len() - problems.len()) as u64,
-        walk_errors: discovery.walk_errors,
+        walk_errors: discovery
+            .walk_errors
+            .into_iter()
+            .map(|e| e.message)
+            .collect(),
         ..Validation::default()
     };
     for problem in &problems {

@@ -6,8 +6,10 @@ mod util;
 use arrow::datatypes::{DataType, TimeUnit};
 use util::*;
 
+/// Runs the good and the bad fixtures; half of them are bad on purpose, so the reject-rate
+/// guard is switched off.
 fn run_fixtures(out: &std::path::Path) {
-    session_etl(&["run", "--quiet", "--output"])
+    session_etl(&["run", "--quiet", "--max-reject-rate", "1", "--output"])
         .arg(out)
         .arg("fixtures/good")
         .arg("fixtures/bad")
@@ -436,6 +438,8 @@ fn reruns_give_identical_tables() {
         "1",
         "--batch-files",
         "3",
+        "--max-reject-rate",
+        "1",
         "--output",
     ])
     .arg(&b)
@@ -489,10 +493,19 @@ fn a_generated_corpus_reproduces_its_truth() {
     let truth: serde_json::Value =
         serde_json::from_slice(&std::fs::read(corpus.join("truth.json")).unwrap()).unwrap();
     let out = dir.join("out");
-    session_etl(&["run", "--quiet", "--batch-files", "64", "--output"])
-        .arg(&out)
-        .arg(corpus.join("sessions"))
-        .assert_exit(0);
+    // A twentieth of the sessions are bad on purpose: above the default reject rate.
+    session_etl(&[
+        "run",
+        "--quiet",
+        "--batch-files",
+        "64",
+        "--max-reject-rate",
+        "1",
+    ])
+    .arg("--output")
+    .arg(&out)
+    .arg(corpus.join("sessions"))
+    .assert_exit(0);
     let summary = run_summary(&out);
     assert_eq!(summary["files"]["seen"], truth["files_seen"]);
     assert_eq!(summary["files"]["ignored"], truth["files_ignored"]);
@@ -672,11 +685,19 @@ fn session_tables_are_partitioned_by_the_utc_creation_day() {
 
     // `--partition-by none` writes the same rows into flat folders.
     let flat = dir.join("flat");
-    session_etl(&["run", "--quiet", "--partition-by", "none", "--output"])
-        .arg(&flat)
-        .arg("fixtures/good")
-        .arg("fixtures/bad")
-        .assert_exit(0);
+    session_etl(&[
+        "run",
+        "--quiet",
+        "--partition-by",
+        "none",
+        "--max-reject-rate",
+        "1",
+    ])
+    .arg("--output")
+    .arg(&flat)
+    .arg("fixtures/good")
+    .arg("fixtures/bad")
+    .assert_exit(0);
     for table in &tables {
         assert!(table_files(&flat, table).iter().all(|(d, _)| d.is_none()));
         assert_eq!(
@@ -701,16 +722,24 @@ fn session_tables_are_partitioned_by_the_utc_creation_day() {
         files
     };
     let small_chunks = dir.join("small-chunks");
-    session_etl(&["run", "--quiet", "--batch-files", "1", "--output"])
-        .arg(&small_chunks)
-        .arg("fixtures/good")
-        .arg("fixtures/bad")
-        .assert_exit(0);
+    session_etl(&[
+        "run",
+        "--quiet",
+        "--batch-files",
+        "1",
+        "--max-reject-rate",
+        "1",
+    ])
+    .arg("--output")
+    .arg(&small_chunks)
+    .arg("fixtures/good")
+    .arg("fixtures/bad")
+    .assert_exit(0);
     assert_eq!(layout(&small_chunks), layout(&out));
     let pipeline = dir.create(
         "tiny-buffer.toml",
         format!(
-            "output = {:?}\nbuffer_bytes = 1\nbatch_files = 1\n",
+            "output = {:?}\nbuffer_bytes = 1\nbatch_files = 1\nmax_reject_rate = 1\n",
             dir.join("tiny-buffer")
         ),
     );
@@ -792,12 +821,18 @@ fn validate_reports_exactly_what_a_run_rejects_and_writes_nothing() {
         run_summary(&out)["rejects_by_kind"]
     );
 
-    // The text form: one `path:line:column: kind: ...` line per problem.
+    // The text form: one `path:line:column: kind: ...` line per problem, the path resolved
+    // (absolute, links followed) as in the tables.
     let text = session_etl(&["validate", "fixtures/bad/negative-duration.json"]).assert_exit(1);
+    let resolved =
+        std::fs::canonicalize(repo().join("fixtures/bad/negative-duration.json")).unwrap();
     assert_eq!(
         String::from_utf8_lossy(&text.stdout),
-        "fixtures/bad/negative-duration.json:16:20: invalid_duration: field `call_duration`: \
-         a duration cannot be negative, found -5\n"
+        format!(
+            "{}:16:20: invalid_duration: field `call_duration`: a duration cannot be negative, \
+             found -5\n",
+            resolved.display()
+        )
     );
     let clean = session_etl(&["validate", "fixtures/good"]).assert_exit(0);
     assert!(clean.stdout.is_empty());

@@ -24,6 +24,7 @@ use crate::select::SessionKey;
 use crate::sink::partition::Day;
 use crate::sink::publish::parquet_rows;
 use crate::sink::{RejectsTable, Sink};
+use crate::stop::StopFlag;
 
 /// What to keep of a previous output.
 #[derive(Debug)]
@@ -36,6 +37,8 @@ pub struct CarryOver<'a> {
     pub drop_sessions: &'a HashSet<SessionKey>,
     /// Files whose previous `rejects` rows are dropped (processed again, or deleted).
     pub drop_paths: &'a HashSet<String>,
+    /// Looked at before each file: a stop ends the carry-over with [`Error::Interrupted`].
+    pub stop: &'a StopFlag,
 }
 
 /// What was kept.
@@ -65,6 +68,9 @@ impl Sink {
                         None => !carry.drop_sessions.is_empty(),
                     };
                 for file in files {
+                    if carry.stop.is_raised() {
+                        return Err(Error::Interrupted);
+                    }
                     let rows = parquet_rows(&file)?;
                     if rows == 0 {
                         // An empty table's placeholder: the new run makes its own if needed.

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 pub use exchange::{ExchangeCounts, ExchangeWriter, Publishable};
 pub use partition::{DayRuns, PartitionBy};
 pub use publish::Staging;
-pub use tables::{catalog, RejectsTable, SessionTables, TableBatch};
+pub use tables::{catalog, RejectsTable, SessionTables, SessionsTable, TableBatch};
 pub use writer::{Codec, ParquetSettings, TableWriter, TimestampUnit};
 
 /// One writer per table and the Exchange request-body writer, all in the same staging folder.

@@ -123,8 +123,9 @@ impl ParquetSettings {
             .set_writer_version(WriterVersion::PARQUET_1_0)
             .set_compression(compression)
             .set_statistics_enabled(EnabledStatistics::Page)
-            .set_max_row_group_row_count(Some(self.row_group_rows.max(1)))
-            .set_max_row_group_bytes(Some(self.row_group_bytes.max(1 << 20)))
+            // Both are checked when the settings are resolved (`config.rs`).
+            .set_max_row_group_row_count(Some(self.row_group_rows))
+            .set_max_row_group_bytes(Some(self.row_group_bytes))
             .set_dictionary_enabled(false)
             .set_created_by(format!("session-etl {}", env!("CARGO_PKG_VERSION")));
         for column in columns.iter().filter(|c| c.dictionary) {
