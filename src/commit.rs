@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::guard::{Guards, Result as GuardedResult};
 use crate::sink::exchange::EXCHANGE_DIR;
+use crate::sink::manifest::Manifest;
 use crate::sink::publish::{self, new_run_id, replace_output, RUN_SUMMARY, SUCCESS_MARKER};
 use crate::stop::StopFlag;
 
@@ -28,36 +30,57 @@ pub struct Committed {
     pub files: u64,
 }
 
-/// Merges the shard outputs `shards` into `output` and publishes it atomically.
-pub fn commit(shards: &[PathBuf], output: &Path) -> Result<Committed> {
+/// Merges the shard outputs `shards` into `output` and publishes it atomically. Each shard
+/// judged its own reject rate; `guards` decide on the merged whole (no sessions at all, far
+/// fewer sessions than the output it replaces).
+pub fn commit(shards: &[PathBuf], output: &Path, guards: &Guards) -> Result<Committed> {
     for shard in shards {
         crate::config::local_path(shard, "shard")?;
     }
     crate::config::local_path(output, "output")?;
-    let summaries = check_shards(shards)?;
+    let (summaries, manifests) = check_shards(shards)?;
     let given = output;
     let output = &publish::resolved(output)?;
     let started_at = chrono::Utc::now();
     let run_id = new_run_id(started_at, "-commit");
     // The shards are what the commit reads: the output may be neither one of them nor a
     // folder holding one.
-    replace_output(output, shards, &run_id, &StopFlag::new(), |staging, _| {
-        let clock = std::time::Instant::now();
-        let files = link_shard_files(shards, staging)?;
-        let mut summary = merged_summary(&summaries, &run_id, started_at);
-        summary["output"] = given.display().to_string().into();
-        summary["wall_time_s"] = clock.elapsed().as_secs_f64().into();
-        let path = staging.join(RUN_SUMMARY);
-        let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Worker(e.to_string()))?;
-        fs::write(&path, json).map_err(Error::io("write", &path))?;
-        Ok((Committed { summary, files }, true))
-    })
+    replace_output(
+        output,
+        shards,
+        &run_id,
+        &StopFlag::new(),
+        |staging, existing| {
+            let clock = std::time::Instant::now();
+            let mut summary = merged_summary(&summaries, &run_id, started_at);
+            let count = |v: &Value| v.as_u64().unwrap_or(0);
+            guards
+                .check_result(GuardedResult {
+                    files: count(&summary["files"]["seen"]),
+                    rejected: count(&summary["files"]["rejected"]),
+                    sessions: count(&summary["rows"]["sessions"]),
+                    previous_sessions: existing.sessions(),
+                })
+                .map_err(Error::Guard)?;
+            let files = link_shard_files(shards, &manifests, staging)?;
+            Manifest::write(staging)?;
+            summary["output"] = given.display().to_string().into();
+            summary["wall_time_s"] = clock.elapsed().as_secs_f64().into();
+            let path = staging.join(RUN_SUMMARY);
+            let json =
+                serde_json::to_vec_pretty(&summary).map_err(|e| Error::Worker(e.to_string()))?;
+            fs::write(&path, json).map_err(Error::io("write", &path))?;
+            Ok((Committed { summary, files }, true))
+        },
+    )
 }
 
-/// Reads every shard's `_run.json` and checks they are the N parts of one sharded run.
-fn check_shards(shards: &[PathBuf]) -> Result<Vec<Value>> {
+/// Reads every shard's `_run.json` and checks they are the N parts of one sharded run, each
+/// holding exactly the files its manifest lists, with the rows its `_run.json` counts.
+fn check_shards(shards: &[PathBuf]) -> Result<(Vec<Value>, Vec<Manifest>)> {
     let refuse = |why: String| Error::Config(format!("cannot commit: {why}"));
     let mut summaries = Vec::with_capacity(shards.len());
+    let mut manifests = Vec::with_capacity(shards.len());
     let mut seen_index = BTreeMap::new();
     for dir in shards {
         if !dir.join(SUCCESS_MARKER).exists() {
@@ -91,7 +114,25 @@ fn check_shards(shards: &[PathBuf]) -> Result<Vec<Value>> {
                 dir.display()
             )));
         }
+        let damaged = |why: String| {
+            refuse(format!(
+                "the shard output {} is damaged: {why}; rerun that shard",
+                dir.display()
+            ))
+        };
+        let manifest = Manifest::read(dir).map_err(damaged)?;
+        manifest.verify(dir).map_err(damaged)?;
+        for (table, rows) in manifest.rows_by_folder() {
+            let counted = summary["rows"][table].as_u64();
+            if counted.is_some_and(|n| n != rows) {
+                return Err(damaged(format!(
+                    "its `{table}` files hold {rows} rows, its {RUN_SUMMARY} says {}",
+                    counted.unwrap_or(0)
+                )));
+            }
+        }
         summaries.push(summary);
+        manifests.push(manifest);
     }
     if let Some(odd) = summaries
         .iter()
@@ -112,51 +153,40 @@ fn check_shards(shards: &[PathBuf]) -> Result<Vec<Value>> {
             )));
         }
     }
-    Ok(summaries)
+    Ok((summaries, manifests))
 }
 
-/// Links every shard file into `staging`; returns how many files it placed.
-fn link_shard_files(shards: &[PathBuf], staging: &Path) -> Result<u64> {
+/// Links every file of every shard's manifest into `staging`; returns how many it placed.
+fn link_shard_files(shards: &[PathBuf], manifests: &[Manifest], staging: &Path) -> Result<u64> {
     // Per table folder, a zero-row file to keep if no shard has rows for that table.
-    let mut empty: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
-    let mut has_rows: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut empty: BTreeMap<&str, (PathBuf, &str)> = BTreeMap::new();
+    let mut has_rows: BTreeSet<&str> = BTreeSet::new();
     let mut files = 0;
-    for shard in shards {
-        for entry in walkdir::WalkDir::new(shard)
-            .min_depth(2)
-            .sort_by_file_name()
-        {
-            let entry = entry.map_err(|e| {
-                let path = e.path().unwrap_or(shard).to_owned();
-                Error::io("walk", path)(std::io::Error::other(e.to_string()))
-            })?;
-            if !entry.file_type().is_file() {
-                continue;
-            }
-            let relative = entry.path().strip_prefix(shard).unwrap_or(entry.path());
-            let Some(top) = relative.components().next() else {
+    for (shard, manifest) in shards.iter().zip(manifests) {
+        for file in &manifest.files {
+            // Only the tables are merged; `_state/` is an incremental run's, never a shard's.
+            let Some(top) = file.folder().filter(|t| !t.starts_with('_')) else {
                 continue;
             };
-            let top = PathBuf::from(top.as_os_str());
-            let is_parquet = entry.path().extension().is_some_and(|x| x == "parquet");
-            if is_parquet && top != Path::new(EXCHANGE_DIR) {
+            let from = Manifest::path_in(shard, file);
+            if top != EXCHANGE_DIR {
                 // A table with no rows is one zero-row file in its folder; beside another
                 // shard's date partitions it would confuse Hive-style readers, so such files
                 // are kept only for tables empty in every shard.
-                if publish::parquet_rows(entry.path())? == 0 {
-                    empty.entry(top).or_insert_with(|| entry.path().to_owned());
+                if file.rows == Some(0) {
+                    empty.entry(top).or_insert((from, file.path.as_str()));
                     continue;
                 }
                 has_rows.insert(top);
             }
-            publish::place_file(entry.path(), &staging.join(relative))?;
+            publish::place_file(&from, &Manifest::path_in(staging, file))?;
             files += 1;
         }
     }
-    for (table, file) in empty {
-        if !has_rows.contains(&table) {
-            let name = file.file_name().unwrap_or_default();
-            publish::place_file(&file, &staging.join(&table).join(name))?;
+    for (table, (from, relative)) in empty {
+        if !has_rows.contains(table) {
+            let name = relative.rsplit('/').next().unwrap_or(relative);
+            publish::place_file(&from, &staging.join(table).join(name))?;
             files += 1;
         }
     }
@@ -192,6 +222,7 @@ fn merged_summary(
     // Every shard walks the whole input: what the walk found is counted once, not N times.
     merged["files"]["ignored"] = summaries[0]["files"]["ignored"].clone();
     merged["files"]["walk_errors"] = summaries[0]["files"]["walk_errors"].clone();
+    merged["files"]["external_links"] = summaries[0]["files"]["external_links"].clone();
     merged["walk_errors"] = summaries[0]["walk_errors"].clone();
     merged["run_id"] = run_id.into();
     merged["started_at"] = started_at

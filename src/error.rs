@@ -79,6 +79,15 @@ pub enum Error {
         /// What the holder wrote into the lock file (pid, start time).
         holder: String,
     },
+    /// An input file changed while the run read it in a way the run cannot make consistent
+    /// on its own (a shard found a file now holding another shard's session).
+    #[error("input {path} changed while the run read it: {detail}")]
+    InputChanged {
+        /// The file.
+        path: PathBuf,
+        /// What changed.
+        detail: String,
+    },
     /// A worker thread failed or panicked.
     #[error("a worker thread failed: {0}")]
     Worker(String),

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 use session_etl::config::{PipelineFile, RunConfig};
 use session_etl::generate::GenerateOptions;
+use session_etl::guard::{Guards, DEFAULT_MAX_SHRINK};
 use session_etl::report::ProgressMode;
 use session_etl::select::Shard;
 use session_etl::sink::{catalog, Codec, PartitionBy, TimestampUnit};
@@ -48,6 +49,13 @@ enum Command {
         /// No summary line.
         #[arg(long, short = 'q')]
         quiet: bool,
+        /// Publish even when the shards hold no session at all (the `no_sessions` guard).
+        #[arg(long)]
+        allow_empty: bool,
+        /// Publish however few sessions the merged output holds next to the output it
+        /// replaces (the `shrink` guard; by default it may hold at most half fewer).
+        #[arg(long)]
+        allow_shrink: bool,
     },
     /// Check input files as a run would, write nothing; exit 1 if any would be rejected.
     Validate(ValidateArgs),
@@ -219,8 +227,24 @@ fn main() -> ExitCode {
             shards,
             output,
             quiet,
-        } => match session_etl::commit::commit(&shards, &output)
-            .with_context(|| format!("commit into {}", output.display()))
+            allow_empty,
+            allow_shrink,
+        } => match session_etl::commit::commit(
+            &shards,
+            &output,
+            &Guards {
+                // Each shard judged its own reject rate and input.
+                max_reject_rate: 1.0,
+                allow_empty,
+                allow_unreadable: true,
+                max_shrink: if allow_shrink {
+                    1.0
+                } else {
+                    DEFAULT_MAX_SHRINK
+                },
+            },
+        )
+        .with_context(|| format!("commit into {}", output.display()))
         {
             Ok(committed) => {
                 if !quiet {

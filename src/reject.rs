@@ -35,11 +35,14 @@ pub enum RejectKind {
     DuplicateField,
     /// Neither the document nor the file name says whether it is a call or a chat.
     UnknownKind,
+    /// The file was rewritten while the run read it, twice: it holds another session each
+    /// time it is read.
+    ChangedDuringRun,
 }
 
 impl RejectKind {
     /// Every kind, in a stable order (for summaries and docs).
-    pub const ALL: [RejectKind; 13] = [
+    pub const ALL: [RejectKind; 14] = [
         RejectKind::Unreadable,
         RejectKind::FileTooLarge,
         RejectKind::EmptyFile,
@@ -53,6 +56,7 @@ impl RejectKind {
         RejectKind::InvalidDuration,
         RejectKind::DuplicateField,
         RejectKind::UnknownKind,
+        RejectKind::ChangedDuringRun,
     ];
 
     /// The `error_kind` value written to the `rejects` table.
@@ -71,6 +75,7 @@ impl RejectKind {
             RejectKind::InvalidDuration => "invalid_duration",
             RejectKind::DuplicateField => "duplicate_field",
             RejectKind::UnknownKind => "unknown_kind",
+            RejectKind::ChangedDuringRun => "changed_during_run",
         }
     }
 }

@@ -224,6 +224,9 @@ pub struct IncrementalSummary {
     /// Files in the state and gone from the input: their sessions are rebuilt from the
     /// exports that remain, or leave the output.
     pub files_deleted: u64,
+    /// Files of the previous state under a folder that could not be read
+    /// (`--allow-unreadable`): kept as they were, not deleted.
+    pub files_unreachable: u64,
     /// The first 20 deleted files.
     pub deleted_paths: Vec<String>,
     /// Sessions rebuilt (those of new, changed and deleted files).

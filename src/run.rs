@@ -6,26 +6,28 @@
 //! the calling thread, so encoding overlaps parsing. Chunks are written in plan order, which
 //! makes the output independent of thread timing, and at most two waves are in memory.
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::time::Instant as Clock;
 
 use rayon::prelude::*;
 
 use crate::config::RunConfig;
 use crate::derive::{derive, Derived, EventCode};
-use crate::discover::{discover, InputFile, InputFiles, WalkOptions};
+use crate::discover::{discover, Discovery, InputFile, InputFiles, WalkErrorKind, WalkOptions};
 use crate::error::{Error, Result};
 use crate::guard::{Listed, Result as GuardedResult, Stopped};
 use crate::normalize::{normalize, SessionKind};
-use crate::reject::FileError;
+use crate::reject::{FileError, RejectKind};
 use crate::report::{
     EventSummary, FileCounts, IncrementalSummary, Progress, RunSummary, SessionCounts,
     ShardSummary, Tally, Throughput,
 };
 use crate::select::SessionKey;
-use crate::select::{select, select_by_key, Selection};
+use crate::select::{prescan_files, select_by_key, FileKey, Moved, Selection};
 use crate::sink::carry::{Carried, CarryOver};
 use crate::sink::exchange::{event_json, identifiers_json};
+use crate::sink::manifest::Manifest;
 use crate::sink::partition::Day;
 use crate::sink::publish::{
     new_run_id, replace_output, resolved, Existing, OUTPUT_FORMAT, RUN_SUMMARY, TOOL,
@@ -56,6 +58,8 @@ struct ChunkOutput {
     rejected: Vec<u32>,
     /// The sessions written, by index of their file in the run's file list.
     produced: Vec<Produced>,
+    /// Files found holding another session than the pre-scan read in them.
+    moved: Vec<Moved>,
 }
 
 /// An incremental run's comparison of the input with the previous output's state.
@@ -161,8 +165,10 @@ fn run_into(
     let discovered = &discovery.files;
     let incremental = config
         .keeps_state()
-        .then(|| plan_incremental(config, target, &pool, discovered, stop))
+        .then(|| plan_incremental(config, target, &pool, &discovery, stop))
         .transpose()?;
+    // What a shard saw of the input, for `commit` to compare across shards.
+    let mut seen_by_shard = None;
     // The files this run parses: all of them, or what changed and what it touches.
     let (rebuilt_files, mut selection) = match &incremental {
         // Starting from scratch rebuilds everything: no copy of the file list.
@@ -181,10 +187,13 @@ fn run_into(
             let selection = select_by_key(&files, keys, None);
             (Some(files), selection)
         }
-        None => (
-            None,
-            pool.install(|| select(discovered, config.max_file_bytes, config.shard, stop))?,
-        ),
+        None => {
+            let keys = pool.install(|| prescan_files(discovered, config.max_file_bytes, stop))?;
+            if config.shard.is_some() {
+                seen_by_shard = Some(shard_fingerprint(config, discovered, &keys));
+            }
+            (None, select_by_key(discovered, keys, config.shard))
+        }
     };
     let files = rebuilt_files.as_ref().unwrap_or(discovered);
 
@@ -208,8 +217,13 @@ fn run_into(
     let mut memory = FreedMemory::default();
     let mut progress = Progress::start(config.progress, selection.plan.len() as u64);
     let mut plan = std::mem::take(&mut selection.plan);
+    PausePoint::Selected.pause_here(stop);
+    // Sessions none of whose exports got a row, and files found rewritten under the run.
+    let mut lost = HashSet::new();
+    let mut moved = Vec::new();
+    let mut second_reads = false;
     while !plan.is_empty() {
-        let rejected = process(
+        let (rejected, moved_now) = process(
             &pool,
             config,
             stop,
@@ -222,12 +236,37 @@ fn run_into(
             &mut produced,
             &mut memory,
         )?;
-        // A rejected newest export falls back to the next-newest export of the same session.
-        plan = rejected
-            .into_iter()
-            .filter_map(|file| selection.fallback(file))
-            .collect();
+        // A rejected newest export falls back to the next-newest export of the same session,
+        // and so does one found holding another session than the pre-scan read in it.
+        plan.clear();
+        for file in rejected.into_iter().chain(moved_now.iter().map(|m| m.file)) {
+            match selection.fallback(file) {
+                Some(next) => plan.push(next),
+                None => lost.extend(selection.expected(file)),
+            }
+        }
         plan.sort_unstable();
+        moved.extend(moved_now);
+        if plan.is_empty() && !second_reads && !moved.is_empty() {
+            // Every planned file is done: now the sessions the rewritten files hold can be
+            // told apart from the sessions already written.
+            if let Some(shard) = config.shard {
+                if let Some(m) = moved.iter().find(|m| !shard.owns_session(m.key)) {
+                    let path = files.get(m.file as usize).map(|f| f.path.to_owned());
+                    return Err(Error::InputChanged {
+                        path: path.unwrap_or_default(),
+                        detail: format!(
+                            "it now holds {} {}, which belongs to another shard; shard a \
+                             closed set of files and rerun every shard",
+                            m.key.kind.as_str(),
+                            m.key.id
+                        ),
+                    });
+                }
+            }
+            plan = selection.resolve_moved(std::mem::take(&mut moved), &lost);
+            second_reads = true;
+        }
     }
     progress.finish();
     if stop.is_raised() {
@@ -276,11 +315,14 @@ fn run_into(
             .map(|p| p.display().to_string())
             .collect(),
         output: config.output.display().to_string(),
-        shard: config.shard.map(|shard| ShardSummary {
-            index: shard.index,
-            count: shard.count,
-            fingerprint: shard_fingerprint(config, discovered),
-        }),
+        shard: config
+            .shard
+            .zip(seen_by_shard)
+            .map(|(shard, fingerprint)| ShardSummary {
+                index: shard.index,
+                count: shard.count,
+                fingerprint,
+            }),
         incremental,
         threads: config.threads,
         files: FileCounts {
@@ -351,6 +393,7 @@ fn run_into(
         })
         .err();
     if stopped.is_none() {
+        Manifest::write(staging)?;
         let path = staging.join(RUN_SUMMARY);
         let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Worker(e.to_string()))?;
         std::fs::write(&path, json).map_err(Error::io("write", &path))?;
@@ -372,7 +415,7 @@ fn process(
     progress: &mut Progress,
     produced: &mut Vec<Produced>,
     memory: &mut FreedMemory,
-) -> Result<Vec<u32>> {
+) -> Result<(Vec<u32>, Vec<Moved>)> {
     let chunks = cut_chunks(plan, files, config.batch_files, config.max_file_bytes);
     let waves = cut_waves(&chunks, config.threads);
     let compute = |wave: &[&[u32]]| -> Result<Vec<ChunkOutput>> {
@@ -383,6 +426,7 @@ fn process(
         })
     };
     let mut rejected = Vec::new();
+    let mut moved = Vec::new();
     let mut waves = waves.iter().map(Vec::as_slice);
     let mut waves_written = 0_usize;
     let mut ready = waves.next().map(compute).transpose()?;
@@ -391,7 +435,7 @@ fn process(
         // Compute the next wave on the pool while this thread writes the current one.
         let (computed, written) = std::thread::scope(|scope| {
             let handle = next.map(|wave| scope.spawn(|| compute(wave)));
-            let written = write_outputs(outputs, sink, tally, &mut rejected, produced);
+            let written = write_outputs(outputs, sink, tally, &mut rejected, &mut moved, produced);
             waves_written += 1;
             memory.release_if_grown();
             progress.update(
@@ -414,7 +458,7 @@ fn process(
             return Err(Error::Interrupted);
         }
     }
-    Ok(rejected)
+    Ok((rejected, moved))
 }
 
 /// Input bytes a chunk of files holds at most (unless one file alone is larger): with
@@ -488,10 +532,12 @@ fn write_outputs(
     sink: &mut Sink,
     tally: &mut Tally,
     rejected: &mut Vec<u32>,
+    moved: &mut Vec<Moved>,
     produced: &mut Vec<Produced>,
 ) -> Result<()> {
     for output in outputs {
         produced.extend(output.produced);
+        moved.extend(output.moved);
         for rows in &output.batches {
             sink.write(rows)?;
         }
@@ -516,6 +562,7 @@ fn process_chunk(
     let mut rejected = Vec::new();
     let mut exchange = Vec::new();
     let mut produced = Vec::new();
+    let mut moved = Vec::new();
     let mut buf = Vec::with_capacity(64 << 10);
     for &index in chunk {
         if stop.is_raised() {
@@ -539,6 +586,31 @@ fn process_chunk(
             let parsed = source::parse(&buf)?;
             let session = normalize(&parsed.session, file.file_name())
                 .map_err(|e| source::with_position(e, &buf))?;
+            // The session as read now, not as the pre-scan read it: a file rewritten in
+            // between must not give a session a second row.
+            let key = SessionKey {
+                kind: session.kind,
+                id: session.raw.id,
+            };
+            let updated_at = session.updated_at.map(|at| at.micros);
+            if selection.expected(index) != Some(key) {
+                if selection.is_second_read(index) {
+                    return Err(FileError::file(
+                        RejectKind::ChangedDuringRun,
+                        format!(
+                            "the file changed twice while the run read it; it now holds {} {}",
+                            key.kind.as_str(),
+                            key.id
+                        ),
+                    ));
+                }
+                moved.push(Moved {
+                    file: index,
+                    key,
+                    updated_at,
+                });
+                return Ok(());
+            }
             for field in &parsed.unknown_fields {
                 tally.unknown_fields.add(field, 1);
             }
@@ -553,11 +625,8 @@ fn process_chunk(
             if config.keeps_state() {
                 produced.push(Produced {
                     file: index as usize,
-                    key: SessionKey {
-                        kind: session.kind,
-                        id: session.raw.id,
-                    },
-                    updated_at: session.updated_at.map(|at| at.micros),
+                    key,
+                    updated_at,
                     day: Day::of(session.created_at),
                 });
             }
@@ -615,6 +684,7 @@ fn process_chunk(
         tally,
         rejected,
         produced,
+        moved,
     })
 }
 
@@ -623,9 +693,17 @@ fn plan_incremental(
     config: &RunConfig,
     target: &Target<'_>,
     pool: &rayon::ThreadPool,
-    discovered: &InputFiles,
+    discovery: &Discovery,
     stop: &StopFlag,
 ) -> Result<IncrementalPlan> {
+    let discovered = &discovery.files;
+    let unreadable: Vec<PathBuf> = discovery
+        .walk_errors
+        .iter()
+        .filter(|e| e.kind == WalkErrorKind::Unreadable)
+        .filter_map(|e| e.path.clone())
+        .collect();
+    let unreadable = unreadable.as_slice();
     let settings = settings_fingerprint(config);
     let (previous, full_reason) = if config.full_refresh {
         (None, Some(FullReason::Asked))
@@ -636,8 +714,15 @@ fn plan_incremental(
             Err(reason) => (None, Some(reason)),
         }
     };
-    let comparison = pool
-        .install(|| state::compare(discovered, previous.as_ref(), config.max_file_bytes, stop))?;
+    let comparison = pool.install(|| {
+        state::compare(
+            discovered,
+            previous.as_ref(),
+            config.max_file_bytes,
+            unreadable,
+            stop,
+        )
+    })?;
     let rebuild = state::plan_rebuild(&comparison, previous.as_ref());
     Ok(IncrementalPlan {
         previous,
@@ -675,6 +760,7 @@ fn finish_incremental(
         files_changed: comparison.count(Change::Changed),
         files_new: comparison.count(Change::New),
         files_deleted: comparison.deleted.len() as u64,
+        files_unreachable: comparison.unreachable.len() as u64,
         deleted_paths: comparison
             .deleted
             .iter()
@@ -703,16 +789,28 @@ fn settings_fingerprint(config: &RunConfig) -> String {
     )
 }
 
-/// What every shard of one sharded run has in common: the files it saw and the settings that
-/// shape rows. Input paths are hashed as given, so all shards must see the input at the same
-/// path (one mount point), and the input must not change while the shards run.
-fn shard_fingerprint(config: &RunConfig, files: &InputFiles) -> String {
+/// What every shard of one sharded run has in common: the settings that shape rows, and what
+/// it read of the input: every file's resolved path, size and modification time, and the
+/// session the pre-scan found in it (every shard pre-scans every file to learn which are its
+/// own). A file that changed between two shards' runs, even to the same size, gives them
+/// different fingerprints, and `commit` refuses them rather than lose the session that the
+/// change moved from one shard to another. All shards must see the input at the same path
+/// (one mount point).
+fn shard_fingerprint(config: &RunConfig, files: &InputFiles, keys: &[FileKey]) -> String {
     let mut hash = StableHash::default();
     hash.write(settings_fingerprint(config).as_bytes());
-    for file in files.iter() {
+    for (file, key) in files.iter().zip(keys) {
         hash.write(file.path.as_os_str().as_encoded_bytes())
             .write(&[0])
-            .write(&file.size.to_le_bytes());
+            .write(&file.size.to_le_bytes())
+            .write(&file.modified_ns.unwrap_or(i64::MIN).to_le_bytes());
+        match key {
+            Some((session, updated_at)) => hash
+                .write(session.kind.as_str().as_bytes())
+                .write(&session.id.to_le_bytes())
+                .write(&updated_at.unwrap_or(i64::MIN).to_le_bytes()),
+            None => hash.write(b"-"),
+        };
     }
     format!("{:016x}", hash.finish())
 }

@@ -9,7 +9,7 @@
 //! child rows always come from the same export as its `sessions` row. If the winner turns
 //! out to be unusable, the runner falls back to the next-newest export (see [`Selection::fallback`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use rayon::prelude::*;
@@ -102,6 +102,29 @@ pub struct Selection {
     exports: HashMap<u32, u32>,
     /// Files left to the other shards (0 when the run is not sharded).
     pub other_shards: u64,
+    /// The session the pre-scan read in each file (same order as the files), which the full
+    /// parse must find again: a file rewritten in between holds another session, and writing
+    /// it would give that session a second row.
+    expected: Vec<Option<SessionKey>>,
+    /// The sessions some planned file was chosen for, sorted.
+    claimed: Vec<SessionKey>,
+    /// Files that changed during the run and are read a second time (see
+    /// [`Selection::resolve_moved`]): changed again, they are rejected.
+    second_reads: HashSet<u32>,
+    /// Changed files that turned out to be one more export of a session already written.
+    moved_superseded: u64,
+}
+
+/// A file the full parse found holding another session than the pre-scan read in it: the
+/// file was rewritten in between (a re-export landing while the run reads the folder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moved {
+    /// The file.
+    pub file: u32,
+    /// The session it holds now.
+    pub key: SessionKey,
+    /// Its `updated_at` now, microseconds.
+    pub updated_at: Option<i64>,
 }
 
 impl Selection {
@@ -110,9 +133,61 @@ impl Selection {
         self.exports.get(&file).copied().unwrap_or(1) as usize
     }
 
-    /// Files superseded by a newer export (never parsed fully).
+    /// Files superseded by a newer export (never parsed fully, or parsed and found to be
+    /// one more export of a session already written).
     pub fn superseded(&self) -> u64 {
-        self.alternates.values().map(|v| v.len() as u64).sum()
+        self.alternates
+            .values()
+            .map(|v| v.len() as u64)
+            .sum::<u64>()
+            + self.moved_superseded
+    }
+
+    /// The session the pre-scan read in `file` (`None`: it could not key the file).
+    pub fn expected(&self, file: u32) -> Option<SessionKey> {
+        self.expected.get(file as usize).copied().flatten()
+    }
+
+    /// True when `file` is being read a second time because it changed during the run.
+    pub fn is_second_read(&self, file: u32) -> bool {
+        self.second_reads.contains(&file)
+    }
+
+    /// Decides what becomes of the files that changed between the pre-scan and the parse,
+    /// once every planned file and fallback has been processed, so that each session keeps
+    /// exactly one row. A file now holding a session that some planned file was chosen for,
+    /// and that got its row, is one more export of it: superseded (the next run, seeing
+    /// the file changed, picks the newest export again). Of the files now holding a session
+    /// without a row (`lost`: every export of it was rejected, or it is new), the newest is
+    /// read again with that session expected; the others are superseded. Returns the files
+    /// to read again, ascending.
+    pub fn resolve_moved(&mut self, moved: Vec<Moved>, lost: &HashSet<SessionKey>) -> Vec<u32> {
+        let mut candidates: HashMap<SessionKey, Vec<Version>> = HashMap::new();
+        for m in moved {
+            let written = self.claimed.binary_search(&m.key).is_ok() && !lost.contains(&m.key);
+            if written {
+                self.moved_superseded += 1;
+                continue;
+            }
+            candidates.entry(m.key).or_default().push(Version {
+                updated_at_micros: m.updated_at,
+                file: m.file,
+            });
+        }
+        let mut plan = Vec::new();
+        for (key, mut versions) in candidates {
+            versions.sort_unstable_by(|a, b| b.cmp(a));
+            let newest = versions[0].file;
+            self.moved_superseded += versions.len() as u64 - 1;
+            if let Some(slot) = self.expected.get_mut(newest as usize) {
+                *slot = Some(key);
+            }
+            self.exports.insert(newest, versions.len() as u32);
+            self.second_reads.insert(newest);
+            plan.push(newest);
+        }
+        plan.sort_unstable();
+        plan
     }
 
     /// The winner `file` was rejected: returns the next-newest export of the same session,
@@ -210,6 +285,7 @@ pub fn select_by_key(files: &InputFiles, keys: Vec<FileKey>, shard: Option<Shard
     let mut other_shards = 0;
     let mut best: HashMap<SessionKey, Version> = HashMap::with_capacity(files.len());
     let mut others: HashMap<SessionKey, Vec<Version>> = HashMap::new();
+    let keys_of_files = keys.iter().map(|k| k.map(|(session, _)| session)).collect();
     for (index, key) in keys.into_iter().enumerate() {
         if let Some(shard) = shard {
             let owned = match key {
@@ -243,7 +319,12 @@ pub fn select_by_key(files: &InputFiles, keys: Vec<FileKey>, shard: Option<Shard
             }
         }
     }
-    let mut selection = Selection::default();
+    let mut selection = Selection {
+        expected: keys_of_files,
+        ..Selection::default()
+    };
+    selection.claimed = best.keys().copied().collect();
+    selection.claimed.sort_unstable();
     for (session, winner) in best {
         plan.push(winner.file);
         if let Some(mut rest) = others.remove(&session) {

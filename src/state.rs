@@ -38,7 +38,8 @@ pub const STATE_DIR: &str = "_state";
 const FILES_TABLE: &str = "files.parquet";
 const HEADER: &str = "state.json";
 /// Bumped when the meaning of the state files changes: an older state is then ignored.
-const FORMAT: u32 = 1;
+/// 2: paths are the resolved paths discovery lists (absolute, links followed).
+const FORMAT: u32 = 2;
 
 /// What one run knew of one input file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +197,9 @@ pub struct Comparison {
     pub changes: Vec<Change>,
     /// Records of files that are gone.
     pub deleted: Vec<FileRecord>,
+    /// Records of files that could not be seen because a folder holding them could not be
+    /// read (`--allow-unreadable`): not deleted, kept as they were.
+    pub unreachable: Vec<FileRecord>,
     /// The sessions changed files were exports of before they changed.
     pub replaced: Vec<SessionKey>,
 }
@@ -212,10 +216,15 @@ impl Comparison {
 /// time). A file recorded without a hash (it could not be read: too large, unreadable) is
 /// unchanged while its size and modification time are, and keeps its rejects row: touch it,
 /// or use `--full-refresh`, once it is readable again.
+///
+/// A previous file missing from `files` is deleted, unless it is under one of `unreadable`
+/// (folders the walk could not list): a folder that cannot be read says nothing about what it
+/// holds, so its files are kept as the state records them.
 pub fn compare(
     files: &InputFiles,
     previous: Option<&InputState>,
     max_file_bytes: u64,
+    unreadable: &[PathBuf],
     stop: &StopFlag,
 ) -> Result<Comparison> {
     // Keyed by the path's bytes: hashing a `Path` walks its components, several times slower.
@@ -277,13 +286,13 @@ pub fn compare(
         return Err(Error::Interrupted);
     }
     let present: HashSet<&[u8]> = files.iter().map(|f| path_bytes(f.path)).collect();
-    let deleted = previous
+    let (unreachable, deleted) = previous
         .map(|p| {
             p.files
                 .iter()
                 .filter(|r| !present.contains(path_bytes(&r.path)))
                 .cloned()
-                .collect()
+                .partition(|r| unreadable.iter().any(|dir| r.path.starts_with(dir)))
         })
         .unwrap_or_default();
     let replaced = records
@@ -297,6 +306,7 @@ pub fn compare(
         records,
         changes,
         deleted,
+        unreachable,
         replaced,
     })
 }
@@ -409,6 +419,10 @@ pub fn next_state(
             record.key = Some((p.key, p.updated_at));
             record.day = Some(p.day);
         }
+    }
+    if !comparison.unreachable.is_empty() {
+        files.extend(comparison.unreachable);
+        files.sort_by(|a, b| a.path.cmp(&b.path));
     }
     InputState {
         settings,
@@ -584,7 +598,7 @@ mod tests {
             std::fs::write(dir.join(name), call(id, "2026-03-01T10:00:00Z")).unwrap();
             set_mtime(&dir.join(name), 1_000);
         }
-        let first = compare(&discover(dir), None, 1 << 20, &StopFlag::new()).unwrap();
+        let first = compare(&discover(dir), None, 1 << 20, &[], &StopFlag::new()).unwrap();
         assert!(first.changes.iter().all(|&c| c == Change::New));
         let state = InputState {
             settings: "s".into(),
@@ -602,7 +616,7 @@ mod tests {
         // and mtime must mean the file is not read (the record still says session 1).
         std::fs::write(dir.join("a.json"), call(9, "2026-03-01T10:00:00Z")).unwrap();
         set_mtime(&dir.join("a.json"), 1_000);
-        let now = compare(&discover(dir), Some(&state), 1 << 20, &StopFlag::new()).unwrap();
+        let now = compare(&discover(dir), Some(&state), 1 << 20, &[], &StopFlag::new()).unwrap();
         assert_eq!(
             now.changes,
             [
@@ -636,7 +650,7 @@ mod tests {
         let dir = &std::fs::canonicalize(tmp.path()).unwrap();
         std::fs::write(dir.join("a.json"), call(1, "2026-03-01T10:00:00Z")).unwrap();
         std::fs::write(dir.join("z.json"), call(2, "2026-03-01T10:00:00Z")).unwrap();
-        let mut first = compare(&discover(dir), None, 1 << 20, &StopFlag::new()).unwrap();
+        let mut first = compare(&discover(dir), None, 1 << 20, &[], &StopFlag::new()).unwrap();
         first.records[0].day = Some(Day::from_days_since_epoch(20_000));
         first.records[1].day = Some(Day::from_days_since_epoch(20_001));
         let state = InputState {
@@ -645,7 +659,7 @@ mod tests {
         };
         // A re-export of session 1 arrives.
         std::fs::write(dir.join("b.json"), call(1, "2026-03-01T11:00:00Z")).unwrap();
-        let now = compare(&discover(dir), Some(&state), 1 << 20, &StopFlag::new()).unwrap();
+        let now = compare(&discover(dir), Some(&state), 1 << 20, &[], &StopFlag::new()).unwrap();
         let rebuild = plan_rebuild(&now, Some(&state));
         assert_eq!(rebuild.files, vec![0, 1], "a and b, not z");
         assert_eq!(
@@ -672,7 +686,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         // Still being written when compared: no key yet.
         std::fs::write(tmp.path().join("a.json"), "{").unwrap();
-        let now = compare(&discover(tmp.path()), None, 1 << 20, &StopFlag::new()).unwrap();
+        let now = compare(&discover(tmp.path()), None, 1 << 20, &[], &StopFlag::new()).unwrap();
         assert_eq!(now.records[0].key, None);
         let rebuild = plan_rebuild(&now, None);
         let key = SessionKey {

@@ -67,9 +67,18 @@ impl StopFlag {
 /// environment lookup per run.
 pub const PAUSE_ENV: &str = "SESSION_ETL_PAUSE_AT";
 
-/// Moments of a run at which a crash must leave the published output intact.
+/// Name of the environment variable naming a file whose appearance ends a [`PausePoint`]
+/// wait: a test that changes the input while the run is paused creates it to let the run go
+/// on.
+pub const RESUME_ENV: &str = "SESSION_ETL_PAUSE_RESUME";
+
+/// Moments of a run at which a crash must leave the published output intact, or at which a
+/// test changes the input under the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PausePoint {
+    /// Every file was pre-scanned and the export of each session chosen; nothing is parsed
+    /// yet.
+    Selected,
     /// The first wave of files is written: Parquet files are open in the staging folder.
     Writing,
     /// Every table is closed in the staging folder; nothing is published yet.
@@ -83,6 +92,7 @@ pub enum PausePoint {
 impl PausePoint {
     fn as_str(self) -> &'static str {
         match self {
+            PausePoint::Selected => "selected",
             PausePoint::Writing => "writing",
             PausePoint::Closed => "closed",
             PausePoint::Publishing => "publishing",
@@ -90,15 +100,16 @@ impl PausePoint {
         }
     }
 
-    /// If [`PAUSE_ENV`] names this point, says so on stderr and waits (up to a minute, or
-    /// until `stop` is raised) for the test to act.
+    /// If [`PAUSE_ENV`] names this point, says so on stderr and waits (up to a minute, until
+    /// `stop` is raised, or until the file [`RESUME_ENV`] names exists) for the test to act.
     pub fn pause_here(self, stop: &StopFlag) {
         if std::env::var(PAUSE_ENV).ok().as_deref() != Some(self.as_str()) {
             return;
         }
         eprintln!("session-etl: paused at {}", self.as_str());
+        let resume = std::env::var_os(RESUME_ENV).map(std::path::PathBuf::from);
         for _ in 0..600 {
-            if stop.is_raised() {
+            if stop.is_raised() || resume.as_ref().is_some_and(|r| r.exists()) {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));

@@ -4,6 +4,7 @@
 pub mod carry;
 pub mod columns;
 pub mod exchange;
+pub mod manifest;
 pub mod partition;
 pub mod publish;
 pub mod tables;
