@@ -76,6 +76,13 @@ impl PipelineFile {
         };
         let text = read_small_text(path, MAX_PIPELINE_FILE_BYTES).map_err(failed)?;
         let mut file: PipelineFile = toml::from_str(&text).map_err(|e| failed(e.to_string()))?;
+        // Before paths are joined to the file's folder: `gs://b/o` joined would pass for local.
+        for input in file.inputs.iter().flatten() {
+            local_path(input, "input")?;
+        }
+        if let Some(output) = &file.output {
+            local_path(output, "output")?;
+        }
         let base = path.parent().unwrap_or(Path::new(""));
         let resolve = |p: &PathBuf| {
             if p.is_absolute() {

@@ -14,7 +14,7 @@ use walkdir::WalkDir;
 
 use crate::error::{Error, Result};
 use crate::source::read::Compression;
-use crate::stop::StopFlag;
+use crate::stop::{PausePoint, StopFlag};
 
 /// One input file, as a view into an [`InputFiles`] list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,6 +194,10 @@ pub struct WalkOptions {
     pub follow_external_links: bool,
 }
 
+/// Why a named input that is neither a regular file nor a folder is refused.
+pub const NOT_A_FILE_OR_FOLDER: &str =
+    "not a regular file or a folder (a FIFO, socket or device): nothing to read";
+
 /// Recognizes session files by name: `*.json` or `*.json.gz`, case-insensitive.
 pub fn session_file_compression(name: &str) -> Option<Compression> {
     let lower = name.to_ascii_lowercase();
@@ -252,9 +256,7 @@ pub fn discover(inputs: &[PathBuf], options: &WalkOptions, stop: &StopFlag) -> R
         if !meta.is_dir() {
             return Err(Error::Input {
                 path: input.clone(),
-                source: std::io::Error::other(
-                    "not a regular file or a folder (a FIFO, socket or device): nothing to read",
-                ),
+                source: std::io::Error::other(NOT_A_FILE_OR_FOLDER),
             });
         }
         let keep = |entry: &walkdir::DirEntry| {
@@ -308,6 +310,9 @@ pub fn discover(inputs: &[PathBuf], options: &WalkOptions, stop: &StopFlag) -> R
                 // A FIFO or a device named like a session file is not one: reading it would
                 // block or never end.
                 Some(compression) if entry.file_type().is_file() => {
+                    if found.files.is_empty() {
+                        PausePoint::Discovering.pause_here(stop);
+                    }
                     let meta = entry.metadata().ok();
                     found.files.push(InputFile {
                         path: entry.path(),

@@ -191,7 +191,12 @@ impl Guards {
                 reason: format!("not one session came out of {} files", result.files),
             });
         }
-        if let Some(previous) = result.previous_sessions.filter(|&p| p > 0) {
+        // An empty output allowed by `allow_empty` is allowed to replace a full one.
+        let allowed_empty = result.sessions == 0 && self.allow_empty;
+        if let Some(previous) = result
+            .previous_sessions
+            .filter(|&p| p > 0 && !allowed_empty)
+        {
             let fell = previous.saturating_sub(result.sessions) as f64 / previous as f64;
             if fell > self.max_shrink {
                 return Err(Stopped {

@@ -14,7 +14,9 @@ use rayon::prelude::*;
 
 use crate::config::RunConfig;
 use crate::derive::{derive, Derived, EventCode};
-use crate::discover::{discover, Discovery, InputFile, InputFiles, WalkErrorKind, WalkOptions};
+use crate::discover::{
+    discover, Discovery, InputFile, InputFiles, WalkErrorKind, WalkOptions, NOT_A_FILE_OR_FOLDER,
+};
 use crate::error::{Error, Result};
 use crate::guard::{Listed, Result as GuardedResult, Stopped};
 use crate::normalize::{normalize, SessionKind};
@@ -94,12 +96,19 @@ pub fn run(config: &RunConfig, stop: &StopFlag) -> Result<RunOutcome> {
                 .into(),
         ));
     }
-    // A mistyped input fails before anything, even the lock file, is written.
+    // A mistyped input fails before anything, even the lock file, is written; so does one
+    // that is neither a file nor a folder (a FIFO would block the run, a device never end).
     for input in &config.inputs {
-        std::fs::metadata(input).map_err(|source| Error::Input {
+        let meta = std::fs::metadata(input).map_err(|source| Error::Input {
             path: input.clone(),
             source,
         })?;
+        if !meta.is_file() && !meta.is_dir() {
+            return Err(Error::Input {
+                path: input.clone(),
+                source: std::io::Error::other(NOT_A_FILE_OR_FOLDER),
+            });
+        }
     }
     // Every check on the output compares resolved paths: `./out`, `../x/out` and a link to
     // it are one folder.

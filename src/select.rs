@@ -21,7 +21,7 @@ use crate::normalize::{Instant, KindEvidence, SessionKind};
 use crate::source::read::{read_file, read_prefix};
 use crate::source::Str;
 use crate::stable_hash::fnv1a;
-use crate::stop::StopFlag;
+use crate::stop::{PausePoint, StopFlag};
 
 /// The identity of a session across exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -234,7 +234,11 @@ pub fn prescan_files(
 ) -> Result<Vec<FileKey>> {
     let keys = files
         .par_iter()
-        .map_init(Vec::new, |buf, file| {
+        .enumerate()
+        .map_init(Vec::new, |buf, (i, file)| {
+            if i == 0 {
+                PausePoint::Prescanning.pause_here(stop);
+            }
             if stop.is_raised() {
                 return None;
             }

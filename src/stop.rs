@@ -76,6 +76,10 @@ pub const RESUME_ENV: &str = "SESSION_ETL_PAUSE_RESUME";
 /// test changes the input under the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PausePoint {
+    /// The walk has found its first session file.
+    Discovering,
+    /// The pre-scan has begun (one worker waits on its first file; the others go on).
+    Prescanning,
     /// Every file was pre-scanned and the export of each session chosen; nothing is parsed
     /// yet.
     Selected,
@@ -92,6 +96,8 @@ pub enum PausePoint {
 impl PausePoint {
     fn as_str(self) -> &'static str {
         match self {
+            PausePoint::Discovering => "discovering",
+            PausePoint::Prescanning => "prescanning",
             PausePoint::Selected => "selected",
             PausePoint::Writing => "writing",
             PausePoint::Closed => "closed",

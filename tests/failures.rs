@@ -1,6 +1,7 @@
 //! How the tool behaves when things go wrong: thresholds, unwritable outputs, huge files,
 //! and the guarantee that a failed run never damages the published output.
 
+mod safety;
 mod util;
 
 use util::*;
@@ -190,44 +191,6 @@ fn the_schema_reference_in_docs_is_up_to_date() {
         docs.ends_with(&generated),
         "docs/tables.md is stale: regenerate it with `cargo run -- schema --markdown` (see its header)"
     );
-}
-
-/// Spawns `session-etl run --output OUT INPUT` made to wait at `point` (the
-/// `SESSION_ETL_PAUSE_AT` test hook) and returns once it says it is waiting there.
-#[cfg(unix)]
-fn spawn_paused_at(
-    point: &str,
-    out: &std::path::Path,
-    input: &std::path::Path,
-    extra: &[&str],
-) -> std::process::Child {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_session-etl"))
-        .args(["run", "--quiet", "--batch-files", "100"])
-        .args(extra)
-        .arg("--output")
-        .arg(out)
-        .arg(input)
-        .env(session_etl::stop::PAUSE_ENV, point)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = std::io::BufReader::new(stderr).lines();
-    let expected = format!("session-etl: paused at {point}");
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line == expected => break,
-            Some(Ok(_)) => continue,
-            other => panic!(
-                "the run ended before pausing at {point}: {other:?} {:?}",
-                child.wait()
-            ),
-        }
-    }
-    // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    child
 }
 
 /// Everything a reader can see in a published output: each table's rows, and the run id.

@@ -87,6 +87,18 @@ impl TestCommand {
         self.cmd.args(a);
         self
     }
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+    /// The command itself, to spawn it.
+    pub fn into_command(self) -> Command {
+        self.cmd
+    }
     pub fn run(mut self) -> Output {
         self.cmd.output().expect("spawn session-etl")
     }
@@ -365,4 +377,168 @@ pub fn counts(values: Vec<Option<String>>) -> BTreeMap<String, usize> {
         *out.entry(v.unwrap_or_else(|| "<null>".into())).or_default() += 1;
     }
     out
+}
+
+/// Spawns `session-etl run --output OUT INPUT` made to wait at `point` (the
+/// `SESSION_ETL_PAUSE_AT` test hook) and returns once it says it is waiting there.
+#[cfg(unix)]
+pub fn spawn_paused_at(
+    point: &str,
+    out: &Path,
+    input: &Path,
+    extra: &[&str],
+) -> std::process::Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_session-etl"));
+    cmd.args(["run", "--quiet", "--batch-files", "100"])
+        .args(extra)
+        .arg("--output")
+        .arg(out)
+        .arg(input);
+    spawn_paused(cmd, point).0
+}
+
+/// Spawns `cmd` made to wait at `point`, and returns once it says it is waiting there, with
+/// what it has written to stderr so far (and, in the background, what it writes next).
+#[cfg(unix)]
+pub fn spawn_paused(
+    mut cmd: Command,
+    point: &str,
+) -> (
+    std::process::Child,
+    std::sync::Arc<std::sync::Mutex<String>>,
+) {
+    use std::io::BufRead;
+    let mut child = cmd
+        .env(session_etl::stop::PAUSE_ENV, point)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let expected = format!("session-etl: paused at {point}");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line == expected => break,
+            Some(Ok(line)) => seen.lock().unwrap().push_str(&format!("{line}\n")),
+            other => panic!(
+                "the run ended before pausing at {point}: {other:?} {:?}\n{}",
+                child.wait(),
+                seen.lock().unwrap()
+            ),
+        }
+    }
+    // Keep draining stderr so the child never blocks on a full pipe.
+    let sink = std::sync::Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            sink.lock().unwrap().push_str(&format!("{line}\n"));
+        }
+    });
+    (child, seen)
+}
+
+/// Waits for `child` at most `limit`, killing it if it takes longer: a test of a failure
+/// mode must not hang the machine. Returns its exit status and the time it took.
+pub fn wait_at_most(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> (std::process::ExitStatus, std::time::Duration) {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status, start.elapsed());
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let status = child.wait().unwrap();
+            panic!("the child ran longer than {limit:?} and was killed ({status:?})");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Runs `cmd` with a time limit; returns its exit code, stdout and stderr.
+pub fn output_within(
+    mut cmd: Command,
+    limit: std::time::Duration,
+) -> (Option<i32>, String, String) {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let read = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = r.read_to_string(&mut text);
+            text
+        })
+    };
+    let (out, err) = (read(Box::new(out)), read(Box::new(err)));
+    let (status, _) = wait_at_most(&mut child, limit);
+    (status.code(), out.join().unwrap(), err.join().unwrap())
+}
+
+/// A way to run session-etl as a user that file permissions apply to: the tests of
+/// unreadable inputs need one, and root reads everything. As root, the binary is copied
+/// into `dir` and run as `nobody` with setpriv; otherwise it runs as it is. `None` (the
+/// caller skips, saying so) when neither is possible.
+#[cfg(unix)]
+pub struct Unprivileged {
+    /// The program to run and its leading arguments.
+    pub program: Vec<std::ffi::OsString>,
+    /// The uid the program runs as.
+    pub uid: u32,
+}
+
+#[cfg(unix)]
+impl Unprivileged {
+    pub fn new(dir: &Path) -> Option<Unprivileged> {
+        use std::os::unix::fs::PermissionsExt;
+        // SAFETY: geteuid has no preconditions.
+        let euid = unsafe { libc::geteuid() };
+        if euid != 0 {
+            return Some(Unprivileged {
+                program: vec![env!("CARGO_BIN_EXE_session-etl").into()],
+                uid: euid,
+            });
+        }
+        let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())?;
+        // nobody must be able to reach the binary: a copy in the test's own folder.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).ok()?;
+        let binary = dir.join("session-etl");
+        std::fs::copy(env!("CARGO_BIN_EXE_session-etl"), &binary).ok()?;
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).ok()?;
+        Some(Unprivileged {
+            program: vec![
+                setpriv.into(),
+                "--reuid=65534".into(),
+                "--regid=65534".into(),
+                "--clear-groups".into(),
+                "--".into(),
+                binary.into(),
+            ],
+            uid: 65534,
+        })
+    }
+
+    /// A folder the unprivileged user can write into.
+    pub fn writable(&self, path: &Path) -> PathBuf {
+        std::fs::create_dir_all(path).unwrap();
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        unsafe { libc::chown(c.as_ptr(), self.uid, u32::MAX) };
+        path.to_owned()
+    }
+
+    /// `session-etl ARGS` as that user, in `cwd`.
+    pub fn command(&self, cwd: &Path, args: &[&std::ffi::OsStr]) -> Command {
+        let mut cmd = Command::new(&self.program[0]);
+        cmd.args(&self.program[1..]).args(args).current_dir(cwd);
+        cmd
+    }
 }
