@@ -314,6 +314,12 @@ fn every_bad_file_is_one_reject_with_kind_field_and_position() {
             Some((15, 10)),
         ),
         ("corrupt-gzip.json.gz", "unreadable", None, None),
+        (
+            "timestamp-beyond-year-9999.json",
+            "invalid_timestamp",
+            Some("created_at"),
+            Some((8, 17)),
+        ),
     ];
     let columns = rejects.i64s("column");
     // Every error inside the JSON text carries its line and column: serde's own errors and,
@@ -357,6 +363,84 @@ fn every_bad_file_is_one_reject_with_kind_field_and_position() {
     );
 }
 
+/// Runs `inputs` (relative to the repository), accepting any reject rate; returns the folder
+/// (keep it alive), the output and its `rejects` table.
+fn run_accepting_rejects(inputs: &[&str]) -> (Dir, std::path::PathBuf, Table) {
+    let dir = Dir::new();
+    let out = dir.join("out");
+    session_etl(&["run", "--quiet", "--max-reject-rate", "1", "--output"])
+        .arg(&out)
+        .args(inputs)
+        .assert_exit(0);
+    let rejects = read_table(&out, "rejects");
+    (dir, out, rejects)
+}
+
+/// The one `rejects` row of an output: kind, field, line, column, message.
+fn only_reject(rejects: &Table) -> (String, Option<String>, i64, i64, String) {
+    assert_eq!(rejects.rows(), 1, "{:?}", rejects.strs("message"));
+    (
+        rejects.strs("error_kind")[0].clone().unwrap(),
+        rejects.strs("field")[0].clone(),
+        rejects.i64s("line")[0].unwrap(),
+        rejects.i64s("column")[0].unwrap(),
+        rejects.strs("message")[0].clone().unwrap(),
+    )
+}
+
+#[test]
+fn an_instant_beyond_year_9999_in_utc_is_rejected_and_every_folder_has_a_four_digit_year() {
+    // `9999-12-31T23:30:00-05:00` is 10000-01-01T04:30:00Z: it used to give the partition
+    // `date=+10000-01-01`, after which DuckDB types the whole `date` column as text.
+    let (_dir, out, rejects) = run_accepting_rejects(&[
+        "fixtures/good",
+        "fixtures/bad/timestamp-beyond-year-9999.json",
+    ]);
+    let (kind, field, line, column, message) = only_reject(&rejects);
+    assert_eq!(
+        (kind.as_str(), field.as_deref(), line, column),
+        ("invalid_timestamp", Some("created_at"), 8, 17)
+    );
+    assert_eq!(
+        message,
+        "field `created_at`: invalid timestamp \"9999-12-31T23:30:00.000-05:00\": it is outside \
+         the range the tables hold (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z in UTC) \
+         (line 8, column 17)"
+    );
+    let four_digit_day = |name: &str| {
+        let b = name.as_bytes();
+        name.len() == "date=YYYY-MM-DD".len()
+            && name.starts_with("date=")
+            && b[9] == b'-'
+            && b[12] == b'-'
+            && [5, 6, 7, 8, 10, 11, 13, 14]
+                .iter()
+                .all(|&i| b[i].is_ascii_digit())
+    };
+    let mut folders = 0;
+    for table in std::fs::read_dir(&out).unwrap() {
+        let table = table.unwrap().path();
+        if !table.is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(&table).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if name.starts_with("date=") {
+                assert!(four_digit_day(&name), "{}/{name}", table.display());
+                folders += 1;
+            }
+        }
+    }
+    assert!(folders > 0);
+    let summary = run_summary(&out);
+    let partitions = summary["partitions"].as_array().unwrap();
+    assert!(!partitions.is_empty());
+    assert!(partitions
+        .iter()
+        .all(|p| four_digit_day(p.as_str().unwrap())));
+    assert_eq!(summary["sessions"]["written"], 15);
+}
+
 #[test]
 fn run_summary_accounts_for_every_file() {
     let dir = Dir::new();
@@ -365,9 +449,9 @@ fn run_summary_accounts_for_every_file() {
     assert!(out.join("_SUCCESS").exists());
     let summary = run_summary(&out);
     let files = &summary["files"];
-    assert_eq!(files["seen"], 34);
+    assert_eq!(files["seen"], 35);
     assert_eq!(files["sessions"], 15);
-    assert_eq!(files["rejected"], 17);
+    assert_eq!(files["rejected"], 18);
     assert_eq!(files["superseded"], 2);
     assert_eq!(files["ignored"], 3);
     assert_eq!(summary["duplicates_collapsed"], 2);
@@ -380,7 +464,7 @@ fn run_summary_accounts_for_every_file() {
     assert_eq!(summary["rows"]["participants"], 31);
     assert_eq!(summary["rows"]["events"], 36);
     assert_eq!(summary["rows"]["milestones"], 246);
-    assert_eq!(summary["rows"]["rejects"], 17);
+    assert_eq!(summary["rows"]["rejects"], 18);
     assert!(summary["throughput"]["files_per_s"].as_f64().unwrap() > 0.0);
     // Nothing but the output and its lock file is left beside it.
     let mut siblings: Vec<_> = std::fs::read_dir(dir.path())
@@ -472,7 +556,7 @@ fn pipeline_file_runs_and_flags_override_it() {
     .arg(&out)
     .assert_exit(0);
     assert_eq!(read_table(&out, "sessions").rows(), 15);
-    assert_eq!(run_summary(&out)["files"]["rejected"], 17);
+    assert_eq!(run_summary(&out)["files"]["rejected"], 18);
 }
 
 #[test]
@@ -785,7 +869,7 @@ fn validate_reports_exactly_what_a_run_rejects_and_writes_nothing() {
     assert_eq!(summary["type"], "summary");
     assert_eq!(
         (&summary["files"], &summary["valid"], &summary["rejected"]),
-        (&34.into(), &17.into(), &17.into())
+        (&35.into(), &17.into(), &18.into())
     );
     assert_eq!(
         summary["rejects_by_kind"],

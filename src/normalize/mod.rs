@@ -830,6 +830,64 @@ mod tests {
         );
     }
 
+    /// The error of a call whose document has the keys in `extra`.
+    fn error_with(extra: &str) -> FileError {
+        session(&format!(
+            r#"{{"id": 1, "call_type": "Voice Outbound", "created_at": "2026-01-01T00:00:00Z"{extra}}}"#
+        ))
+        .unwrap_err()
+    }
+
+    #[test]
+    fn every_timestamp_field_is_bounded_to_the_years_the_tables_hold() {
+        let beyond = "9999-12-31T23:30:00-05:00"; // 10000-01-01T04:30:00Z
+        for (extra, field) in [
+            (r#", "updated_at": "B""#, "updated_at"),
+            (r#", "scheduled_at": "B""#, "scheduled_at"),
+            (
+                r#", "transfers": [{"created_at": "B"}]"#,
+                "transfers[0].created_at",
+            ),
+            (
+                r#", "participants": [{}, {"finished_at": "B"}]"#,
+                "participants[1].finished_at",
+            ),
+            (
+                r#", "offer_events": [{"casting_time": "B"}]"#,
+                "offer_events[0].casting_time",
+            ),
+            (
+                r#", "virtual_agent_deflected_escalations": [{"escalated_at": "B"}]"#,
+                "virtual_agent_deflected_escalations[0].escalated_at",
+            ),
+            (
+                r#", "recordings": [{"redaction_times": [{"end": "B"}]}]"#,
+                "recordings[0].redaction_times[0].end",
+            ),
+            (
+                r#", "handle_durations": [{"scheduled_at": "B"}]"#,
+                "handle_durations[0].scheduled_at",
+            ),
+        ] {
+            let err = error_with(&extra.replace('B', beyond));
+            assert_eq!(
+                (err.kind, err.field.as_deref()),
+                (RejectKind::InvalidTimestamp, Some(field)),
+                "{err}"
+            );
+            assert!(err.detail.contains(beyond), "{err}");
+            assert!(err.detail.contains("9999-12-31T23:59:59.999999Z"), "{err}");
+        }
+        let err = session(
+            r#"{"id": 1, "call_type": "Voice Outbound", "created_at": "0001-01-01T00:00:00+00:01"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.kind, err.field.as_deref()),
+            (RejectKind::InvalidTimestamp, Some("created_at"))
+        );
+    }
+
     #[test]
     fn created_at_is_required() {
         let err = session(r#"{"id": 1, "call_type": "Voice Outbound"}"#).unwrap_err();
