@@ -320,6 +320,12 @@ fn every_bad_file_is_one_reject_with_kind_field_and_position() {
             Some("created_at"),
             Some((8, 17)),
         ),
+        (
+            "huge-duration.json",
+            "invalid_duration",
+            Some("handle_durations[0].call_duration"),
+            Some((154, 24)),
+        ),
     ];
     let columns = rejects.i64s("column");
     // Every error inside the JSON text carries its line and column: serde's own errors and,
@@ -442,6 +448,29 @@ fn an_instant_beyond_year_9999_in_utc_is_rejected_and_every_folder_has_a_four_di
 }
 
 #[test]
+fn a_duration_beyond_the_span_of_the_timestamps_is_rejected_not_clamped() {
+    // `1e30` seconds used to be written as 9223372036854775807 (a saturating cast).
+    let (_dir, out, rejects) = run_accepting_rejects(&["fixtures/bad/huge-duration.json"]);
+    let (kind, field, line, column, message) = only_reject(&rejects);
+    assert_eq!(
+        (kind.as_str(), field.as_deref(), line, column),
+        (
+            "invalid_duration",
+            Some("handle_durations[0].call_duration"),
+            154,
+            24
+        )
+    );
+    assert_eq!(
+        message,
+        "field `handle_durations[0].call_duration`: a duration cannot exceed 315537897599 \
+         seconds (the time the timestamp columns span), found 1e30 (line 154, column 24)"
+    );
+    assert_eq!(read_table(&out, "sessions").rows(), 0);
+    assert_eq!(read_table(&out, "segments").rows(), 0);
+}
+
+#[test]
 fn run_summary_accounts_for_every_file() {
     let dir = Dir::new();
     let out = dir.join("out");
@@ -449,9 +478,9 @@ fn run_summary_accounts_for_every_file() {
     assert!(out.join("_SUCCESS").exists());
     let summary = run_summary(&out);
     let files = &summary["files"];
-    assert_eq!(files["seen"], 35);
+    assert_eq!(files["seen"], 36);
     assert_eq!(files["sessions"], 15);
-    assert_eq!(files["rejected"], 18);
+    assert_eq!(files["rejected"], 19);
     assert_eq!(files["superseded"], 2);
     assert_eq!(files["ignored"], 3);
     assert_eq!(summary["duplicates_collapsed"], 2);
@@ -464,7 +493,7 @@ fn run_summary_accounts_for_every_file() {
     assert_eq!(summary["rows"]["participants"], 31);
     assert_eq!(summary["rows"]["events"], 36);
     assert_eq!(summary["rows"]["milestones"], 246);
-    assert_eq!(summary["rows"]["rejects"], 18);
+    assert_eq!(summary["rows"]["rejects"], 19);
     assert!(summary["throughput"]["files_per_s"].as_f64().unwrap() > 0.0);
     // Nothing but the output and its lock file is left beside it.
     let mut siblings: Vec<_> = std::fs::read_dir(dir.path())
@@ -556,7 +585,7 @@ fn pipeline_file_runs_and_flags_override_it() {
     .arg(&out)
     .assert_exit(0);
     assert_eq!(read_table(&out, "sessions").rows(), 15);
-    assert_eq!(run_summary(&out)["files"]["rejected"], 18);
+    assert_eq!(run_summary(&out)["files"]["rejected"], 19);
 }
 
 #[test]
@@ -869,7 +898,7 @@ fn validate_reports_exactly_what_a_run_rejects_and_writes_nothing() {
     assert_eq!(summary["type"], "summary");
     assert_eq!(
         (&summary["files"], &summary["valid"], &summary["rejected"]),
-        (&35.into(), &17.into(), &18.into())
+        (&36.into(), &17.into(), &19.into())
     );
     assert_eq!(
         summary["rejects_by_kind"],

@@ -13,6 +13,10 @@ pub const MIN_MICROS: i64 = -62_135_596_800_000_000;
 /// The last instant the tables hold, 9999-12-31T23:59:59.999999Z (see [`MIN_MICROS`]).
 pub const MAX_MICROS: i64 = 253_402_300_799_999_999;
 
+/// The longest time between two instants the tables hold, in microseconds: the bound on
+/// durations (`normalize::value`).
+pub const SPAN_MICROS: i64 = MAX_MICROS - MIN_MICROS;
+
 /// The range, in words, for error messages and docs.
 pub const RANGE_TEXT: &str = "0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z";
 

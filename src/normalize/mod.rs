@@ -889,6 +889,41 @@ mod tests {
     }
 
     #[test]
+    fn every_duration_field_is_bounded_to_the_span_the_timestamps_hold() {
+        for (extra, field) in [
+            (r#", "call_duration": 1e30"#, "call_duration"),
+            (
+                r#", "wait_duration": 99999999999999999999"#,
+                "wait_duration",
+            ),
+            (r#", "hold_duration": "315537897600""#, "hold_duration"),
+            (
+                r#", "participants": [{"call_duration": 9223372036854775807}]"#,
+                "participants[0].call_duration",
+            ),
+            (
+                r#", "handle_durations": [{"response_time_avg": 1e300}]"#,
+                "handle_durations[0].response_time_avg",
+            ),
+            (
+                r#", "recordings": [{"redaction_times": [{"duration": "1e20"}]}]"#,
+                "recordings[0].redaction_times[0].duration",
+            ),
+        ] {
+            let err = error_with(extra);
+            assert_eq!(
+                (err.kind, err.field.as_deref()),
+                (RejectKind::InvalidDuration, Some(field)),
+                "{err}"
+            );
+            assert!(
+                err.detail.contains("cannot exceed 315537897599 seconds"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
     fn created_at_is_required() {
         let err = session(r#"{"id": 1, "call_type": "Voice Outbound"}"#).unwrap_err();
         assert_eq!(
