@@ -326,6 +326,12 @@ fn every_bad_file_is_one_reject_with_kind_field_and_position() {
             Some("handle_durations[0].call_duration"),
             Some((154, 24)),
         ),
+        (
+            "duplicate-map-key.json",
+            "duplicate_field",
+            Some("custom_data_not_secured.OrderNumber"),
+            Some((566, 17)),
+        ),
     ];
     let columns = rejects.i64s("column");
     // Every error inside the JSON text carries its line and column: serde's own errors and,
@@ -471,6 +477,35 @@ fn a_duration_beyond_the_span_of_the_timestamps_is_rejected_not_clamped() {
 }
 
 #[test]
+fn a_key_twice_in_a_map_is_a_duplicate_field_naming_the_key() {
+    // `custom_data_not_secured` holds `OrderNumber` twice (lines 558 and 566): a map used to
+    // keep the second value silently.
+    let (_dir, out, rejects) = run_accepting_rejects(&["fixtures/bad/duplicate-map-key.json"]);
+    let (kind, field, line, column, message) = only_reject(&rejects);
+    assert_eq!(
+        (kind.as_str(), field.as_deref(), line, column),
+        (
+            "duplicate_field",
+            Some("custom_data_not_secured.OrderNumber"),
+            566,
+            17
+        )
+    );
+    assert_eq!(
+        message,
+        "field `custom_data_not_secured.OrderNumber`: duplicate field `OrderNumber` \
+         (line 566, column 17)"
+    );
+    assert_eq!(read_table(&out, "attributes").rows(), 0);
+    let text = session_etl(&["validate", "fixtures/bad/duplicate-map-key.json"]).assert_exit(1);
+    assert_eq!(
+        String::from_utf8_lossy(&text.stdout),
+        format!("fixtures/bad/duplicate-map-key.json:566:17: duplicate_field: {message}\n")
+            .replace(" (line 566, column 17)", "")
+    );
+}
+
+#[test]
 fn run_summary_accounts_for_every_file() {
     let dir = Dir::new();
     let out = dir.join("out");
@@ -478,9 +513,9 @@ fn run_summary_accounts_for_every_file() {
     assert!(out.join("_SUCCESS").exists());
     let summary = run_summary(&out);
     let files = &summary["files"];
-    assert_eq!(files["seen"], 36);
+    assert_eq!(files["seen"], 37);
     assert_eq!(files["sessions"], 15);
-    assert_eq!(files["rejected"], 19);
+    assert_eq!(files["rejected"], 20);
     assert_eq!(files["superseded"], 2);
     assert_eq!(files["ignored"], 3);
     assert_eq!(summary["duplicates_collapsed"], 2);
@@ -493,7 +528,7 @@ fn run_summary_accounts_for_every_file() {
     assert_eq!(summary["rows"]["participants"], 31);
     assert_eq!(summary["rows"]["events"], 36);
     assert_eq!(summary["rows"]["milestones"], 246);
-    assert_eq!(summary["rows"]["rejects"], 19);
+    assert_eq!(summary["rows"]["rejects"], 20);
     assert!(summary["throughput"]["files_per_s"].as_f64().unwrap() > 0.0);
     // Nothing but the output and its lock file is left beside it.
     let mut siblings: Vec<_> = std::fs::read_dir(dir.path())
@@ -585,7 +620,7 @@ fn pipeline_file_runs_and_flags_override_it() {
     .arg(&out)
     .assert_exit(0);
     assert_eq!(read_table(&out, "sessions").rows(), 15);
-    assert_eq!(run_summary(&out)["files"]["rejected"], 19);
+    assert_eq!(run_summary(&out)["files"]["rejected"], 20);
 }
 
 #[test]
@@ -898,7 +933,7 @@ fn validate_reports_exactly_what_a_run_rejects_and_writes_nothing() {
     assert_eq!(summary["type"], "summary");
     assert_eq!(
         (&summary["files"], &summary["valid"], &summary["rejected"]),
-        (&36.into(), &17.into(), &19.into())
+        (&37.into(), &17.into(), &20.into())
     );
     assert_eq!(
         summary["rejects_by_kind"],
