@@ -332,6 +332,7 @@ fn every_bad_file_is_one_reject_with_kind_field_and_position() {
             Some("custom_data_not_secured.OrderNumber"),
             Some((566, 17)),
         ),
+        ("long-id.json", "invalid_type", Some("id"), Some((2, 310))),
     ];
     let columns = rejects.i64s("column");
     // Every error inside the JSON text carries its line and column: serde's own errors and,
@@ -506,6 +507,43 @@ fn a_key_twice_in_a_map_is_a_duplicate_field_naming_the_key() {
 }
 
 #[test]
+fn reject_messages_repeat_at_most_a_short_piece_of_a_value() {
+    // `id` holds 300 characters of something that is not an id (what a file read by mistake
+    // gives): serde quotes the whole value in its message, and it used to reach
+    // `rejects.message` and `validate` whole.
+    let fixture = std::fs::read_to_string(repo().join("fixtures/bad/long-id.json")).unwrap();
+    let value = fixture
+        .lines()
+        .nth(1)
+        .and_then(|l| l.strip_prefix("  \"id\": \""))
+        .and_then(|l| l.strip_suffix("\","))
+        .unwrap();
+    assert_eq!(value.chars().count(), 300);
+    let (_dir, _out, rejects) = run_accepting_rejects(&["fixtures/bad/long-id.json"]);
+    let (kind, field, line, column, message) = only_reject(&rejects);
+    assert_eq!(
+        (kind.as_str(), field.as_deref(), line, column),
+        ("invalid_type", Some("id"), 2, 310)
+    );
+    assert_eq!(
+        message,
+        format!(
+            "field `id`: invalid type: string \"{}…\", expected i64 (line 2, column 310)",
+            &value[..39]
+        )
+    );
+    assert!(!message.contains(&value[39..60]), "{message}");
+    let text = session_etl(&["validate", "fixtures/bad/long-id.json"]).assert_exit(1);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.len() < 160, "{text}");
+    assert!(
+        text.contains("field `id`: invalid type: string \""),
+        "{text}"
+    );
+    assert!(!text.contains(&value[39..60]), "{text}");
+}
+
+#[test]
 fn run_summary_accounts_for_every_file() {
     let dir = Dir::new();
     let out = dir.join("out");
@@ -513,9 +551,9 @@ fn run_summary_accounts_for_every_file() {
     assert!(out.join("_SUCCESS").exists());
     let summary = run_summary(&out);
     let files = &summary["files"];
-    assert_eq!(files["seen"], 37);
+    assert_eq!(files["seen"], 38);
     assert_eq!(files["sessions"], 15);
-    assert_eq!(files["rejected"], 20);
+    assert_eq!(files["rejected"], 21);
     assert_eq!(files["superseded"], 2);
     assert_eq!(files["ignored"], 3);
     assert_eq!(summary["duplicates_collapsed"], 2);
@@ -528,7 +566,7 @@ fn run_summary_accounts_for_every_file() {
     assert_eq!(summary["rows"]["participants"], 31);
     assert_eq!(summary["rows"]["events"], 36);
     assert_eq!(summary["rows"]["milestones"], 246);
-    assert_eq!(summary["rows"]["rejects"], 20);
+    assert_eq!(summary["rows"]["rejects"], 21);
     assert!(summary["throughput"]["files_per_s"].as_f64().unwrap() > 0.0);
     // Nothing but the output and its lock file is left beside it.
     let mut siblings: Vec<_> = std::fs::read_dir(dir.path())
@@ -620,7 +658,7 @@ fn pipeline_file_runs_and_flags_override_it() {
     .arg(&out)
     .assert_exit(0);
     assert_eq!(read_table(&out, "sessions").rows(), 15);
-    assert_eq!(run_summary(&out)["files"]["rejected"], 20);
+    assert_eq!(run_summary(&out)["files"]["rejected"], 21);
 }
 
 #[test]
@@ -933,7 +971,7 @@ fn validate_reports_exactly_what_a_run_rejects_and_writes_nothing() {
     assert_eq!(summary["type"], "summary");
     assert_eq!(
         (&summary["files"], &summary["valid"], &summary["rejected"]),
-        (&37.into(), &17.into(), &20.into())
+        (&38.into(), &17.into(), &21.into())
     );
     assert_eq!(
         summary["rejects_by_kind"],

@@ -2,6 +2,8 @@
 
 use chrono::DateTime;
 
+use crate::reject::quote;
+
 /// The first instant the tables hold, 0001-01-01T00:00:00Z, in microseconds since the epoch.
 ///
 /// Together with [`MAX_MICROS`] this is the range of Spark's `TimestampType` and of a 4-digit
@@ -37,7 +39,7 @@ impl Instant {
     /// here, so none the tables cannot hold gets through. (chrono's RFC 3339 parser takes
     /// exactly four year digits, so only an offset, or a leap second, can leave the range.)
     pub fn parse(text: &str) -> Result<Instant, String> {
-        let invalid = |why: &str| format!("invalid timestamp {text:?}: {why}");
+        let invalid = |why: &str| format!("invalid timestamp {}: {why}", quote(text));
         match DateTime::parse_from_rfc3339(text) {
             Ok(dt) => {
                 let micros = dt.timestamp_micros();
@@ -196,5 +198,16 @@ mod tests {
             assert!(err.starts_with("invalid timestamp"), "{bad}: {err}");
             assert!(!err.contains("outside the range"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn a_long_text_is_not_repeated_whole() {
+        let long = format!("2026-03-23T13:12:51Z{}", "x".repeat(500));
+        let err = Instant::parse(&long).unwrap_err();
+        assert!(err.len() < 150, "{err}");
+        assert!(
+            err.contains("\"2026-03-23T13:12:51Zxxxxxxxxxxxxxxxxxxx…\""),
+            "{err}"
+        );
     }
 }

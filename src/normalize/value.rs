@@ -1,7 +1,7 @@
 //! Durations and decimal amounts, accepted as JSON numbers or numeric strings.
 
 use crate::normalize::instant::SPAN_MICROS;
-use crate::reject::{FileError, RejectKind};
+use crate::reject::{quote, FileError, RejectKind};
 use crate::source::Scalar;
 
 /// The longest duration accepted, in whole seconds: the time between the first and the last
@@ -40,8 +40,8 @@ pub fn decimal(value: &Scalar<'_>, field: impl FnOnce() -> String) -> Result<f64
                 return invalid(
                     field(),
                     format!(
-                        "expected a number of seconds, found the string {:?}",
-                        text.as_str()
+                        "expected a number of seconds, found the string {}",
+                        quote(text.as_str())
                     ),
                 )
             }
@@ -82,14 +82,14 @@ pub fn decimal(value: &Scalar<'_>, field: impl FnOnce() -> String) -> Result<f64
     Ok(number)
 }
 
-/// `value` as a message shows it: a string quoted, a huge number in exponent form (`1e30`,
-/// not 31 digits).
+/// `value` as a message shows it: short whatever was written (a string is quoted and cut,
+/// a huge number is shown in exponent form: `1e30`, not 31 digits).
 fn shown(value: &Scalar<'_>) -> String {
     match value {
         Scalar::Int(v) => v.to_string(),
         Scalar::Float(v) if v.abs() < 1e16 => v.to_string(),
         Scalar::Float(v) => format!("{v:e}"),
-        Scalar::Text(text) => format!("{:?}", text.as_str()),
+        Scalar::Text(text) => quote(text.as_str()),
         Scalar::Bool(v) => v.to_string(),
     }
 }
@@ -201,5 +201,22 @@ mod tests {
         }
         let err = decimal(&Scalar::Float(f64::INFINITY), || "x".to_owned()).unwrap_err();
         assert_eq!(err.detail, "expected a finite number of seconds, found inf");
+    }
+
+    #[test]
+    fn a_long_string_is_not_repeated_whole() {
+        let long = "9".repeat(300);
+        let err = seconds(&text(&long), || "x".to_owned()).unwrap_err();
+        assert_eq!(
+            err.detail,
+            format!(
+                "a duration cannot exceed 315537897599 seconds (the time the timestamp \
+                 columns span), found \"{}…\"",
+                "9".repeat(39)
+            )
+        );
+        let long = format!("abc{}", "z".repeat(400));
+        let err = seconds(&text(&long), || "x".to_owned()).unwrap_err();
+        assert!(err.detail.len() < 100, "{}", err.detail);
     }
 }

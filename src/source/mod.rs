@@ -12,7 +12,7 @@ pub mod types;
 
 use serde::de::IgnoredAny;
 
-use crate::reject::{FileError, RejectKind};
+use crate::reject::{shorten_quoted, FileError, RejectKind};
 pub use scalar::{text, Opaque, Scalar, Str};
 pub use types::*;
 
@@ -137,7 +137,8 @@ fn json_error(e: &serde_json::Error, field: Option<String>) -> FileError {
         field,
         line: None,
         column: None,
-        detail,
+        // serde repeats the offending value (`invalid type: string "…", expected i64`).
+        detail: shorten_quoted(&detail),
     };
     if e.line() > 0 {
         error.at(e.line() as u64, e.column() as u64)
@@ -370,6 +371,28 @@ mod tests {
             (err.kind, err.field.as_deref()),
             (RejectKind::InvalidType, Some("sip_headers"))
         );
+    }
+
+    #[test]
+    fn values_serde_repeats_are_cut_short_in_the_message() {
+        let long = "root:x:0:0:root:/root:/bin/bash ".repeat(10);
+        let text = format!(r#"{{"id": "{long}", "created_at": "2026-01-01T00:00:00Z"}}"#);
+        let err = parse(text.as_bytes()).unwrap_err();
+        assert_eq!(
+            (err.kind, err.field.as_deref()),
+            (RejectKind::InvalidType, Some("id"))
+        );
+        assert_eq!(
+            err.detail,
+            format!("invalid type: string \"{}…\", expected i64", &long[..39])
+        );
+        assert!(err.message().chars().count() < 120, "{}", err.message());
+        // A duplicate map key is named whole in the field, cut in the words.
+        let key = "k".repeat(100);
+        let text = minimal(&format!(r#", "sip_headers": {{"{key}": 1, "{key}": 2}}"#));
+        let err = parse(text.as_bytes()).unwrap_err();
+        assert_eq!(err.field, Some(format!("sip_headers.{key}")));
+        assert_eq!(err.detail, format!("duplicate field `{}…`", "k".repeat(39)));
     }
 
     #[test]
