@@ -41,6 +41,14 @@ fn run_real_exports_with_pipeline(toml: &str) -> (Dir, PathBuf) {
 /// Runs the real call 1418 as `edit` changes it, for shapes no fixture has; returns the
 /// folder (keep it alive) and the output.
 fn run_edited_call_1418(edit: impl FnOnce(&mut serde_json::Value)) -> (Dir, PathBuf) {
+    run_edited_call_1418_with(&[], edit)
+}
+
+/// [`run_edited_call_1418`] with more `run` arguments.
+fn run_edited_call_1418_with(
+    extra: &[&str],
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> (Dir, PathBuf) {
     let mut call: serde_json::Value = serde_json::from_slice(
         &std::fs::read(shared().join("real-exports/metadata_call-1418.json")).unwrap(),
     )
@@ -49,7 +57,7 @@ fn run_edited_call_1418(edit: impl FnOnce(&mut serde_json::Value)) -> (Dir, Path
     let dir = Dir::new();
     let input = dir.create("in/call-1418.json", serde_json::to_vec(&call).unwrap());
     let out = dir.join("out");
-    run(&out, &[input], &[]);
+    run(&out, &[input], extra);
     (dir, out)
 }
 
@@ -872,4 +880,92 @@ fn blank_values_count_as_missing_and_do_not_stop_fallbacks() {
         run_summary(&out)["events"]["missing_required"],
         serde_json::json!({"agentTalk.agentDisposition": 1, "agentTalk.notes": 2})
     );
+}
+
+#[test]
+fn identifiers_and_event_text_with_control_or_bidi_characters_are_not_sent() {
+    // Call 1418 (phone +15550100100, no e-mail) with an e-mail address holding U+202E RIGHT-TO-
+    // LEFT OVERRIDE, written raw, as a document can carry it; a handle menu path with U+202E
+    // and a disposition note with a NUL (`\u0000` in the JSON).
+    let edit = |call: &mut serde_json::Value| {
+        call["email"] = "customer\u{202e}moc.elpmaxe@example.com".into();
+        call["handle_durations"][0]["menu_path"] = "va-escalation\u{202e}_menu_id".into();
+        call["dispositions"][0]["note"] = "notes\u{0}".into();
+    };
+    let phone = r#"[{"name":"phone","value":"+15550100100"}]"#;
+    let (_dir, out) = run_edited_call_1418(edit);
+    let input = std::fs::read(_dir.join("in/call-1418.json")).unwrap();
+    assert!(String::from_utf8(input).unwrap().contains('\u{202e}'));
+
+    // The e-mail is no valid value of `email`, so the individual is known by the phone alone.
+    for body in bodies(&out) {
+        assert_eq!(body["identifiers"].to_string(), phone);
+    }
+    let text: String = std::fs::read_dir(out.join("exchange"))
+        .unwrap()
+        .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+        .collect();
+    assert!(!text.is_empty());
+    for bad in ["\u{202e}", "\\u202e", "\\u202E", "\\u0000", "\u{0}"] {
+        assert!(!text.contains(bad), "{bad:?} in the request bodies");
+    }
+    let events = read_table(&out, "events");
+    assert!(events.rows() > 0);
+    assert!(events
+        .strs("identifiers")
+        .iter()
+        .all(|i| i.as_deref() == Some(phone)));
+
+    // The menu path and the note count as no value, like blank ones, in the table and in the
+    // body alike: agentSkill falls back to the session's menu path, notes is missing.
+    assert_event(
+        &events,
+        "call-1418:agentTalk:handle-307",
+        "2026-03-23T20:14:37Z",
+        &[
+            ("agent_skill", "menu-path-test/optional-dispositions_menu-8"),
+            ("notes", "-"),
+            ("missing_required", "notes"),
+            (
+                "description",
+                "Inbound call 1418 handled by agent 5 in menu-path-test/optional-dispositions_menu-8",
+            ),
+        ],
+    );
+    let talk = body_events(&out)
+        .into_iter()
+        .find(|e| attribute(e, "eventId") == Some("call-1418:agentTalk:handle-307"))
+        .unwrap();
+    assert_eq!(
+        attribute(&talk, "agentSkill"),
+        Some("menu-path-test/optional-dispositions_menu-8")
+    );
+    assert_eq!(attribute(&talk, "notes"), Some(""));
+    let batches = &events.batches;
+    for batch in batches {
+        for column in batch.columns() {
+            if let Some(strings) = column.as_any().downcast_ref::<arrow::array::StringArray>() {
+                for v in strings.iter().flatten() {
+                    assert!(
+                        !v.chars().any(|c| c == '\u{202e}' || c == '\0'),
+                        "{v:?} in the events table"
+                    );
+                }
+            }
+        }
+    }
+
+    // A rule that lists both sources falls back from the e-mail to the phone.
+    let rules = Dir::new();
+    let pipeline = rules.create(
+        "p.toml",
+        "[exchange]\nidentifiers = [{ name = \"contact\", sources = [\"email\", \"end_user.phone_number\"] }]\n",
+    );
+    let (_dir, out) = run_edited_call_1418_with(&["--pipeline", pipeline.to_str().unwrap()], edit);
+    for body in bodies(&out) {
+        assert_eq!(
+            body["identifiers"].to_string(),
+            r#"[{"name":"contact","value":"+15550100100"}]"#
+        );
+    }
 }

@@ -35,7 +35,7 @@ fn exceeding_the_reject_threshold_publishes_nothing_and_keeps_the_previous_outpu
         .arg("fixtures/good")
         .arg("fixtures/bad")
         .assert_exit(0);
-    assert_eq!(read_table(&out, "rejects").rows(), 17);
+    assert_eq!(read_table(&out, "rejects").rows(), 21);
 }
 
 #[test]

@@ -316,6 +316,25 @@ fn every_bad_file_is_one_reject_with_kind_field_and_position() {
             Some((15, 10)),
         ),
         ("corrupt-gzip.json.gz", "unreadable", None, None),
+        (
+            "timestamp-beyond-year-9999.json",
+            "invalid_timestamp",
+            Some("created_at"),
+            Some((8, 17)),
+        ),
+        (
+            "huge-duration.json",
+            "invalid_duration",
+            Some("handle_durations[0].call_duration"),
+            Some((154, 24)),
+        ),
+        (
+            "duplicate-map-key.json",
+            "duplicate_field",
+            Some("custom_data_not_secured.OrderNumber"),
+            Some((566, 17)),
+        ),
+        ("long-id.json", "invalid_type", Some("id"), Some((2, 310))),
     ];
     let columns = rejects.i64s("column");
     // Every error inside the JSON text carries its line and column: serde's own errors and,
@@ -359,6 +378,173 @@ fn every_bad_file_is_one_reject_with_kind_field_and_position() {
     );
 }
 
+/// Runs `inputs` (relative to the repository), accepting any reject rate; returns the folder
+/// (keep it alive), the output and its `rejects` table.
+fn run_accepting_rejects(inputs: &[&str]) -> (Dir, std::path::PathBuf, Table) {
+    let dir = Dir::new();
+    let out = dir.join("out");
+    session_etl(&["run", "--quiet", "--max-reject-rate", "1", "--output"])
+        .arg(&out)
+        .args(inputs)
+        .assert_exit(0);
+    let rejects = read_table(&out, "rejects");
+    (dir, out, rejects)
+}
+
+/// The one `rejects` row of an output: kind, field, line, column, message.
+fn only_reject(rejects: &Table) -> (String, Option<String>, i64, i64, String) {
+    assert_eq!(rejects.rows(), 1, "{:?}", rejects.strs("message"));
+    (
+        rejects.strs("error_kind")[0].clone().unwrap(),
+        rejects.strs("field")[0].clone(),
+        rejects.i64s("line")[0].unwrap(),
+        rejects.i64s("column")[0].unwrap(),
+        rejects.strs("message")[0].clone().unwrap(),
+    )
+}
+
+#[test]
+fn an_instant_beyond_year_9999_in_utc_is_rejected_and_every_folder_has_a_four_digit_year() {
+    // `9999-12-31T23:30:00-05:00` is 10000-01-01T04:30:00Z: it used to give the partition
+    // `date=+10000-01-01`, after which DuckDB types the whole `date` column as text.
+    let (_dir, out, rejects) = run_accepting_rejects(&[
+        "fixtures/good",
+        "fixtures/bad/timestamp-beyond-year-9999.json",
+    ]);
+    let (kind, field, line, column, message) = only_reject(&rejects);
+    assert_eq!(
+        (kind.as_str(), field.as_deref(), line, column),
+        ("invalid_timestamp", Some("created_at"), 8, 17)
+    );
+    assert_eq!(
+        message,
+        "field `created_at`: invalid timestamp \"9999-12-31T23:30:00.000-05:00\": it is outside \
+         the range the tables hold (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z in UTC) \
+         (line 8, column 17)"
+    );
+    let four_digit_day = |name: &str| {
+        let b = name.as_bytes();
+        name.len() == "date=YYYY-MM-DD".len()
+            && name.starts_with("date=")
+            && b[9] == b'-'
+            && b[12] == b'-'
+            && [5, 6, 7, 8, 10, 11, 13, 14]
+                .iter()
+                .all(|&i| b[i].is_ascii_digit())
+    };
+    let mut folders = 0;
+    for table in std::fs::read_dir(&out).unwrap() {
+        let table = table.unwrap().path();
+        if !table.is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(&table).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if name.starts_with("date=") {
+                assert!(four_digit_day(&name), "{}/{name}", table.display());
+                folders += 1;
+            }
+        }
+    }
+    assert!(folders > 0);
+    let summary = run_summary(&out);
+    let partitions = summary["partitions"].as_array().unwrap();
+    assert!(!partitions.is_empty());
+    assert!(partitions
+        .iter()
+        .all(|p| four_digit_day(p.as_str().unwrap())));
+    assert_eq!(summary["sessions"]["written"], 15);
+}
+
+#[test]
+fn a_duration_beyond_the_span_of_the_timestamps_is_rejected_not_clamped() {
+    // `1e30` seconds used to be written as 9223372036854775807 (a saturating cast).
+    let (_dir, out, rejects) = run_accepting_rejects(&["fixtures/bad/huge-duration.json"]);
+    let (kind, field, line, column, message) = only_reject(&rejects);
+    assert_eq!(
+        (kind.as_str(), field.as_deref(), line, column),
+        (
+            "invalid_duration",
+            Some("handle_durations[0].call_duration"),
+            154,
+            24
+        )
+    );
+    assert_eq!(
+        message,
+        "field `handle_durations[0].call_duration`: a duration cannot exceed 315537897599 \
+         seconds (the time the timestamp columns span), found 1e30 (line 154, column 24)"
+    );
+    assert_eq!(read_table(&out, "sessions").rows(), 0);
+    assert_eq!(read_table(&out, "segments").rows(), 0);
+}
+
+#[test]
+fn a_key_twice_in_a_map_is_a_duplicate_field_naming_the_key() {
+    // `custom_data_not_secured` holds `OrderNumber` twice (lines 558 and 566): a map used to
+    // keep the second value silently.
+    let (_dir, out, rejects) = run_accepting_rejects(&["fixtures/bad/duplicate-map-key.json"]);
+    let (kind, field, line, column, message) = only_reject(&rejects);
+    assert_eq!(
+        (kind.as_str(), field.as_deref(), line, column),
+        (
+            "duplicate_field",
+            Some("custom_data_not_secured.OrderNumber"),
+            566,
+            17
+        )
+    );
+    assert_eq!(
+        message,
+        "field `custom_data_not_secured.OrderNumber`: duplicate field `OrderNumber` \
+         (line 566, column 17)"
+    );
+    assert_eq!(read_table(&out, "attributes").rows(), 0);
+    let text = session_etl(&["validate", "fixtures/bad/duplicate-map-key.json"]).assert_exit(1);
+    assert_eq!(
+        String::from_utf8_lossy(&text.stdout),
+        format!("fixtures/bad/duplicate-map-key.json:566:17: duplicate_field: {message}\n")
+            .replace(" (line 566, column 17)", "")
+    );
+}
+
+#[test]
+fn reject_messages_repeat_at_most_a_short_piece_of_a_value() {
+    // `id` holds 300 characters of something that is not an id (what a file read by mistake
+    // gives): serde quotes the whole value in its message, and it used to reach
+    // `rejects.message` and `validate` whole.
+    let fixture = std::fs::read_to_string(repo().join("fixtures/bad/long-id.json")).unwrap();
+    let value = fixture
+        .lines()
+        .nth(1)
+        .and_then(|l| l.strip_prefix("  \"id\": \""))
+        .and_then(|l| l.strip_suffix("\","))
+        .unwrap();
+    assert_eq!(value.chars().count(), 300);
+    let (_dir, _out, rejects) = run_accepting_rejects(&["fixtures/bad/long-id.json"]);
+    let (kind, field, line, column, message) = only_reject(&rejects);
+    assert_eq!(
+        (kind.as_str(), field.as_deref(), line, column),
+        ("invalid_type", Some("id"), 2, 310)
+    );
+    assert_eq!(
+        message,
+        format!(
+            "field `id`: invalid type: string \"{}…\", expected i64 (line 2, column 310)",
+            &value[..39]
+        )
+    );
+    assert!(!message.contains(&value[39..60]), "{message}");
+    let text = session_etl(&["validate", "fixtures/bad/long-id.json"]).assert_exit(1);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.len() < 160, "{text}");
+    assert!(
+        text.contains("field `id`: invalid type: string \""),
+        "{text}"
+    );
+    assert!(!text.contains(&value[39..60]), "{text}");
+}
+
 #[test]
 fn run_summary_accounts_for_every_file() {
     let dir = Dir::new();
@@ -367,9 +553,9 @@ fn run_summary_accounts_for_every_file() {
     assert!(out.join("_SUCCESS").exists());
     let summary = run_summary(&out);
     let files = &summary["files"];
-    assert_eq!(files["seen"], 34);
+    assert_eq!(files["seen"], 38);
     assert_eq!(files["sessions"], 15);
-    assert_eq!(files["rejected"], 17);
+    assert_eq!(files["rejected"], 21);
     assert_eq!(files["superseded"], 2);
     assert_eq!(files["ignored"], 3);
     assert_eq!(summary["duplicates_collapsed"], 2);
@@ -382,7 +568,7 @@ fn run_summary_accounts_for_every_file() {
     assert_eq!(summary["rows"]["participants"], 31);
     assert_eq!(summary["rows"]["events"], 36);
     assert_eq!(summary["rows"]["milestones"], 246);
-    assert_eq!(summary["rows"]["rejects"], 17);
+    assert_eq!(summary["rows"]["rejects"], 21);
     assert!(summary["throughput"]["files_per_s"].as_f64().unwrap() > 0.0);
     // Nothing but the output and its lock file is left beside it.
     let mut siblings: Vec<_> = std::fs::read_dir(dir.path())
@@ -476,7 +662,7 @@ fn pipeline_file_runs_and_flags_override_it() {
     .arg(&out)
     .assert_exit(0);
     assert_eq!(read_table(&out, "sessions").rows(), 15);
-    assert_eq!(run_summary(&out)["files"]["rejected"], 17);
+    assert_eq!(run_summary(&out)["files"]["rejected"], 21);
 }
 
 #[test]
@@ -814,7 +1000,7 @@ fn validate_reports_exactly_what_a_run_rejects_and_writes_nothing() {
     assert_eq!(summary["type"], "summary");
     assert_eq!(
         (&summary["files"], &summary["valid"], &summary["rejected"]),
-        (&34.into(), &17.into(), &17.into())
+        (&38.into(), &17.into(), &21.into())
     );
     assert_eq!(
         summary["rejects_by_kind"],

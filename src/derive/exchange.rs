@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 
 use crate::derive::catalog::{Attr, EventCode};
+use crate::derive::is_clean_text;
 use crate::normalize::{EscalationKind, Instant, Segment, SegmentKind, Session, SessionKind};
 use crate::source::{text, RawDisposition};
 
@@ -173,7 +174,7 @@ impl<'a> Facts<'a> {
             device_type,
             csat: csat_sentiment(s.raw.rating),
             priority: s.raw.queue_priority_level,
-            menu_path: non_blank(s.raw.menu_path.as_ref().and_then(|m| text(&m.name))),
+            menu_path: usable(s.raw.menu_path.as_ref().and_then(|m| text(&m.name))),
             type_words,
         }
     }
@@ -240,12 +241,17 @@ fn suffix(prefix: &str, id: Option<i64>, index: usize) -> String {
 }
 
 fn real_deflection(d: Option<&str>) -> Option<&str> {
-    non_blank(d).filter(|d| *d != "no_deflection")
+    usable(d).filter(|d| *d != "no_deflection")
 }
 
-/// Blank text counts as no value: it neither fills an attribute nor stops a fallback.
-fn non_blank(v: Option<&str>) -> Option<&str> {
-    v.filter(|v| !v.trim().is_empty())
+/// The one gate for source text on its way into an attribute (and into the `description`
+/// built from attributes), so the `events` table and the request bodies carry the same text.
+/// Blank text counts as no value: it neither fills an attribute nor stops a fallback. So does
+/// text with a control character other than tab and newline, or a bidi control
+/// (`derive::is_clean_text`): an attribute is shown in Exchange and in BI tools, where such
+/// characters hide or reorder what is around them.
+fn usable(v: Option<&str>) -> Option<&str> {
+    v.filter(|v| !v.trim().is_empty() && is_clean_text(v))
 }
 
 /// Every Exchange event `s` produces, grouped by code in catalogue order.
@@ -298,8 +304,8 @@ fn agent_talk<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<ExchangeEvent<'a
                 )),
                 event_name: Some(f.direction),
                 agent_skill: skill,
-                agent_disposition: disposition.and_then(|d| non_blank(text(&d.code))),
-                notes: disposition.and_then(|d| non_blank(text(&d.note))),
+                agent_disposition: disposition.and_then(|d| usable(text(&d.code))),
+                notes: disposition.and_then(|d| usable(text(&d.note))),
                 sub_channel: Some(f.sub_channel),
                 device_type: f.device_type,
                 duration,
@@ -335,7 +341,7 @@ fn agent_talk<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<ExchangeEvent<'a
                 g.segment_id,
                 suffix("handle", g.segment_id, i),
                 g.agent_id,
-                non_blank(g.menu_path).or(f.menu_path),
+                usable(g.menu_path).or(f.menu_path),
                 disposition,
                 g.duration_s,
                 &tags,
@@ -392,10 +398,8 @@ fn message_analysis<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<ExchangeEv
     }
     for (i, g) in segments_of(s, SegmentKind::VirtualAgent) {
         let escalated = is_escalated(g);
-        let agent = g
-            .virtual_agent
-            .and_then(|v| text(&v.name))
-            .unwrap_or("a virtual agent");
+        let agent =
+            usable(g.virtual_agent.and_then(|v| text(&v.name))).unwrap_or("a virtual agent");
         out.push(ExchangeEvent {
             code,
             event_id: f.event_id(code, &suffix("va", g.segment_id, i)),
@@ -414,7 +418,7 @@ fn message_analysis<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<ExchangeEv
                     }
                 )),
                 event_name: Some("Virtual Agent Conversation Analysis"),
-                topic: non_blank(g.menu_path).or(f.menu_path),
+                topic: usable(g.menu_path).or(f.menu_path),
                 sentiment: Some(va_sentiment(g.sentiment, f.csat)),
                 actionability: Some(if escalated {
                     "escalated"
@@ -443,7 +447,7 @@ fn self_service<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<ExchangeEvent<
     };
     let event =
         |g: &Segment<'a>, suffix: String, source_entity: &'static str, app: &'a str, tag: &str| {
-            let selections = non_blank(g.menu_path).filter(|m| *m != "/").or(f.menu_path);
+            let selections = usable(g.menu_path).filter(|m| *m != "/").or(f.menu_path);
             ExchangeEvent {
                 code,
                 event_id: f.event_id(code, &suffix),
@@ -476,10 +480,7 @@ fn self_service<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<ExchangeEvent<
         if is_escalated(g) {
             continue;
         }
-        let app = g
-            .virtual_agent
-            .and_then(|v| text(&v.name))
-            .unwrap_or("Virtual Agent");
+        let app = usable(g.virtual_agent.and_then(|v| text(&v.name))).unwrap_or("Virtual Agent");
         out.push(event(
             g,
             suffix("va", g.segment_id, i),
@@ -539,7 +540,7 @@ fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Exchan
                 "transfer",
                 t.raw.id,
                 deflected(d),
-                non_blank(t.raw.to_menu_path.as_ref().and_then(|m| text(&m.name))),
+                usable(t.raw.to_menu_path.as_ref().and_then(|m| text(&m.name))),
                 t.raw.to_queue_priority_level.or(f.priority),
                 &[],
             );
@@ -558,7 +559,7 @@ fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Exchan
             "escalation",
             e.record_id,
             how,
-            non_blank(e.menu_path),
+            usable(e.menu_path),
             f.priority,
             &[],
         );
@@ -575,7 +576,7 @@ fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Exchan
             "escalation",
             e.record_id,
             Cow::Borrowed("escalated_to_agent"),
-            non_blank(e.to_menu_path.and_then(|m| text(&m.name))),
+            usable(e.to_menu_path.and_then(|m| text(&m.name))),
             f.priority,
             &[],
         );
@@ -630,12 +631,13 @@ fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Exchan
     }
     if let Some(redirection) = &s.raw.automation_redirection {
         for (i, g) in redirection.redirection_group.iter().enumerate() {
-            let destination = g
-                .destination
-                .as_ref()
-                .and_then(|d| text(&d.destination_type))
-                .unwrap_or("unknown")
-                .to_ascii_lowercase();
+            let destination = usable(
+                g.destination
+                    .as_ref()
+                    .and_then(|d| text(&d.destination_type)),
+            )
+            .unwrap_or("unknown")
+            .to_ascii_lowercase();
             let tags: &[&str] = if g.after_hours == Some(true) {
                 &["after_hours"]
             } else {
@@ -647,7 +649,7 @@ fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Exchan
                 "automation_redirection",
                 None,
                 Cow::Owned(format!("redirected_to_{destination}")),
-                non_blank(text(&g.group_label)),
+                usable(text(&g.group_label)),
                 f.priority,
                 tags,
             );
@@ -658,6 +660,66 @@ fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Exchan
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_with_control_or_bidi_characters_is_no_value_and_does_not_stop_a_fallback() {
+        let json = r#"{"id": 1, "call_type": "Voice Inbound (IVR)", "created_at": "2026-01-01T00:00:00Z",
+            "menu_path": {"name": "Support"},
+            "handle_durations": [
+                {"id": 10, "agent_id": 5, "call_duration": 30, "menu_path": "Bill\u202eing"},
+                {"id": 11, "agent_id": 6, "call_duration": 40, "menu_path": "Orders"}],
+            "dispositions": [
+                {"user_id": 5, "code": "ok\u0000", "note": "line one\nline two\tend"},
+                {"user_id": 6, "code": "Resolved", "note": "bell\u0007"}],
+            "virtual_agent_handle_durations": [
+                {"id": 20, "call_duration": 9, "virtual_agent": {"name": "va\u2066x"}}],
+            "automation_redirection": {"redirection_group": [
+                {"group_label": "\u200fGroup", "destination": {"type": "Qu\u0000eue"}}]}}"#;
+        let parsed = crate::source::parse(json.as_bytes()).unwrap();
+        let session = crate::normalize::normalize(&parsed.session, "call-1.json").unwrap();
+        let events = events(&session);
+        let find = |id: &str| {
+            events
+                .iter()
+                .find(|e| e.event_id == id)
+                .unwrap_or_else(|| panic!("no {id}"))
+        };
+        let a = &find("call-1:agentTalk:handle-10").attributes;
+        // The segment's menu path is not clean: the session's is used, as for a blank one.
+        assert_eq!(a.agent_skill, Some("Support"));
+        assert_eq!(a.agent_disposition, None);
+        // Tab and newline are text.
+        assert_eq!(a.notes, Some("line one\nline two\tend"));
+        assert_eq!(
+            a.description.as_deref(),
+            Some("Inbound call 1 handled by agent 5 in Support")
+        );
+        let a = &find("call-1:agentTalk:handle-11").attributes;
+        assert_eq!(
+            (a.agent_skill, a.agent_disposition, a.notes),
+            (Some("Orders"), Some("Resolved"), None)
+        );
+        let a = &find("call-1:selfService:va-20").attributes;
+        assert_eq!(a.self_service_app, Some("Virtual Agent"));
+        assert_eq!(
+            find("call-1:messageAnalysis:va-20")
+                .attributes
+                .description
+                .as_deref(),
+            Some("Conversation with a virtual agent on call 1")
+        );
+        let a = &find("call-1:automationTriggered:redirection-0").attributes;
+        assert_eq!(a.agent_skill, None);
+        assert_eq!(a.action.as_deref(), Some("redirected_to_unknown"));
+        // Whatever the rule, no attribute of any event carries such a character.
+        for e in &events {
+            for spec in e.code.attributes() {
+                if let Some(v) = e.value(spec.attr) {
+                    assert!(crate::derive::is_clean_text(&v), "{}: {v:?}", e.event_id);
+                }
+            }
+        }
+    }
 
     #[test]
     fn sentiment_scales() {

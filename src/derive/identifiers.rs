@@ -10,6 +10,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::derive::is_bidi_control;
 use crate::normalize::Session;
 use crate::source::{text, Scalar};
 
@@ -37,8 +38,19 @@ impl IdentifierSource {
     pub const NAMES: &'static str = "email, end_user.identifier_email, end_user.identifier, \
         end_user.phone_number, end_user.out_contact_id, end_user.id, custom_data.<key>";
 
-    /// The value this source gives for `session`, if it has a valid one.
+    /// The value this source gives for `session`, if it has a valid one. Every source goes
+    /// through here: a value with a control character (NUL, a newline...) or a bidi control
+    /// (`derive::is_bidi_control`) is not a valid value of any source, whatever its own rule
+    /// says, so the rule's next source is tried. Exchange would store it as the individual's
+    /// identity as it is, where it would never match the same person's clean value and would
+    /// display as something it is not.
     pub fn value<'a>(&self, session: &'a Session<'a>) -> Option<Cow<'a, str>> {
+        self.own_value(session)
+            .filter(|v| !v.chars().any(|c| c.is_control() || is_bidi_control(c)))
+    }
+
+    /// The value by this source's own rule alone.
+    fn own_value<'a>(&self, session: &'a Session<'a>) -> Option<Cow<'a, str>> {
         let raw = session.raw;
         let end_user = raw.end_user.as_ref();
         match self {
@@ -258,6 +270,94 @@ mod tests {
             "+1234567890123456",
         ] {
             assert!(!is_phone(bad), "{bad}");
+        }
+    }
+
+    /// The identifiers `rules` give for a call whose document has the keys in `extra`.
+    fn identifiers_of(extra: &str, rules: &[IdentifierRule]) -> Vec<(String, String)> {
+        let json = format!(
+            r#"{{"id": 1, "call_type": "Voice Inbound", "created_at": "2026-01-01T00:00:00Z",
+                 "participants": [{{"type": "end_user", "phone_number": "+15550100100"}}]{extra}}}"#
+        );
+        let parsed = crate::source::parse(json.as_bytes()).unwrap();
+        let session = crate::normalize::normalize(&parsed.session, "call-1.json").unwrap();
+        identify(&session, rules)
+            .into_iter()
+            .map(|i| (i.name.to_owned(), i.value.into_owned()))
+            .collect()
+    }
+
+    fn rule(sources: &[&str]) -> Vec<IdentifierRule> {
+        vec![IdentifierRule {
+            name: "who".to_owned(),
+            sources: sources.iter().map(|s| s.parse().unwrap()).collect(),
+        }]
+    }
+
+    fn who(value: &str) -> Vec<(String, String)> {
+        vec![("who".to_owned(), value.to_owned())]
+    }
+
+    #[test]
+    fn a_value_with_a_control_or_bidi_character_is_no_value_and_the_next_source_is_tried() {
+        // An e-mail address by its own rule, but U+202E shows `moc.elpmaxe@x` as `x@example.com`.
+        let email = ", \"email\": \"x\u{202e}moc.elpmaxe@x.com\"";
+        assert_eq!(
+            identifiers_of(email, &rule(&["email", "end_user.phone_number"])),
+            who("+15550100100")
+        );
+        assert_eq!(
+            identifiers_of(email, &IdentifierRule::defaults()),
+            [("phone".to_owned(), "+15550100100".to_owned())]
+        );
+        // Every source, escaped or raw: NUL, newline, tab, DEL, a C1 control, LRM, an isolate.
+        let bad = [
+            r#"\u0000"#,
+            r#"\n"#,
+            r#"\t"#,
+            "\u{7f}",
+            "\u{85}",
+            "\u{200e}",
+            "\u{2066}",
+            r#"\u202A"#,
+        ];
+        for c in bad {
+            for (source, doc) in [
+                (
+                    "end_user.identifier",
+                    format!(r#", "end_user": {{"identifier": "ab{c}cd"}}"#),
+                ),
+                (
+                    "end_user.out_contact_id",
+                    format!(r#", "end_user": {{"out_contact_id": "003{c}AAE"}}"#),
+                ),
+                (
+                    "custom_data.CrmId",
+                    format!(r#", "custom_data_not_secured": {{"CrmId": {{"value": "crm{c}1"}}}}"#),
+                ),
+            ] {
+                assert_eq!(
+                    identifiers_of(&doc, &rule(&[source, "end_user.phone_number"])),
+                    who("+15550100100"),
+                    "{source} with {c:?}"
+                );
+            }
+        }
+        // Clean values of the same sources are kept.
+        let doc = r#", "email": "A@Example.com", "end_user": {"id": 9, "identifier": "ab cd", "out_contact_id": "003AAE"},
+                      "custom_data_not_secured": {"CrmId": {"value": "crm-1"}}"#;
+        for (source, value) in [
+            ("email", "a@example.com"),
+            ("end_user.identifier", "ab cd"),
+            ("end_user.out_contact_id", "003AAE"),
+            ("custom_data.CrmId", "crm-1"),
+            ("end_user.id", "9"),
+        ] {
+            assert_eq!(
+                identifiers_of(doc, &rule(&[source])),
+                who(value),
+                "{source}"
+            );
         }
     }
 

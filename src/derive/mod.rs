@@ -101,11 +101,77 @@ impl Derived<'_> {
     }
 }
 
+/// A Unicode bidirectional formatting character: ALM (U+061C), LRM and RLM (U+200E, U+200F),
+/// the embeddings and overrides U+202A–U+202E and the isolates U+2066–U+2069. Invisible, they
+/// reorder the text around them (`moc.elpmaxe@…` shown as `…@example.com`), so a value
+/// carrying one is not shown or sent as what it reads like.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// Text an event attribute may carry: no control character other than tab and newline (a
+/// disposition note has lines), no bidi control.
+pub fn is_clean_text(text: &str) -> bool {
+    !text
+        .chars()
+        .any(|c| (c.is_control() && !matches!(c, '\t' | '\n')) || is_bidi_control(c))
+}
+
 /// Derives events, identifiers and milestones from one session.
 pub fn derive<'a>(session: &'a Session<'a>, settings: &'a ExchangeSettings) -> Derived<'a> {
     Derived {
         events: exchange::events(session),
         identifiers: identify(session, &settings.identifiers),
         milestones: milestones::milestones(session),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bidi_controls_are_the_listed_ones() {
+        let bidi: Vec<u32> = (0..=0x10FFFF)
+            .filter_map(char::from_u32)
+            .filter(|&c| is_bidi_control(c))
+            .map(u32::from)
+            .collect();
+        assert_eq!(
+            bidi,
+            [
+                0x061C, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067,
+                0x2068, 0x2069
+            ]
+        );
+    }
+
+    #[test]
+    fn clean_text_allows_tab_and_newline_only() {
+        for ok in [
+            "",
+            "Support/Returns",
+            "line one\nline two",
+            "a\tb",
+            "café 東京 🙂",
+        ] {
+            assert!(is_clean_text(ok), "{ok:?}");
+        }
+        for bad in [
+            "nul\0",
+            "cr\r",
+            "esc\u{1b}[31m",
+            "del\u{7f}",
+            "c1\u{85}",
+            "rlo\u{202e}moc",
+            "lrm\u{200e}",
+            "alm\u{61c}",
+            "isolate\u{2067}",
+        ] {
+            assert!(!is_clean_text(bad), "{bad:?}");
+        }
     }
 }

@@ -2,6 +2,26 @@
 
 use chrono::DateTime;
 
+use crate::reject::quote;
+
+/// The first instant the tables hold, 0001-01-01T00:00:00Z, in microseconds since the epoch.
+///
+/// Together with [`MAX_MICROS`] this is the range of Spark's `TimestampType` and of a 4-digit
+/// `date=YYYY-MM-DD` partition folder: an instant outside it (`9999-12-31T23:30:00-05:00` is
+/// year 10000 in UTC) would give a folder like `date=+10000-01-01`, after which readers type
+/// the whole `date` column as text.
+pub const MIN_MICROS: i64 = -62_135_596_800_000_000;
+
+/// The last instant the tables hold, 9999-12-31T23:59:59.999999Z (see [`MIN_MICROS`]).
+pub const MAX_MICROS: i64 = 253_402_300_799_999_999;
+
+/// The longest time between two instants the tables hold, in microseconds: the bound on
+/// durations (`normalize::value`).
+pub const SPAN_MICROS: i64 = MAX_MICROS - MIN_MICROS;
+
+/// The range, in words, for error messages and docs.
+pub const RANGE_TEXT: &str = "0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z";
+
 /// A UTC instant at microsecond precision, with the UTC offset it was written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Instant {
@@ -14,13 +34,25 @@ pub struct Instant {
 impl Instant {
     /// Parses `2026-03-23T13:12:51.000-07:00`, `2026-03-23T20:12:51Z`, with or without a
     /// fraction. Sub-microsecond digits are truncated. Text without an offset is refused:
-    /// its instant would depend on a time zone the file does not state.
+    /// its instant would depend on a time zone the file does not state. So is an instant
+    /// outside [`MIN_MICROS`]`..=`[`MAX_MICROS`] in UTC: every timestamp of a document is read
+    /// here, so none the tables cannot hold gets through. (chrono's RFC 3339 parser takes
+    /// exactly four year digits, so only an offset, or a leap second, can leave the range.)
     pub fn parse(text: &str) -> Result<Instant, String> {
+        let invalid = |why: &str| format!("invalid timestamp {}: {why}", quote(text));
         match DateTime::parse_from_rfc3339(text) {
-            Ok(dt) => Ok(Instant {
-                micros: dt.timestamp_micros(),
-                offset_minutes: dt.offset().local_minus_utc() / 60,
-            }),
+            Ok(dt) => {
+                let micros = dt.timestamp_micros();
+                if !(MIN_MICROS..=MAX_MICROS).contains(&micros) {
+                    return Err(invalid(&format!(
+                        "it is outside the range the tables hold ({RANGE_TEXT} in UTC)"
+                    )));
+                }
+                Ok(Instant {
+                    micros,
+                    offset_minutes: dt.offset().local_minus_utc() / 60,
+                })
+            }
             Err(e) => {
                 let why = if chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
                     .is_ok()
@@ -29,7 +61,7 @@ impl Instant {
                 } else {
                     e.to_string()
                 };
-                Err(format!("invalid timestamp {text:?}: {why}"))
+                Err(invalid(&why))
             }
         }
     }
@@ -102,5 +134,80 @@ mod tests {
         assert!(Instant::parse("2026-03-23T13:12:51.000")
             .unwrap_err()
             .contains("no UTC offset"));
+    }
+
+    #[test]
+    fn the_bounds_are_the_first_and_last_microsecond_of_years_1_to_9999() {
+        let micros = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().timestamp_micros();
+        assert_eq!(MIN_MICROS, micros("0001-01-01T00:00:00Z"));
+        assert_eq!(MAX_MICROS, micros("9999-12-31T23:59:59.999999Z"));
+        assert_eq!(
+            Instant::parse("0001-01-01T00:00:00Z").unwrap().micros,
+            MIN_MICROS
+        );
+        assert_eq!(
+            Instant::parse("9999-12-31T23:59:59.999999999Z")
+                .unwrap()
+                .micros,
+            MAX_MICROS
+        );
+        // In range in UTC although the local text is not in year 1 or 9999 any more.
+        assert!(Instant::parse("0001-01-01T00:30:00-01:00").is_ok());
+        assert!(Instant::parse("9999-12-31T23:30:00+05:00").is_ok());
+        assert_eq!(RANGE_TEXT, {
+            let t = |m| chrono::DateTime::from_timestamp_micros(m).unwrap();
+            format!(
+                "{} to {}",
+                t(MIN_MICROS).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                t(MAX_MICROS).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            )
+        });
+    }
+
+    #[test]
+    fn instants_outside_years_1_to_9999_in_utc_are_refused() {
+        for bad in [
+            // Local 9999, UTC 10000: the offset carries it over.
+            "9999-12-31T23:30:00-05:00",
+            "9999-12-31T23:59:59.999999-00:01",
+            // A leap second at the very end lands on 10000-01-01T00:00:00Z.
+            "9999-12-31T23:59:60Z",
+            // Local year 1, UTC year 0.
+            "0001-01-01T00:30:00+01:00",
+            // chrono reads year 0 as a date; the tables cannot hold it.
+            "0000-06-15T12:00:00Z",
+        ] {
+            let err = Instant::parse(bad).unwrap_err();
+            assert!(err.contains(&format!("{bad:?}")), "{bad}: {err}");
+            assert!(
+                err.contains(
+                    "outside the range the tables hold (0001-01-01T00:00:00Z to \
+                              9999-12-31T23:59:59.999999Z in UTC)"
+                ),
+                "{bad}: {err}"
+            );
+        }
+        // Five-digit and signed years are not RFC 3339: chrono's parser refuses them itself.
+        for bad in [
+            "10000-01-01T00:00:00Z",
+            "+10000-01-01T00:00:00Z",
+            "+2026-03-23T20:12:51Z",
+            "-0001-01-01T00:00:00Z",
+        ] {
+            let err = Instant::parse(bad).unwrap_err();
+            assert!(err.starts_with("invalid timestamp"), "{bad}: {err}");
+            assert!(!err.contains("outside the range"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_long_text_is_not_repeated_whole() {
+        let long = format!("2026-03-23T13:12:51Z{}", "x".repeat(500));
+        let err = Instant::parse(&long).unwrap_err();
+        assert!(err.len() < 150, "{err}");
+        assert!(
+            err.contains("\"2026-03-23T13:12:51Zxxxxxxxxxxxxxxxxxxx…\""),
+            "{err}"
+        );
     }
 }

@@ -830,6 +830,99 @@ mod tests {
         );
     }
 
+    /// The error of a call whose document has the keys in `extra`.
+    fn error_with(extra: &str) -> FileError {
+        session(&format!(
+            r#"{{"id": 1, "call_type": "Voice Outbound", "created_at": "2026-01-01T00:00:00Z"{extra}}}"#
+        ))
+        .unwrap_err()
+    }
+
+    #[test]
+    fn every_timestamp_field_is_bounded_to_the_years_the_tables_hold() {
+        let beyond = "9999-12-31T23:30:00-05:00"; // 10000-01-01T04:30:00Z
+        for (extra, field) in [
+            (r#", "updated_at": "B""#, "updated_at"),
+            (r#", "scheduled_at": "B""#, "scheduled_at"),
+            (
+                r#", "transfers": [{"created_at": "B"}]"#,
+                "transfers[0].created_at",
+            ),
+            (
+                r#", "participants": [{}, {"finished_at": "B"}]"#,
+                "participants[1].finished_at",
+            ),
+            (
+                r#", "offer_events": [{"casting_time": "B"}]"#,
+                "offer_events[0].casting_time",
+            ),
+            (
+                r#", "virtual_agent_deflected_escalations": [{"escalated_at": "B"}]"#,
+                "virtual_agent_deflected_escalations[0].escalated_at",
+            ),
+            (
+                r#", "recordings": [{"redaction_times": [{"end": "B"}]}]"#,
+                "recordings[0].redaction_times[0].end",
+            ),
+            (
+                r#", "handle_durations": [{"scheduled_at": "B"}]"#,
+                "handle_durations[0].scheduled_at",
+            ),
+        ] {
+            let err = error_with(&extra.replace('B', beyond));
+            assert_eq!(
+                (err.kind, err.field.as_deref()),
+                (RejectKind::InvalidTimestamp, Some(field)),
+                "{err}"
+            );
+            assert!(err.detail.contains(beyond), "{err}");
+            assert!(err.detail.contains("9999-12-31T23:59:59.999999Z"), "{err}");
+        }
+        let err = session(
+            r#"{"id": 1, "call_type": "Voice Outbound", "created_at": "0001-01-01T00:00:00+00:01"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.kind, err.field.as_deref()),
+            (RejectKind::InvalidTimestamp, Some("created_at"))
+        );
+    }
+
+    #[test]
+    fn every_duration_field_is_bounded_to_the_span_the_timestamps_hold() {
+        for (extra, field) in [
+            (r#", "call_duration": 1e30"#, "call_duration"),
+            (
+                r#", "wait_duration": 99999999999999999999"#,
+                "wait_duration",
+            ),
+            (r#", "hold_duration": "315537897600""#, "hold_duration"),
+            (
+                r#", "participants": [{"call_duration": 9223372036854775807}]"#,
+                "participants[0].call_duration",
+            ),
+            (
+                r#", "handle_durations": [{"response_time_avg": 1e300}]"#,
+                "handle_durations[0].response_time_avg",
+            ),
+            (
+                r#", "recordings": [{"redaction_times": [{"duration": "1e20"}]}]"#,
+                "recordings[0].redaction_times[0].duration",
+            ),
+        ] {
+            let err = error_with(extra);
+            assert_eq!(
+                (err.kind, err.field.as_deref()),
+                (RejectKind::InvalidDuration, Some(field)),
+                "{err}"
+            );
+            assert!(
+                err.detail.contains("cannot exceed 315537897599 seconds"),
+                "{err}"
+            );
+        }
+    }
+
     #[test]
     fn created_at_is_required() {
         let err = session(r#"{"id": 1, "call_type": "Voice Outbound"}"#).unwrap_err();

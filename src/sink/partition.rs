@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-use crate::normalize::Instant;
+use crate::normalize::{instant, Instant};
 
 /// How the session tables are laid out on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -46,6 +46,10 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// Days from 0001-01-01 (chrono's day 1 of the common era) to 1970-01-01.
 const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
+/// The first and last day an instant the tables hold can fall on: 0001-01-01, 9999-12-31.
+const FIRST_DAY: Day = Day(instant::MIN_MICROS.div_euclid(MICROS_PER_DAY) as i32);
+const LAST_DAY: Day = Day(instant::MAX_MICROS.div_euclid(MICROS_PER_DAY) as i32);
+
 impl Day {
     /// The UTC day `instant` falls on.
     pub fn of(instant: Instant) -> Day {
@@ -73,15 +77,17 @@ impl Day {
             .checked_sub(EPOCH_DAYS_FROM_CE)?))
     }
 
-    /// The partition folder: `date=YYYY-MM-DD`.
+    /// The partition folder: `date=YYYY-MM-DD`, always with four year digits.
     pub fn folder(self) -> String {
-        let date = self
-            .0
-            .checked_add(EPOCH_DAYS_FROM_CE)
+        let date = Some(self)
+            .filter(|day| (FIRST_DAY..=LAST_DAY).contains(day))
+            .and_then(|day| day.0.checked_add(EPOCH_DAYS_FROM_CE))
             .and_then(chrono::NaiveDate::from_num_days_from_ce_opt);
         match date {
             Some(date) => format!("{PARTITION_KEY}={}", date.format("%Y-%m-%d")),
-            // Out of chrono's range: parsed instants never are, but a folder name must exist.
+            // Outside years 1-9999 (`date=+10000-01-01` would make readers type `date` as
+            // text): parsed instants never are (`Instant::parse` bounds them), but a day read
+            // back from elsewhere could be, and a folder name must exist.
             None => format!("{PARTITION_KEY}=__HIVE_DEFAULT_PARTITION__"),
         }
     }
@@ -154,6 +160,23 @@ mod tests {
         );
         let day = Day::of(at("2026-02-01T23:30:00-07:00"));
         assert_eq!(Day::from_folder(&day.folder()), Some(day));
+        // The first and last day of the range instants are bounded to, and a step beyond.
+        assert_eq!(
+            Day::of(at("0001-01-01T00:00:00Z")).folder(),
+            "date=0001-01-01"
+        );
+        assert_eq!(
+            Day::of(at("9999-12-31T23:59:59.999999Z")).folder(),
+            "date=9999-12-31"
+        );
+        for beyond in [
+            Day(FIRST_DAY.0 - 1),
+            Day(LAST_DAY.0 + 1),
+            Day(i32::MIN),
+            Day(i32::MAX),
+        ] {
+            assert_eq!(beyond.folder(), "date=__HIVE_DEFAULT_PARTITION__");
+        }
         assert_eq!(Day::from_folder("date=2026-13-01"), None);
         assert_eq!(Day::from_folder("2026-02-01"), None);
     }

@@ -12,7 +12,7 @@ pub mod types;
 
 use serde::de::IgnoredAny;
 
-use crate::reject::{FileError, RejectKind};
+use crate::reject::{shorten_quoted, FileError, RejectKind};
 pub use scalar::{text, Opaque, Scalar, Str};
 pub use types::*;
 
@@ -119,8 +119,13 @@ fn json_error(e: &serde_json::Error, field: Option<String>) -> FileError {
     };
     let mut field = field.filter(|f| f != ".");
     if matches!(kind, RejectKind::MissingField | RejectKind::DuplicateField) {
-        // serde names the key in the message and points the path at its parent object.
-        if let Some(key) = detail.split('`').nth(1) {
+        // serde names the key in the message, in backticks after "missing field " or
+        // "duplicate field " (so does `scalar::unique_keys` for a map key, which may hold a
+        // backtick itself), and points the path at its parent object.
+        let key = ["missing field `", "duplicate field `"]
+            .iter()
+            .find_map(|prefix| detail.strip_prefix(prefix)?.strip_suffix('`'));
+        if let Some(key) = key {
             field = Some(match field {
                 Some(parent) => format!("{parent}.{key}"),
                 None => key.to_owned(),
@@ -132,7 +137,8 @@ fn json_error(e: &serde_json::Error, field: Option<String>) -> FileError {
         field,
         line: None,
         column: None,
-        detail,
+        // serde repeats the offending value (`invalid type: string "…", expected i64`).
+        detail: shorten_quoted(&detail),
     };
     if e.line() > 0 {
         error.at(e.line() as u64, e.column() as u64)
@@ -297,6 +303,96 @@ mod tests {
                 assert!(err.line.is_some(), "{kind:?} has no position: {err}");
             }
         }
+    }
+
+    #[test]
+    fn a_key_twice_in_any_map_is_a_duplicate_field_below_the_map() {
+        for (extra, field, position) in [
+            (
+                r#", "custom_data_not_secured": {"a": {"value": 1}, "b": {}, "a": {"value": 2}}"#,
+                "custom_data_not_secured.a",
+                (1, 138),
+            ),
+            (
+                r#", "custom_data_secured": {"x": {}, "x": {}}"#,
+                "custom_data_secured.x",
+                (1, 115),
+            ),
+            (
+                r#", "sip_headers": {"h": "1", "h": "2"}"#,
+                "sip_headers.h",
+                (1, 108),
+            ),
+            (
+                r#", "participants": [{}, {"sip_headers": {"h": null, "h": null}}]"#,
+                "participants[1].sip_headers.h",
+                (1, 131),
+            ),
+            (
+                r#", "participants": [{"virtual_agent_params": {"p": 1, "p": 1}}]"#,
+                "participants[0].virtual_agent_params.p",
+                (1, 133),
+            ),
+            (
+                r#", "participants": [{"agent_assist": {"k": {}, "k": []}}]"#,
+                "participants[0].agent_assist.k",
+                (1, 126),
+            ),
+            // A key holding a backtick is named whole.
+            (
+                r#", "sip_headers": {"a`b": 1, "a`b": 2}"#,
+                "sip_headers.a`b",
+                (1, 110),
+            ),
+        ] {
+            let text = minimal(extra);
+            let err = parse(text.as_bytes()).unwrap_err();
+            assert_eq!(
+                (err.kind, err.field.as_deref()),
+                (RejectKind::DuplicateField, Some(field)),
+                "{extra}: {err}"
+            );
+            assert_eq!(
+                (err.line, err.column),
+                (Some(position.0), Some(position.1)),
+                "{extra}: {err}"
+            );
+        }
+        // Different keys are fine, and are kept in key order (the `attributes` row order).
+        let text = minimal(r#", "sip_headers": {"b": 1, "a": 2}, "custom_data_secured": null"#);
+        let parsed = parse(text.as_bytes()).unwrap();
+        let keys: Vec<_> = parsed.session.sip_headers.unwrap().into_keys().collect();
+        assert_eq!(keys, [Str("a".into()), Str("b".into())]);
+        assert!(parsed.session.custom_data_secured.is_none());
+        assert!(parsed.session.custom_data_not_secured.is_none());
+        // Not an object: a type error, as before.
+        let err = parse(minimal(r#", "sip_headers": "x""#).as_bytes()).unwrap_err();
+        assert_eq!(
+            (err.kind, err.field.as_deref()),
+            (RejectKind::InvalidType, Some("sip_headers"))
+        );
+    }
+
+    #[test]
+    fn values_serde_repeats_are_cut_short_in_the_message() {
+        let long = "root:x:0:0:root:/root:/bin/bash ".repeat(10);
+        let text = format!(r#"{{"id": "{long}", "created_at": "2026-01-01T00:00:00Z"}}"#);
+        let err = parse(text.as_bytes()).unwrap_err();
+        assert_eq!(
+            (err.kind, err.field.as_deref()),
+            (RejectKind::InvalidType, Some("id"))
+        );
+        assert_eq!(
+            err.detail,
+            format!("invalid type: string \"{}…\", expected i64", &long[..39])
+        );
+        assert!(err.message().chars().count() < 120, "{}", err.message());
+        // A duplicate map key is named whole in the field, cut in the words.
+        let key = "k".repeat(100);
+        let text = minimal(&format!(r#", "sip_headers": {{"{key}": 1, "{key}": 2}}"#));
+        let err = parse(text.as_bytes()).unwrap_err();
+        assert_eq!(err.field, Some(format!("sip_headers.{key}")));
+        assert_eq!(err.detail, format!("duplicate field `{}…`", "k".repeat(39)));
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! has no escapes, so a typical document deserializes without a heap allocation per string.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
@@ -185,6 +187,57 @@ where
     T: Deserialize<'de>,
 {
     Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Deserializes an optional JSON object into a map, refusing a key it has already seen.
+///
+/// A `BTreeMap` keeps the last of two equal keys, so `{"a": 1, "a": 2}` would silently lose a
+/// value. serde's derive refuses that in a struct; this gives maps the same error, in the same
+/// words (duplicate field, then the key in backticks), so `source::json_error` names the key
+/// below the map's path (`custom_data_not_secured.a`). Use with `#[serde(default)]`: absent
+/// and `null` are `None`. The map keeps key order, the order of the `attributes` rows.
+pub fn unique_keys<'de, D, K, V>(deserializer: D) -> Result<Option<BTreeMap<K, V>>, D::Error>
+where
+    D: Deserializer<'de>,
+    K: Deserialize<'de> + Ord + fmt::Display,
+    V: Deserialize<'de>,
+{
+    struct UniqueKeys<K, V>(BTreeMap<K, V>);
+
+    impl<'de, K, V> Deserialize<'de> for UniqueKeys<K, V>
+    where
+        K: Deserialize<'de> + Ord + fmt::Display,
+        V: Deserialize<'de>,
+    {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct MapVisitor<K, V>(PhantomData<(K, V)>);
+            impl<'de, K, V> Visitor<'de> for MapVisitor<K, V>
+            where
+                K: Deserialize<'de> + Ord + fmt::Display,
+                V: Deserialize<'de>,
+            {
+                type Value = UniqueKeys<K, V>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a map")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                    let mut out = BTreeMap::new();
+                    while let Some(key) = map.next_key::<K>()? {
+                        // Refused at the key, before its value, as serde's derive does.
+                        if out.contains_key(&key) {
+                            return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
+                        }
+                        let value = map.next_value()?;
+                        out.insert(key, value);
+                    }
+                    Ok(UniqueKeys(out))
+                }
+            }
+            deserializer.deserialize_map(MapVisitor(PhantomData))
+        }
+    }
+
+    Ok(Option::<UniqueKeys<K, V>>::deserialize(deserializer)?.map(|m| m.0))
 }
 
 /// Distinguishes an absent key (`None`) from an explicit `null` (`Some(None)`).

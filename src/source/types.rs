@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::scalar::{null_as_empty, present, Opaque, Scalar, Str};
+use super::scalar::{null_as_empty, present, unique_keys, Opaque, Scalar, Str};
 
 /// Optional string field, borrowed from the input where possible.
 pub type OptStr<'a> = Option<Str<'a>>;
@@ -131,11 +131,11 @@ pub struct RawSession<'a> {
     pub agent_info: Option<RawAgent<'a>>,
     #[serde(borrow)]
     pub end_user: Option<RawEndUser<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "unique_keys")]
     pub custom_data_secured: Option<BTreeMap<Str<'a>, RawCustomDatum<'a>>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "unique_keys")]
     pub custom_data_not_secured: Option<BTreeMap<Str<'a>, RawCustomDatum<'a>>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "unique_keys")]
     pub sip_headers: Option<BTreeMap<Str<'a>, Option<Scalar<'a>>>>,
     #[serde(borrow)]
     pub automation_redirection: Option<RawAutomationRedirection<'a>>,
@@ -588,13 +588,13 @@ pub struct RawParticipant<'a> {
     pub hold_duration: Option<Scalar<'a>>,
     #[serde(borrow)]
     pub phone_number: OptStr<'a>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "unique_keys")]
     pub sip_headers: Option<BTreeMap<Str<'a>, Option<Scalar<'a>>>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "unique_keys")]
     pub agent_assist: Option<BTreeMap<Str<'a>, Opaque>>,
     #[serde(borrow)]
     pub virtual_agent: Option<RawParticipantVirtualAgent<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "unique_keys")]
     pub virtual_agent_params: Option<BTreeMap<Str<'a>, Option<Scalar<'a>>>>,
     #[serde(borrow)]
     pub adapter_fail_code: Option<Scalar<'a>>,
