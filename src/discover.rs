@@ -194,9 +194,21 @@ pub struct WalkOptions {
     pub follow_external_links: bool,
 }
 
-/// Why a named input that is neither a regular file nor a folder is refused.
-pub const NOT_A_FILE_OR_FOLDER: &str =
-    "not a regular file or a folder (a FIFO, socket or device): nothing to read";
+/// Checks that a named input exists and is a regular file or a folder (after links): a FIFO
+/// would block the run, a device never end. Returns what it is.
+pub fn named_input(input: &Path) -> Result<std::fs::Metadata> {
+    let error = |source| Error::Input {
+        path: input.to_owned(),
+        source,
+    };
+    let meta = std::fs::metadata(input).map_err(error)?;
+    if !meta.is_file() && !meta.is_dir() {
+        return Err(error(std::io::Error::other(
+            "not a regular file or a folder (a FIFO, socket or device): nothing to read",
+        )));
+    }
+    Ok(meta)
+}
 
 /// Recognizes session files by name: `*.json` or `*.json.gz`, case-insensitive.
 pub fn session_file_compression(name: &str) -> Option<Compression> {
@@ -233,7 +245,7 @@ pub fn discover(inputs: &[PathBuf], options: &WalkOptions, stop: &StopFlag) -> R
     let external_links = std::cell::Cell::new(0_u64);
     let mut found = Discovery::default();
     for (input, root) in inputs.iter().zip(&roots) {
-        let meta = std::fs::metadata(root).map_err(input_error(input))?;
+        let meta = named_input(input)?;
         if meta.is_file() {
             // Named explicitly: always read, whatever its name (`.gz` by the name given).
             let compression = if input
@@ -252,12 +264,6 @@ pub fn discover(inputs: &[PathBuf], options: &WalkOptions, stop: &StopFlag) -> R
                 modified_ns: modified_ns(&meta),
             });
             continue;
-        }
-        if !meta.is_dir() {
-            return Err(Error::Input {
-                path: input.clone(),
-                source: std::io::Error::other(NOT_A_FILE_OR_FOLDER),
-            });
         }
         let keep = |entry: &walkdir::DirEntry| {
             if entry.depth() == 0 {

@@ -117,6 +117,23 @@ impl Default for Guards {
     }
 }
 
+impl Guards {
+    /// The guards of `commit`: each shard judged its own input and reject rate, so only the
+    /// merged whole is checked, for sessions at all and against the output it replaces.
+    pub fn for_commit(allow_empty: bool, allow_shrink: bool) -> Guards {
+        Guards {
+            max_reject_rate: 1.0,
+            allow_empty,
+            allow_unreadable: true,
+            max_shrink: if allow_shrink {
+                1.0
+            } else {
+                DEFAULT_MAX_SHRINK
+            },
+        }
+    }
+}
+
 /// What the guards look at once the walk is done.
 #[derive(Debug, Clone, Copy)]
 pub struct Listed<'a> {

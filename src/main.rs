@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use session_etl::config::{PipelineFile, RunConfig};
 use session_etl::generate::GenerateOptions;
-use session_etl::guard::{Guards, DEFAULT_MAX_SHRINK};
+use session_etl::guard::Guards;
 use session_etl::report::ProgressMode;
 use session_etl::select::Shard;
 use session_etl::sink::{catalog, Codec, PartitionBy, TimestampUnit};
@@ -232,17 +232,7 @@ fn main() -> ExitCode {
         } => match session_etl::commit::commit(
             &shards,
             &output,
-            &Guards {
-                // Each shard judged its own reject rate and input.
-                max_reject_rate: 1.0,
-                allow_empty,
-                allow_unreadable: true,
-                max_shrink: if allow_shrink {
-                    1.0
-                } else {
-                    DEFAULT_MAX_SHRINK
-                },
-            },
+            &Guards::for_commit(allow_empty, allow_shrink),
         )
         .with_context(|| format!("commit into {}", output.display()))
         {

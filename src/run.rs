@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use crate::config::RunConfig;
 use crate::derive::{derive, Derived, EventCode};
 use crate::discover::{
-    discover, Discovery, InputFile, InputFiles, WalkErrorKind, WalkOptions, NOT_A_FILE_OR_FOLDER,
+    discover, named_input, Discovery, InputFile, InputFiles, WalkErrorKind, WalkOptions,
 };
 use crate::error::{Error, Result};
 use crate::guard::{Listed, Result as GuardedResult, Stopped};
@@ -97,18 +97,9 @@ pub fn run(config: &RunConfig, stop: &StopFlag) -> Result<RunOutcome> {
         ));
     }
     // A mistyped input fails before anything, even the lock file, is written; so does one
-    // that is neither a file nor a folder (a FIFO would block the run, a device never end).
+    // that is neither a file nor a folder.
     for input in &config.inputs {
-        let meta = std::fs::metadata(input).map_err(|source| Error::Input {
-            path: input.clone(),
-            source,
-        })?;
-        if !meta.is_file() && !meta.is_dir() {
-            return Err(Error::Input {
-                path: input.clone(),
-                source: std::io::Error::other(NOT_A_FILE_OR_FOLDER),
-            });
-        }
+        named_input(input)?;
     }
     // Every check on the output compares resolved paths: `./out`, `../x/out` and a link to
     // it are one folder.

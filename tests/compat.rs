@@ -73,7 +73,8 @@ fn every_reader_reads_every_table_of_the_fixtures_and_real_exports() {
     let dir = Dir::new();
     let out = dir.join("out");
     let real = shared().join("real-exports");
-    session_etl(&["run", "--quiet", "--output"])
+    // Half of the fixtures are bad on purpose: the reject-rate guard is off.
+    session_etl(&["run", "--quiet", "--max-reject-rate", "1", "--output"])
         .arg(&out)
         .arg("fixtures/good")
         .arg("fixtures/bad")
@@ -101,11 +102,19 @@ fn every_reader_reads_every_table_of_the_fixtures_and_real_exports() {
             .assert_exit(0);
         outputs.push(out);
     }
+    // Every file rejected: published only because the guards are told so.
     let empty = dir.join("empty");
-    session_etl(&["run", "--quiet", "--output"])
-        .arg(&empty)
-        .arg("fixtures/bad")
-        .assert_exit(0);
+    session_etl(&[
+        "run",
+        "--quiet",
+        "--max-reject-rate",
+        "1",
+        "--allow-empty",
+        "--output",
+    ])
+    .arg(&empty)
+    .arg("fixtures/bad")
+    .assert_exit(0);
     outputs.push(empty);
     check_with_readers(&python, &outputs, Also::ReadmeExamples);
 }

@@ -513,7 +513,7 @@ impl Unprivileged {
         let binary = dir.join("session-etl");
         std::fs::copy(env!("CARGO_BIN_EXE_session-etl"), &binary).ok()?;
         std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).ok()?;
-        Some(Unprivileged {
+        let user = Unprivileged {
             program: vec![
                 setpriv.into(),
                 "--reuid=65534".into(),
@@ -523,7 +523,13 @@ impl Unprivileged {
                 binary.into(),
             ],
             uid: 65534,
-        })
+        };
+        // A temporary folder mounted noexec, or a setpriv without these options: skip.
+        let works = user
+            .command(dir, &["--version".as_ref()])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        works.then_some(user)
     }
 
     /// A folder the unprivileged user can write into.
