@@ -591,7 +591,8 @@ mod tests {
         assert_eq!(config.exchange.identifiers[0].sources.len(), 2);
 
         for (text, why) in [
-            ("[exchange]\nmax_events_per_body = 0\n", "at least 1"),
+            ("[exchange]\nmax_events_per_body = 0\n", "between 1 and 10000, got 0"),
+            ("[exchange]\nmax_events_per_body = 10001\n", "between 1 and 10000, got 10001"),
             (
                 "[exchange]\nidentifiers = [{ name = \"Email\", sources = [\"email\"] }]\n",
                 "lower-case",

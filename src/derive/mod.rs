@@ -43,11 +43,18 @@ impl Default for ExchangeSettings {
     }
 }
 
+/// Largest allowed `exchange.max_events_per_body`: one request body is built in memory, and
+/// an endpoint that accepts a body of ten thousand events accepts ten bodies of a thousand.
+pub const MAX_EVENTS_PER_BODY: usize = 10_000;
+
 impl ExchangeSettings {
     /// Checks values serde cannot: a usable batch size, names, and no duplicate names.
     pub fn validate(&self) -> Result<(), String> {
-        if self.max_events_per_body == 0 {
-            return Err("exchange.max_events_per_body must be at least 1".into());
+        if !(1..=MAX_EVENTS_PER_BODY).contains(&self.max_events_per_body) {
+            return Err(format!(
+                "exchange.max_events_per_body must be between 1 and {MAX_EVENTS_PER_BODY}, got {}",
+                self.max_events_per_body
+            ));
         }
         if self.channel.trim().is_empty() {
             return Err("exchange.channel must not be empty".into());
