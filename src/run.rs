@@ -401,7 +401,8 @@ fn run_into(
     Ok(RunOutcome { summary, stopped })
 }
 
-/// Processes `plan` in waves and writes every table; returns the files that were rejected.
+/// Processes `plan` in waves and writes every table; returns the files that were rejected and
+/// the files found holding another session than the pre-scan read in them (not written).
 #[allow(clippy::too_many_arguments)]
 fn process(
     pool: &rayon::ThreadPool,

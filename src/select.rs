@@ -552,6 +552,45 @@ mod tests {
     }
 
     #[test]
+    fn files_rewritten_under_the_run_never_give_a_session_a_second_row() {
+        let key = |id| SessionKey {
+            kind: SessionKind::Call,
+            id,
+        };
+        let mut files = InputFiles::default();
+        for name in ["a", "b", "c", "d", "e"] {
+            files.push(InputFile {
+                path: std::path::Path::new(name),
+                size: 1,
+                compression: crate::source::read::Compression::None,
+                modified_ns: None,
+            });
+        }
+        // a: session 1; b: unkeyed (empty at pre-scan); c: session 2 (all its exports will be
+        // rejected); d, e: unkeyed.
+        let keys = vec![Some((key(1), None)), None, Some((key(2), None)), None, None];
+        let mut selection = select_by_key(&files, keys, None);
+        assert_eq!(selection.plan, [0, 1, 2, 3, 4]);
+        assert_eq!(selection.expected(0), Some(key(1)));
+        assert_eq!(selection.expected(1), None);
+        let lost: HashSet<SessionKey> = [key(2)].into();
+        let moved = |file, id, at| Moved {
+            file,
+            key: key(id),
+            updated_at: Some(at),
+        };
+        // b now holds session 1, which a wrote: superseded. d and e now hold session 2, which
+        // has no row: the newer of them is read again, the other superseded. Nothing else.
+        let again =
+            selection.resolve_moved(vec![moved(1, 1, 5), moved(3, 2, 9), moved(4, 2, 7)], &lost);
+        assert_eq!(again, [3]);
+        assert!(selection.is_second_read(3) && !selection.is_second_read(4));
+        assert_eq!(selection.expected(3), Some(key(2)));
+        assert_eq!(selection.export_count(3), 2);
+        assert_eq!(selection.superseded(), 2);
+    }
+
+    #[test]
     fn a_number_cut_by_the_prefix_is_read_from_the_whole_file() {
         let tmp = tempfile::tempdir().unwrap();
         let head = r#"{"call_type": "Voice", "updated_at": "2026-01-01T00:10:00Z", "pad": ""#;
