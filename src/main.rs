@@ -121,9 +121,19 @@ struct RunArgs {
     /// Files per unit of parallel work.
     #[arg(long)]
     batch_files: Option<usize>,
-    /// Rows per Parquet row group.
+    /// Rows per Parquet row group (default 1,000,000).
     #[arg(long)]
     row_group_rows: Option<usize>,
+    /// Approximate bytes per Parquet row group (default 128 MiB).
+    #[arg(long)]
+    row_group_bytes: Option<usize>,
+    /// Rows per Parquet file before a new file starts (default 10,000,000).
+    #[arg(long)]
+    max_rows_per_file: Option<usize>,
+    /// Memory for rows waiting to be written as row groups, over all tables, in bytes
+    /// (default 64 MiB; 1 writes every batch at once).
+    #[arg(long)]
+    buffer_bytes: Option<usize>,
     /// Unit of timestamp columns: micros (default) or millis (Athena/Glue).
     #[arg(long, value_parser = parse_timestamp_unit)]
     timestamp_unit: Option<TimestampUnit>,
@@ -303,6 +313,9 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         max_file_bytes: args.max_file_bytes,
         batch_files: args.batch_files,
         row_group_rows: args.row_group_rows,
+        row_group_bytes: args.row_group_bytes,
+        max_rows_per_file: args.max_rows_per_file,
+        buffer_bytes: args.buffer_bytes,
         timestamp_unit: args.timestamp_unit,
         partition_by: args.partition_by,
         derive: args.no_derive.then_some(false),

@@ -509,7 +509,10 @@ fn absurd_settings_are_refused_at_start_with_the_allowed_range() {
     let input = good_input(&dir);
     let out = dir.join("out");
     let before = listing(dir.path());
-    let flags: [&[&str]; 8] = [
+    let flags: [&[&str]; 11] = [
+        &["--buffer-bytes", "0"],
+        &["--row-group-bytes", "10"],
+        &["--max-rows-per-file", "0"],
         &["--threads", "100000000000"],
         &["-j", "5000"],
         &["--batch-files", "0"],
