@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::derive::ExchangeSettings;
 use crate::error::{Error, Result};
 use crate::guard::{Guards, DEFAULT_MAX_REJECT_RATE, DEFAULT_MAX_SHRINK};
+use crate::paths::read_small_file;
 use crate::report::ProgressMode;
 use crate::sink::{Codec, ParquetSettings, PartitionBy, TimestampUnit};
 
@@ -74,7 +75,9 @@ impl PipelineFile {
             path: path.to_owned(),
             message,
         };
-        let text = read_small_text(path, MAX_PIPELINE_FILE_BYTES).map_err(failed)?;
+        let bytes =
+            read_small_file(path, MAX_PIPELINE_FILE_BYTES).map_err(|e| failed(e.to_string()))?;
+        let text = String::from_utf8(bytes).map_err(|e| failed(e.to_string()))?;
         let mut file: PipelineFile = toml::from_str(&text).map_err(|e| failed(e.to_string()))?;
         // Before paths are joined to the file's folder: `gs://b/o` joined would pass for local.
         for input in file.inputs.iter().flatten() {
@@ -99,39 +102,6 @@ impl PipelineFile {
 
 /// Pipeline files are a few KB; anything larger is not one (`--pipeline /dev/zero`).
 const MAX_PIPELINE_FILE_BYTES: u64 = 1 << 20;
-
-/// Reads a small regular file as text, refusing anything else before reading it: a FIFO
-/// would block the run forever and a device would be read until memory runs out.
-fn read_small_text(path: &Path, max_bytes: u64) -> std::result::Result<String, String> {
-    use std::io::Read;
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        // Opening a FIFO without O_NONBLOCK waits for a writer.
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    let file = options.open(path).map_err(|e| e.to_string())?;
-    let meta = file.metadata().map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    if meta.len() > max_bytes {
-        return Err(format!(
-            "{} bytes, more than a pipeline file can be ({max_bytes})",
-            meta.len()
-        ));
-    }
-    let mut text = String::new();
-    file.take(max_bytes + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| e.to_string())?;
-    if text.len() as u64 > max_bytes {
-        return Err(format!("more than {max_bytes} bytes"));
-    }
-    Ok(text)
-}
 
 /// Refuses a path written as a URL (`gs://bucket/out`, `s3://…`, `file://…`): cloud storage is
 /// not supported yet, and taken as a local path it would become a folder named `gs:`.
@@ -512,7 +482,7 @@ mod tests {
         let big = tmp.path().join("big.toml");
         std::fs::write(&big, "#".repeat(2 << 20)).unwrap();
         let err = PipelineFile::load(&big).unwrap_err().to_string();
-        assert!(err.contains("more than a pipeline file can be"), "{err}");
+        assert!(err.contains("more than the 1048576 allowed"), "{err}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use walkdir::WalkDir;
 
 use crate::error::{Error, Result};
+use crate::paths::Identity;
 use crate::source::read::Compression;
 use crate::stop::{PausePoint, StopFlag};
 
@@ -334,27 +335,6 @@ pub fn discover(inputs: &[PathBuf], options: &WalkOptions, stop: &StopFlag) -> R
     found.external_links = external_links.get();
     found.files.sort_and_dedup();
     Ok(found)
-}
-
-/// What makes a folder itself, whatever path leads to it: device and inode on Unix, the
-/// canonical path elsewhere.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Identity(#[cfg(unix)] (u64, u64), #[cfg(not(unix))] PathBuf);
-
-impl Identity {
-    /// The identity of what `path` leads to, if it exists.
-    fn of(path: &Path) -> Option<Identity> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            let meta = std::fs::metadata(path).ok()?;
-            Some(Identity((meta.dev(), meta.ino())))
-        }
-        #[cfg(not(unix))]
-        {
-            std::fs::canonicalize(path).ok().map(Identity)
-        }
-    }
 }
 
 /// The modification time of `meta` in nanoseconds since the epoch.

@@ -10,6 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::paths::{read_small_file, Identity, SmallFileError};
 use crate::stop::{PausePoint, StopFlag};
 
 /// Marker file written last into a completed output. Spark, Hadoop and Hive write one too:
@@ -88,21 +89,15 @@ impl Existing {
 /// `session_etl_version` and `run_id`) with an `output_format` this version can replace.
 /// `Ok(None)` when there is no such file; an error only when reading it fails.
 pub fn owned_summary(dir: &Path) -> Result<Option<serde_json::Value>> {
-    use std::io::Read;
     let path = dir.join(RUN_SUMMARY);
-    let file = match fs::File::open(&path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io("read", &path)(e)),
+    let bytes = match read_small_file(&path, MAX_RUN_SUMMARY_BYTES) {
+        Ok(bytes) => bytes,
+        Err(SmallFileError::Io(e)) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Error::io("read", &path)(e))
+        }
+        // Nothing there, or not a file a run writes: not a marker.
+        Err(_) => return Ok(None),
     };
-    let meta = file.metadata().map_err(Error::io("read", &path))?;
-    if !meta.is_file() || meta.len() > MAX_RUN_SUMMARY_BYTES {
-        return Ok(None);
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_RUN_SUMMARY_BYTES)
-        .read_to_end(&mut bytes)
-        .map_err(Error::io("read", &path))?;
     let Ok(summary) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
         return Ok(None);
     };
@@ -268,7 +263,7 @@ impl OutputLock {
             }
             // A lock file removed or replaced between our open and our lock is no longer
             // the one other runs open: lock the one at the path now.
-            if same_file(&file, &path) {
+            if Identity::still_at(&file, &path) {
                 break file;
             }
         };
@@ -317,21 +312,6 @@ fn write_at_start(file: &fs::File, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = file;
     file.rewind()?;
     file.write_all(bytes)
-}
-
-/// True if `path` is still the file `file` has open.
-#[cfg(unix)]
-fn same_file(file: &fs::File, path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), fs::metadata(path)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
-}
-
-#[cfg(not(unix))]
-fn same_file(_: &fs::File, path: &Path) -> bool {
-    path.exists()
 }
 
 /// Takes an exclusive advisory lock on `file` without waiting: `Ok(false)` if another process
