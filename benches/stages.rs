@@ -9,7 +9,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use session_etl::derive::{derive, ExchangeSettings};
 use session_etl::normalize::normalize;
 use session_etl::sink::exchange::{event_json, identifiers_json};
-use session_etl::sink::{catalog, table_schemas, Codec, ParquetSettings, SessionTables};
+use session_etl::sink::{Codec, ParquetSettings, SessionTables};
 use session_etl::source;
 
 fn export() -> Vec<u8> {
@@ -84,7 +84,6 @@ fn tables_and_parquet(c: &mut Criterion) {
         append(&mut tables);
     }
     let batches = tables.finish().expect("batches");
-    let schemas = table_schemas();
     for codec in [Codec::Zstd, Codec::Snappy, Codec::None] {
         let settings = ParquetSettings {
             codec,
@@ -96,13 +95,13 @@ fn tables_and_parquet(c: &mut Criterion) {
             |b, settings| {
                 b.iter(|| {
                     let mut bytes = 0;
-                    for (rows, ((_, _, columns), schema)) in
-                        batches.iter().zip(catalog().iter().zip(&schemas))
-                    {
-                        let props = settings.properties(columns).expect("valid settings");
+                    for rows in &batches {
+                        let props = settings
+                            .properties(rows.table.columns())
+                            .expect("valid settings");
                         let mut writer = parquet::arrow::ArrowWriter::try_new(
                             Vec::new(),
-                            schema.clone(),
+                            rows.table.schema(),
                             Some(props),
                         )
                         .expect("writer");

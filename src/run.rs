@@ -666,19 +666,8 @@ fn process_chunk(
         }
     }
     // The builders are declared with their schema, so these fail only on a bug.
-    let mut batches = tables.finish().map_err(|source| Error::Arrow {
-        table: "sessions",
-        source,
-    })?;
-    let rejects = rejects.finish().map_err(|source| Error::Arrow {
-        table: RejectsTable::NAME,
-        source,
-    })?;
-    batches.push(TableBatch {
-        table: RejectsTable::NAME,
-        batch: rejects,
-        days: None,
-    });
+    let mut batches = tables.finish()?;
+    batches.push(rejects.finish_batch()?);
     Ok(ChunkOutput {
         batches,
         exchange,

@@ -15,19 +15,15 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use arrow::array::{
-    Array, AsArray, BinaryBuilder, Date32Builder, Int64Builder, RecordBatch, StringBuilder,
-    TimestampMicrosecondBuilder,
-};
-use arrow::datatypes::{DataType, Date32Type, Field, Int64Type, Schema, SchemaRef, TimeUnit};
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{Date32Type, Int64Type};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::discover::InputFiles;
 use crate::error::{Error, Result};
-use crate::normalize::SessionKind;
+use crate::normalize::{Instant, SessionKind};
 use crate::select::{prescan, prescan_file, FileKey, SessionKey};
 use crate::sink::partition::Day;
 use crate::source::read::read_file;
@@ -431,22 +427,19 @@ pub fn next_state(
     }
 }
 
-fn schema() -> SchemaRef {
-    let utc: Arc<str> = Arc::from("UTC");
-    Arc::new(Schema::new(vec![
-        Field::new("path", DataType::Binary, false),
-        Field::new("size_bytes", DataType::Int64, false),
-        Field::new("modified_ns", DataType::Int64, true),
-        Field::new("content_xxh3", DataType::Int64, true),
-        Field::new("kind", DataType::Utf8, true),
-        Field::new("session_id", DataType::Int64, true),
-        Field::new(
-            "updated_at",
-            DataType::Timestamp(TimeUnit::Microsecond, Some(utc)),
-            true,
-        ),
-        Field::new("date", DataType::Date32, true),
-    ]))
+crate::table! {
+    /// `_state/files.parquet`: one row per input file the output was built from, what the run
+    /// knew of it. A table like the others (`SELECT * FROM 'OUT/_state/files.parquet'`).
+    pub struct StateFilesTable("files", r: &FileRecord) {
+        path: Bytes, "The file's resolved path, as bytes (file names need not be UTF-8).", required => path_bytes(&r.path);
+        size_bytes: I64, "Size on disk when the run saw it.", required => i64::try_from(r.size).unwrap_or(i64::MAX);
+        modified_ns: I64, "Modification time, nanoseconds since the epoch." => r.modified_ns;
+        content_xxh3: I64, "XXH3 of the content (decompressed), its 64 bits as a signed integer; null when the file could not be read." => r.content_hash.map(|h| h as i64);
+        kind: Text, "`call` or `chat`: the session the file is an export of." => r.key.map(|(k, _)| k.kind.as_str());
+        session_id: I64, "The id of that session." => r.key.map(|(k, _)| k.id);
+        updated_at: Timestamp, "The export's `updated_at` (UTC)." => r.key.and_then(|(_, u)| u).map(|micros| Instant { micros, offset_minutes: 0 });
+        date: Date, "The date partition holding the session in the output; null when it is not there." => r.day;
+    }
 }
 
 fn path_bytes(path: &Path) -> &[u8] {
@@ -474,38 +467,14 @@ fn write_records(path: &Path, records: &[FileRecord]) -> Result<()> {
         .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
         .build();
     let mut writer =
-        parquet::arrow::ArrowWriter::try_new(file, schema(), Some(properties)).map_err(error)?;
+        parquet::arrow::ArrowWriter::try_new(file, StateFilesTable::schema(), Some(properties))
+            .map_err(error)?;
     for chunk in records.chunks(64 * 1024) {
-        let mut paths = BinaryBuilder::new();
-        let mut sizes = Int64Builder::new();
-        let mut modified = Int64Builder::new();
-        let mut hashes = Int64Builder::new();
-        let mut kinds = StringBuilder::new();
-        let mut ids = Int64Builder::new();
-        let mut updated = TimestampMicrosecondBuilder::new().with_timezone("UTC");
-        let mut days = Date32Builder::new();
+        let mut rows = StateFilesTable::with_capacity(chunk.len());
         for r in chunk {
-            paths.append_value(path_bytes(&r.path));
-            sizes.append_value(i64::try_from(r.size).unwrap_or(i64::MAX));
-            modified.append_option(r.modified_ns);
-            // The hash's 64 bits, stored as a signed integer every reader understands.
-            hashes.append_option(r.content_hash.map(|h| h as i64));
-            kinds.append_option(r.key.map(|(k, _)| k.kind.as_str()));
-            ids.append_option(r.key.map(|(k, _)| k.id));
-            updated.append_option(r.key.and_then(|(_, u)| u));
-            days.append_option(r.day.map(Day::days_since_epoch));
+            rows.append(r);
         }
-        let columns: Vec<Arc<dyn Array>> = vec![
-            Arc::new(paths.finish()),
-            Arc::new(sizes.finish()),
-            Arc::new(modified.finish()),
-            Arc::new(hashes.finish()),
-            Arc::new(kinds.finish()),
-            Arc::new(ids.finish()),
-            Arc::new(updated.finish()),
-            Arc::new(days.finish()),
-        ];
-        let batch = RecordBatch::try_new(schema(), columns).map_err(|source| Error::Arrow {
+        let batch = rows.finish().map_err(|source| Error::Arrow {
             table: "_state/files",
             source,
         })?;
@@ -524,19 +493,35 @@ fn read_records(path: &Path) -> std::result::Result<Vec<FileRecord>, String> {
     let mut records = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| e.to_string())?;
-        if batch.schema().fields() != schema().fields() {
-            return Err("unexpected columns".into());
-        }
-        let paths = batch.column(0).as_binary::<i32>();
-        let sizes = batch.column(1).as_primitive::<Int64Type>();
-        let modified = batch.column(2).as_primitive::<Int64Type>();
-        let hashes = batch.column(3).as_primitive::<Int64Type>();
-        let kinds = batch.column(4).as_string::<i32>();
-        let ids = batch.column(5).as_primitive::<Int64Type>();
-        let updated = batch
-            .column(6)
-            .as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
-        let days = batch.column(7).as_primitive::<Date32Type>();
+        // By name, as declared in `StateFilesTable`, and checked for their type: a damaged
+        // state is an error, never a panic.
+        let column = |name: &str| {
+            batch
+                .column_by_name(name)
+                .ok_or_else(|| format!("no column `{name}`"))
+        };
+        let wrong = |name: &str| format!("column `{name}` has an unexpected type");
+        let int64 = |name: &str| {
+            column(name)?
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(|| wrong(name))
+        };
+        let paths = column("path")?
+            .as_binary_opt::<i32>()
+            .ok_or_else(|| wrong("path"))?;
+        let sizes = int64("size_bytes")?;
+        let modified = int64("modified_ns")?;
+        let hashes = int64("content_xxh3")?;
+        let kinds = column("kind")?
+            .as_string_opt::<i32>()
+            .ok_or_else(|| wrong("kind"))?;
+        let ids = int64("session_id")?;
+        let updated = column("updated_at")?
+            .as_primitive_opt::<arrow::datatypes::TimestampMicrosecondType>()
+            .ok_or_else(|| wrong("updated_at"))?;
+        let days = column("date")?
+            .as_primitive_opt::<Date32Type>()
+            .ok_or_else(|| wrong("date"))?;
         let get = |a: &arrow::array::PrimitiveArray<Int64Type>, i: usize| {
             a.is_valid(i).then(|| a.value(i))
         };

@@ -23,7 +23,7 @@ use crate::normalize::SessionKind;
 use crate::select::SessionKey;
 use crate::sink::partition::Day;
 use crate::sink::publish::parquet_rows;
-use crate::sink::{RejectsTable, Sink};
+use crate::sink::{Sink, TableId};
 use crate::stop::StopFlag;
 
 /// What to keep of a previous output.
@@ -54,13 +54,13 @@ impl Sink {
     /// Adds to this sink every row of `carry.previous` that the run does not rebuild.
     pub fn carry_over(&mut self, carry: &CarryOver<'_>) -> Result<Carried> {
         let mut carried = Carried::default();
-        for index in 0..self.writers.len() {
-            let table = self.writers[index].table();
+        for &id in TableId::ALL {
+            let (index, table) = (id.index(), id.name());
             let dir = carry.previous.join(table);
             if !dir.is_dir() {
                 continue;
             }
-            let rejects = table == RejectsTable::NAME;
+            let rejects = id == TableId::Rejects;
             for (partition, files) in partition_files(&dir)? {
                 let rewrite = rejects
                     || match partition {

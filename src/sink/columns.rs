@@ -9,12 +9,13 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayBuilder, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder,
-    TimestampMicrosecondBuilder,
+    ArrayBuilder, BinaryBuilder, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder,
+    StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, TimeUnit};
 
 use crate::normalize::Instant;
+use crate::sink::partition::Day;
 
 /// An output column type: its Arrow type and builder.
 pub trait ColumnType {
@@ -38,6 +39,10 @@ pub struct Bool;
 pub struct Text;
 /// UTC instant, microsecond precision.
 pub struct Timestamp;
+/// Raw bytes (file paths, which need not be UTF-8).
+pub struct Bytes;
+/// A calendar day (days since 1970-01-01).
+pub struct Date;
 
 /// The time zone written into timestamp columns: instants are always UTC.
 pub const UTC: &str = "UTC";
@@ -94,6 +99,28 @@ impl ColumnType for Timestamp {
     }
     fn builder(capacity: usize) -> TimestampMicrosecondBuilder {
         TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone(UTC)
+    }
+}
+
+impl ColumnType for Bytes {
+    type Builder = BinaryBuilder;
+    const DOC_NAME: &'static str = "binary";
+    fn data_type() -> DataType {
+        DataType::Binary
+    }
+    fn builder(capacity: usize) -> BinaryBuilder {
+        BinaryBuilder::with_capacity(capacity, capacity * 64)
+    }
+}
+
+impl ColumnType for Date {
+    type Builder = Date32Builder;
+    const DOC_NAME: &'static str = "date";
+    fn data_type() -> DataType {
+        DataType::Date32
+    }
+    fn builder(capacity: usize) -> Date32Builder {
+        Date32Builder::with_capacity(capacity)
     }
 }
 
@@ -156,6 +183,17 @@ impl Cell<Timestamp> for Instant {
 impl Cell<Timestamp> for Option<Instant> {
     fn append_to(self, b: &mut TimestampMicrosecondBuilder) {
         b.append_option(self.map(|t| t.micros))
+    }
+}
+
+impl Cell<Bytes> for &[u8] {
+    fn append_to(self, b: &mut BinaryBuilder) {
+        b.append_value(self)
+    }
+}
+impl Cell<Date> for Option<Day> {
+    fn append_to(self, b: &mut Date32Builder) {
+        b.append_option(self.map(Day::days_since_epoch))
     }
 }
 

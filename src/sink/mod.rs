@@ -13,15 +13,16 @@ pub mod writer;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 pub use exchange::{ExchangeCounts, ExchangeWriter, Publishable};
 pub use partition::{DayRuns, PartitionBy};
 pub use publish::Staging;
-pub use tables::{catalog, RejectsTable, SessionTables, SessionsTable, TableBatch};
+pub use tables::{catalog, RejectsTable, SessionTables, SessionsTable, TableBatch, TableId};
 pub use writer::{Codec, ParquetSettings, TableWriter, TimestampUnit};
 
 /// One writer per table and the Exchange request-body writer, all in the same staging folder.
 pub struct Sink {
+    /// One per table, in [`TableId`] order.
     writers: Vec<TableWriter>,
     exchange: ExchangeWriter,
     /// Memory budget for rows waiting for their row group, over all tables.
@@ -50,12 +51,17 @@ impl Sink {
         settings: &ParquetSettings,
         exchange: &crate::derive::ExchangeSettings,
     ) -> Result<Sink> {
-        let schemas = table_schemas();
-        let writers = catalog()
-            .into_iter()
-            .zip(schemas)
-            .map(|((name, _, columns), schema)| {
-                TableWriter::new(name, dir, file_prefix, schema, columns, settings)
+        let writers = TableId::ALL
+            .iter()
+            .map(|t| {
+                TableWriter::new(
+                    t.name(),
+                    dir,
+                    file_prefix,
+                    t.schema(),
+                    t.columns(),
+                    settings,
+                )
             })
             .collect::<Result<Vec<_>>>()?;
         let exchange = ExchangeWriter::create(
@@ -80,12 +86,7 @@ impl Sink {
     /// Writes pending rows to their table.
     pub fn write(&mut self, rows: &TableBatch) -> Result<()> {
         self.clock += 1;
-        let writer = self
-            .writers
-            .iter_mut()
-            .find(|w| w.table() == rows.table)
-            .ok_or_else(|| Error::Config(format!("no table named {}", rows.table)))?;
-        writer.write(&rows.batch, rows.days.as_ref(), self.clock)?;
+        self.writers[rows.table.index()].write(&rows.batch, rows.days.as_ref(), self.clock)?;
         self.keep_within_budget()
     }
 
@@ -140,27 +141,4 @@ impl Sink {
             partitions: days.into_iter().map(|d| d.folder()).collect(),
         })
     }
-}
-
-/// Arrow schemas in [`catalog`] order.
-pub fn table_schemas() -> Vec<arrow::datatypes::SchemaRef> {
-    use tables::*;
-    vec![
-        SessionsTable::schema(),
-        ParticipantsTable::schema(),
-        TransfersTable::schema(),
-        EscalationsTable::schema(),
-        DeflectionsTable::schema(),
-        SegmentsTable::schema(),
-        DispositionsTable::schema(),
-        RecordingsTable::schema(),
-        RedactionsTable::schema(),
-        OfferEventsTable::schema(),
-        MediaTable::schema(),
-        AttributesTable::schema(),
-        AutomationRedirectionsTable::schema(),
-        EventsTable::schema(),
-        MilestonesTable::schema(),
-        RejectsTable::schema(),
-    ]
 }

@@ -5,12 +5,16 @@
 //! chat ids are separate sequences; instants are UTC microseconds; durations are whole
 //! seconds in `*_s` columns; names otherwise follow the export's keys.
 
+use arrow::datatypes::SchemaRef;
+
 use crate::derive::{Derived, ExchangeEvent, Milestone};
+use crate::error::{Error, Result};
 use crate::normalize::{
     Attribute, Escalation, OfferEvent, Participant, Recording, Redaction, Segment, Session,
     Transfer,
 };
 use crate::reject::FileError;
+use crate::sink::columns::ColumnDoc;
 use crate::sink::partition::{Day, DayRuns};
 use crate::source::{
     text, RawAgent, RawDeflectionDetail, RawDisposition, RawMenuPath, RawRedirectionGroup,
@@ -448,49 +452,200 @@ table! {
     }
 }
 
-/// The builders of every session table, filled together from one session at a time.
-pub struct SessionTables {
-    /// `sessions`
-    pub sessions: SessionsTable,
-    /// `participants`
-    pub participants: ParticipantsTable,
-    /// `transfers`
-    pub transfers: TransfersTable,
-    /// `escalations`
-    pub escalations: EscalationsTable,
-    /// `deflections`
-    pub deflections: DeflectionsTable,
-    /// `segments`
-    pub segments: SegmentsTable,
-    /// `dispositions`
-    pub dispositions: DispositionsTable,
-    /// `recordings`
-    pub recordings: RecordingsTable,
-    /// `redactions`
-    pub redactions: RedactionsTable,
-    /// `offer_events`
-    pub offer_events: OfferEventsTable,
-    /// `media`
-    pub media: MediaTable,
-    /// `attributes`
-    pub attributes: AttributesTable,
-    /// `automation_redirections`
-    pub automation_redirections: AutomationRedirectionsTable,
-    /// `events`
-    pub events: EventsTable,
-    /// `milestones`
-    pub milestones: MilestonesTable,
-    /// The session day of every pending row, per table in [`catalog`] order.
-    days: [DayRuns; SESSION_TABLES],
+/// What a session's rows need besides the session and what was derived from it.
+pub struct RowContext<'a> {
+    /// The Exchange channel (`events.channel`).
+    pub channel: &'a str,
+    /// The session's identifier list as sent to Exchange (JSON), `None` when it has none.
+    pub identifiers: Option<&'a str>,
+    /// How many exports of the session were seen (`sessions.export_count`).
+    pub export_count: usize,
+    /// The file the session was read from (`sessions.source_path`).
+    pub source_path: &'a str,
 }
 
-/// Number of tables filled from sessions (all but `rejects`).
-const SESSION_TABLES: usize = 15;
+/// Declares the list of output tables, once: each table filled from sessions with its
+/// builder field, its `TableId` variant, what one row is, a capacity hint (rows per session)
+/// and how one session fills it; then `rejects`. From it come [`TableId`] (which [`Sink`]
+/// indexes its writers by), [`SessionTables`] and the [`catalog`].
+///
+/// [`Sink`]: crate::sink::Sink
+macro_rules! tables {
+    (
+        $(
+            $field:ident: $builder:ident as $variant:ident, $row:literal, rows_per_session $cap:expr,
+            fill |$t:ident, $s:ident, $d:ident, $x:ident| $fill:block
+        )*
+        @rejects $rejects:ident, $rejects_row:literal
+    ) => {
+        /// One output table. The order is the output order: the session tables, then `rejects`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum TableId {
+            $(
+                #[doc = concat!("`", stringify!($field), "`")]
+                $variant,
+            )*
+            /// `rejects`
+            Rejects,
+        }
+
+        impl TableId {
+            /// Every table, in output order.
+            pub const ALL: &'static [TableId] = &[$(TableId::$variant,)* TableId::Rejects];
+
+            /// The table's (and its folder's) name.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(TableId::$variant => $builder::NAME,)*
+                    TableId::Rejects => $rejects::NAME,
+                }
+            }
+
+            /// What one row is, in words.
+            pub fn row(self) -> &'static str {
+                match self {
+                    $(TableId::$variant => $row,)*
+                    TableId::Rejects => $rejects_row,
+                }
+            }
+
+            /// The table's columns, with their documentation.
+            pub fn columns(self) -> &'static [ColumnDoc] {
+                match self {
+                    $(TableId::$variant => $builder::COLUMNS,)*
+                    TableId::Rejects => $rejects::COLUMNS,
+                }
+            }
+
+            /// The table's Arrow schema.
+            pub fn schema(self) -> SchemaRef {
+                match self {
+                    $(TableId::$variant => $builder::schema(),)*
+                    TableId::Rejects => $rejects::schema(),
+                }
+            }
+
+            /// The table's position in [`TableId::ALL`].
+            pub fn index(self) -> usize {
+                self as usize
+            }
+        }
+
+        /// Number of tables filled from sessions (all but `rejects`).
+        const SESSION_TABLES: usize = TableId::Rejects as usize;
+
+        /// The builders of every session table, filled together from one session at a time.
+        pub struct SessionTables {
+            $(
+                #[doc = concat!("`", stringify!($field), "`")]
+                pub $field: $builder,
+            )*
+            /// The session day of every pending row, per table in [`TableId`] order.
+            days: [DayRuns; SESSION_TABLES],
+        }
+
+        impl SessionTables {
+            /// Empty builders sized for `sessions` sessions.
+            pub fn with_capacity(sessions: usize) -> Self {
+                SessionTables {
+                    $($field: $builder::with_capacity(sessions * $cap),)*
+                    days: Default::default(),
+                }
+            }
+
+            /// Pending rows per table, in [`TableId`] order.
+            fn lens(&self) -> [usize; SESSION_TABLES] {
+                [$(self.$field.len(),)*]
+            }
+
+            /// Appends every row one session contributes, to every table.
+            fn append_rows(&mut self, s: &Session<'_>, derived: &Derived<'_>, context: &RowContext<'_>) {
+                $(
+                    {
+                        let ($t, $s, $d, $x) = (&mut self.$field, s, derived, context);
+                        $fill
+                    }
+                )*
+            }
+
+            /// Takes the pending rows of every table as record batches, in [`TableId`] order.
+            pub fn finish(&mut self) -> Result<Vec<TableBatch>> {
+                let batches = [
+                    $(
+                        (
+                            TableId::$variant,
+                            self.$field.finish().map_err(|source| Error::Arrow {
+                                table: $builder::NAME,
+                                source,
+                            })?,
+                        ),
+                    )*
+                ];
+                Ok(batches
+                    .into_iter()
+                    .zip(self.days.iter_mut())
+                    .map(|((table, batch), days)| TableBatch {
+                        table,
+                        batch,
+                        days: Some(std::mem::take(days)),
+                    })
+                    .collect())
+            }
+        }
+    };
+}
+
+tables! {
+    sessions: SessionsTable as Sessions, "one per session (the newest export of each `(kind, session_id)`)", rows_per_session 1,
+    fill |t, s, _d, x| { t.append(s, x.export_count, x.source_path); }
+    participants: ParticipantsTable as Participants, "one per `participants[]` entry", rows_per_session 5,
+    fill |t, s, _d, _x| { for p in &s.participants { t.append(s, p); } }
+    transfers: TransfersTable as Transfers, "one per `transfers[]` entry", rows_per_session 1,
+    fill |t, s, _d, _x| { for tr in &s.transfers { t.append(s, tr); } }
+    escalations: EscalationsTable as Escalations, "one per `escalations[]` or `virtual_agent_deflected_escalations[]` entry", rows_per_session 1,
+    fill |t, s, _d, _x| { for e in &s.escalations { t.append(s, e); } }
+    deflections: DeflectionsTable as Deflections, "one per `deflection_details[]` entry", rows_per_session 0,
+    fill |t, s, _d, _x| { for d in &s.raw.deflection_details { t.append(s, d); } }
+    segments: SegmentsTable as Segments, "one per time segment (`handle_durations`, `queue_durations`, `virtual_agent_handle_durations`, `consumer_handle_durations`, `consumer_event_durations`, `consumer_in_menu_durations`)", rows_per_session 8,
+    fill |t, s, _d, _x| { for g in &s.segments { t.append(s, g); } }
+    dispositions: DispositionsTable as Dispositions, "one per `dispositions[]` entry", rows_per_session 2,
+    fill |t, s, _d, _x| { for d in &s.raw.dispositions { t.append(s, d); } }
+    recordings: RecordingsTable as Recordings, "one per `recordings[]` entry", rows_per_session 1,
+    fill |t, s, _d, _x| { for r in &s.recordings { t.append(s, r); } }
+    redactions: RedactionsTable as Redactions, "one per `recordings[].redaction_times[]` entry", rows_per_session 1,
+    fill |t, s, _d, _x| { for r in &s.redactions { t.append(s, r); } }
+    offer_events: OfferEventsTable as OfferEvents, "one per `offer_events[]` entry", rows_per_session 1,
+    fill |t, s, _d, _x| { for o in &s.offer_events { t.append(s, o); } }
+    media: MediaTable as Media, "one per `photos[]` or `videos[]` entry", rows_per_session 0,
+    fill |t, s, _d, _x| {
+        for p in &s.raw.photos {
+            t.append(s, "photo", p.id, text(&p.photo_type), text(&p.url));
+        }
+        for v in &s.raw.videos {
+            t.append(s, "video", v.id, None, text(&v.url));
+        }
+    }
+    attributes: AttributesTable as Attributes, "one per custom-data entry, SIP header or virtual-agent parameter", rows_per_session 4,
+    fill |t, s, _d, _x| { for a in &s.attributes { t.append(s, a); } }
+    automation_redirections: AutomationRedirectionsTable as AutomationRedirections, "one per `automation_redirection.redirection_group[]` entry", rows_per_session 0,
+    fill |t, s, _d, _x| {
+        if let Some(redirection) = &s.raw.automation_redirection {
+            for (i, g) in redirection.redirection_group.iter().enumerate() {
+                t.append(s, i, g);
+            }
+        }
+    }
+    events: EventsTable as Events, "one per derived Acoustic Exchange event", rows_per_session 4,
+    fill |t, s, d, x| { for e in &d.events { t.append(s, e, x.channel, x.identifiers); } }
+    milestones: MilestonesTable as Milestones, "one per lifecycle moment of a session", rows_per_session 32,
+    fill |t, s, d, _x| { for m in &d.milestones { t.append(s, m); } }
+    @rejects RejectsTable, "one per rejected input file"
+}
 
 /// Pending rows of one table, ready for the writer.
 pub struct TableBatch {
     /// The table.
-    pub table: &'static str,
+    pub table: TableId,
     /// Its rows.
     pub batch: arrow::record_batch::RecordBatch,
     /// The session day of each row, for date partitioning; `None` for tables that are not
@@ -499,75 +654,14 @@ pub struct TableBatch {
 }
 
 /// The documentation of every table, in output order: `(name, what a row is, columns)`.
-pub fn catalog() -> Vec<(
-    &'static str,
-    &'static str,
-    &'static [crate::sink::columns::ColumnDoc],
-)> {
-    vec![
-        (SessionsTable::NAME, "one per session (the newest export of each `(kind, session_id)`)", SessionsTable::COLUMNS),
-        (ParticipantsTable::NAME, "one per `participants[]` entry", ParticipantsTable::COLUMNS),
-        (TransfersTable::NAME, "one per `transfers[]` entry", TransfersTable::COLUMNS),
-        (EscalationsTable::NAME, "one per `escalations[]` or `virtual_agent_deflected_escalations[]` entry", EscalationsTable::COLUMNS),
-        (DeflectionsTable::NAME, "one per `deflection_details[]` entry", DeflectionsTable::COLUMNS),
-        (SegmentsTable::NAME, "one per time segment (`handle_durations`, `queue_durations`, `virtual_agent_handle_durations`, `consumer_handle_durations`, `consumer_event_durations`, `consumer_in_menu_durations`)", SegmentsTable::COLUMNS),
-        (DispositionsTable::NAME, "one per `dispositions[]` entry", DispositionsTable::COLUMNS),
-        (RecordingsTable::NAME, "one per `recordings[]` entry", RecordingsTable::COLUMNS),
-        (RedactionsTable::NAME, "one per `recordings[].redaction_times[]` entry", RedactionsTable::COLUMNS),
-        (OfferEventsTable::NAME, "one per `offer_events[]` entry", OfferEventsTable::COLUMNS),
-        (MediaTable::NAME, "one per `photos[]` or `videos[]` entry", MediaTable::COLUMNS),
-        (AttributesTable::NAME, "one per custom-data entry, SIP header or virtual-agent parameter", AttributesTable::COLUMNS),
-        (AutomationRedirectionsTable::NAME, "one per `automation_redirection.redirection_group[]` entry", AutomationRedirectionsTable::COLUMNS),
-        (EventsTable::NAME, "one per derived Acoustic Exchange event", EventsTable::COLUMNS),
-        (MilestonesTable::NAME, "one per lifecycle moment of a session", MilestonesTable::COLUMNS),
-        (RejectsTable::NAME, "one per rejected input file", RejectsTable::COLUMNS),
-    ]
+pub fn catalog() -> Vec<(&'static str, &'static str, &'static [ColumnDoc])> {
+    TableId::ALL
+        .iter()
+        .map(|t| (t.name(), t.row(), t.columns()))
+        .collect()
 }
 
 impl SessionTables {
-    /// Empty builders sized for `sessions` sessions.
-    pub fn with_capacity(sessions: usize) -> Self {
-        SessionTables {
-            sessions: SessionsTable::with_capacity(sessions),
-            participants: ParticipantsTable::with_capacity(sessions * 5),
-            transfers: TransfersTable::with_capacity(sessions),
-            escalations: EscalationsTable::with_capacity(sessions),
-            deflections: DeflectionsTable::with_capacity(0),
-            segments: SegmentsTable::with_capacity(sessions * 8),
-            dispositions: DispositionsTable::with_capacity(sessions * 2),
-            recordings: RecordingsTable::with_capacity(sessions),
-            redactions: RedactionsTable::with_capacity(sessions),
-            offer_events: OfferEventsTable::with_capacity(sessions),
-            media: MediaTable::with_capacity(0),
-            attributes: AttributesTable::with_capacity(sessions * 4),
-            automation_redirections: AutomationRedirectionsTable::with_capacity(0),
-            events: EventsTable::with_capacity(sessions * 4),
-            milestones: MilestonesTable::with_capacity(sessions * 32),
-            days: Default::default(),
-        }
-    }
-
-    /// Pending rows per table, in [`catalog`] order.
-    fn lens(&self) -> [usize; SESSION_TABLES] {
-        [
-            self.sessions.len(),
-            self.participants.len(),
-            self.transfers.len(),
-            self.escalations.len(),
-            self.deflections.len(),
-            self.segments.len(),
-            self.dispositions.len(),
-            self.recordings.len(),
-            self.redactions.len(),
-            self.offer_events.len(),
-            self.media.len(),
-            self.attributes.len(),
-            self.automation_redirections.len(),
-            self.events.len(),
-            self.milestones.len(),
-        ]
-    }
-
     /// Appends every row one session contributes, to every table. `identifiers` is the
     /// session's identifier list as sent to Exchange (JSON), `None` when it has none.
     pub fn append(
@@ -579,92 +673,32 @@ impl SessionTables {
         export_count: usize,
         source_path: &str,
     ) {
-        self.sessions.append(s, export_count, source_path);
-        for p in &s.participants {
-            self.participants.append(s, p);
-        }
-        for t in &s.transfers {
-            self.transfers.append(s, t);
-        }
-        for e in &s.escalations {
-            self.escalations.append(s, e);
-        }
-        for d in &s.raw.deflection_details {
-            self.deflections.append(s, d);
-        }
-        for g in &s.segments {
-            self.segments.append(s, g);
-        }
-        for d in &s.raw.dispositions {
-            self.dispositions.append(s, d);
-        }
-        for r in &s.recordings {
-            self.recordings.append(s, r);
-        }
-        for r in &s.redactions {
-            self.redactions.append(s, r);
-        }
-        for o in &s.offer_events {
-            self.offer_events.append(s, o);
-        }
-        for p in &s.raw.photos {
-            self.media
-                .append(s, "photo", p.id, text(&p.photo_type), text(&p.url));
-        }
-        for v in &s.raw.videos {
-            self.media.append(s, "video", v.id, None, text(&v.url));
-        }
-        for a in &s.attributes {
-            self.attributes.append(s, a);
-        }
-        if let Some(redirection) = &s.raw.automation_redirection {
-            for (i, g) in redirection.redirection_group.iter().enumerate() {
-                self.automation_redirections.append(s, i, g);
-            }
-        }
-        for e in &derived.events {
-            self.events.append(s, e, channel, identifiers);
-        }
-        for m in &derived.milestones {
-            self.milestones.append(s, m);
-        }
+        let context = RowContext {
+            channel,
+            identifiers,
+            export_count,
+            source_path,
+        };
+        self.append_rows(s, derived, &context);
         let day = Day::of(s.created_at);
         let lens = self.lens();
         for (runs, len) in self.days.iter_mut().zip(lens) {
             runs.extend_to(day, len);
         }
     }
+}
 
-    /// Takes the pending rows of every table as record batches, in [`catalog`] order.
-    pub fn finish(&mut self) -> Result<Vec<TableBatch>, arrow::error::ArrowError> {
-        let batches = [
-            (SessionsTable::NAME, self.sessions.finish()?),
-            (ParticipantsTable::NAME, self.participants.finish()?),
-            (TransfersTable::NAME, self.transfers.finish()?),
-            (EscalationsTable::NAME, self.escalations.finish()?),
-            (DeflectionsTable::NAME, self.deflections.finish()?),
-            (SegmentsTable::NAME, self.segments.finish()?),
-            (DispositionsTable::NAME, self.dispositions.finish()?),
-            (RecordingsTable::NAME, self.recordings.finish()?),
-            (RedactionsTable::NAME, self.redactions.finish()?),
-            (OfferEventsTable::NAME, self.offer_events.finish()?),
-            (MediaTable::NAME, self.media.finish()?),
-            (AttributesTable::NAME, self.attributes.finish()?),
-            (
-                AutomationRedirectionsTable::NAME,
-                self.automation_redirections.finish()?,
-            ),
-            (EventsTable::NAME, self.events.finish()?),
-            (MilestonesTable::NAME, self.milestones.finish()?),
-        ];
-        Ok(batches
-            .into_iter()
-            .zip(self.days.iter_mut())
-            .map(|((table, batch), days)| TableBatch {
-                table,
-                batch,
-                days: Some(std::mem::take(days)),
-            })
-            .collect())
+impl RejectsTable {
+    /// Takes the pending rows as the writer's batch (`rejects` is not partitioned).
+    pub fn finish_batch(&mut self) -> Result<TableBatch> {
+        let batch = self.finish().map_err(|source| Error::Arrow {
+            table: Self::NAME,
+            source,
+        })?;
+        Ok(TableBatch {
+            table: TableId::Rejects,
+            batch,
+            days: None,
+        })
     }
 }
