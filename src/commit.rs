@@ -67,9 +67,7 @@ pub fn commit(shards: &[PathBuf], output: &Path, guards: &Guards) -> Result<Comm
             summary["output"] = given.display().to_string().into();
             summary["wall_time_s"] = clock.elapsed().as_secs_f64().into();
             let path = staging.join(RUN_SUMMARY);
-            let json =
-                serde_json::to_vec_pretty(&summary).map_err(|e| Error::Worker(e.to_string()))?;
-            fs::write(&path, json).map_err(Error::io("write", &path))?;
+            publish::write_json(&path, &summary)?;
             Ok((Committed { summary, files }, true))
         },
     )

@@ -43,6 +43,15 @@ pub enum Error {
         /// The underlying error.
         source: parquet::errors::ParquetError,
     },
+    /// Reading back a Parquet file of an existing output (the previous run's, a shard's)
+    /// failed: it is damaged or not a file this tool wrote.
+    #[error("reading {path}: {source}")]
+    ReadParquet {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: parquet::errors::ParquetError,
+    },
     /// Building an Arrow batch failed (a bug: the schema and the builders disagree).
     #[error("building a batch of table `{table}`: {source}")]
     Arrow {
@@ -88,9 +97,13 @@ pub enum Error {
         /// What changed.
         detail: String,
     },
-    /// A worker thread failed or panicked.
-    #[error("a worker thread failed: {0}")]
-    Worker(String),
+    /// The worker threads could not be started (the system refused threads or memory).
+    #[error("cannot start the worker threads: {0}")]
+    ThreadPool(String),
+    /// An invariant of session-etl itself broke: a bug, never a problem of the input or the
+    /// machine. Nothing was published.
+    #[error("internal error (a bug in session-etl, please report it): {0}")]
+    Internal(String),
     /// A guard stopped the run before publication: the night looks broken.
     #[error("{0}")]
     Guard(crate::guard::Stopped),

@@ -32,13 +32,13 @@ use crate::sink::exchange::{event_json, identifiers_json};
 use crate::sink::manifest::Manifest;
 use crate::sink::partition::Day;
 use crate::sink::publish::{
-    new_run_id, replace_output, resolved, Existing, OUTPUT_FORMAT, RUN_SUMMARY, TOOL,
+    new_run_id, replace_output, resolved, write_json, Existing, OUTPUT_FORMAT, RUN_SUMMARY, TOOL,
 };
 use crate::sink::{Publishable, RejectsTable, SessionTables, SessionsTable, Sink, TableBatch};
 use crate::source::read::{read_file, Compression};
 use crate::source::{self};
 use crate::stable_hash::StableHash;
-use crate::state::{self, Change, Comparison, FullReason, InputState, Produced, Rebuild};
+use crate::state::{self, Change, Comparison, FullReason, InputState, Loaded, Produced, Rebuild};
 use crate::stop::{PausePoint, StopFlag};
 
 /// How a run ended.
@@ -145,7 +145,7 @@ fn run_into(
         .num_threads(config.threads)
         .thread_name(|i| format!("session-etl-{i}"))
         .build()
-        .map_err(|e| Error::Worker(e.to_string()))?;
+        .map_err(|e| Error::ThreadPool(e.to_string()))?;
 
     // On the run's pool: discovery sorts the file list in parallel.
     let walk = WalkOptions {
@@ -395,8 +395,7 @@ fn run_into(
     if stopped.is_none() {
         Manifest::write(staging)?;
         let path = staging.join(RUN_SUMMARY);
-        let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Worker(e.to_string()))?;
-        std::fs::write(&path, json).map_err(Error::io("write", &path))?;
+        write_json(&path, &summary)?;
     }
     Ok(RunOutcome { summary, stopped })
 }
@@ -446,7 +445,7 @@ fn process(
             );
             let computed = handle.map(|h| {
                 h.join()
-                    .map_err(|_| Error::Worker("a parse worker panicked".into()))
+                    .map_err(|_| Error::Internal("a parse worker panicked".into()))
             });
             (computed, written)
         });
@@ -699,9 +698,9 @@ fn plan_incremental(
         (None, Some(FullReason::Asked))
     } else {
         match InputState::load(target.output)? {
-            Ok(state) if state.settings == settings => (Some(state), None),
-            Ok(_) => (None, Some(FullReason::SettingsChanged)),
-            Err(reason) => (None, Some(reason)),
+            Loaded::State(state) if state.settings == settings => (Some(state), None),
+            Loaded::State(_) => (None, Some(FullReason::SettingsChanged)),
+            Loaded::FromScratch(reason) => (None, Some(reason)),
         }
     };
     let comparison = pool.install(|| {

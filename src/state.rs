@@ -113,17 +113,26 @@ impl Serialize for FullReason {
     }
 }
 
+/// What an output offers an incremental run to build on.
+#[derive(Debug)]
+pub enum Loaded {
+    /// Its state.
+    State(InputState),
+    /// Nothing usable: the run starts from scratch, for this reason.
+    FromScratch(FullReason),
+}
+
 impl InputState {
-    /// Loads the state of the output at `output`. `Ok(None)` when there is none, or when it
-    /// is of another format or version (the reason says which); an error when it exists but
-    /// cannot be read, because silently rebuilding would hide a damaged output.
-    pub fn load(output: &Path) -> Result<std::result::Result<InputState, FullReason>> {
+    /// Loads the state of the output at `output`: [`Loaded::FromScratch`] when there is none,
+    /// or when it is of another format or version (the reason says which); an error when it
+    /// exists but cannot be read, because silently rebuilding would hide a damaged output.
+    pub fn load(output: &Path) -> Result<Loaded> {
         let dir = output.join(STATE_DIR);
         let header_path = dir.join(HEADER);
         let header = match std::fs::read(&header_path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Err(FullReason::NoState))
+                return Ok(Loaded::FromScratch(FullReason::NoState))
             }
             Err(e) => return Err(Error::io("read", &header_path)(e)),
         };
@@ -132,7 +141,7 @@ impl InputState {
             message: e.to_string(),
         })?;
         if header.format != FORMAT || header.session_etl_version != env!("CARGO_PKG_VERSION") {
-            return Ok(Err(FullReason::OtherVersion));
+            return Ok(Loaded::FromScratch(FullReason::OtherVersion));
         }
         let table = dir.join(FILES_TABLE);
         let files = read_records(&table).map_err(|message| Error::State {
@@ -145,7 +154,7 @@ impl InputState {
                 message: format!("{} records, the header says {}", files.len(), header.files),
             });
         }
-        Ok(Ok(InputState {
+        Ok(Loaded::State(InputState {
             settings: header.settings,
             run_id: header.run_id,
             files,
@@ -166,8 +175,7 @@ impl InputState {
             files: self.files.len() as u64,
         };
         let path = dir.join(HEADER);
-        let json = serde_json::to_vec_pretty(&header).map_err(|e| Error::Worker(e.to_string()))?;
-        std::fs::write(&path, json).map_err(Error::io("write", &path))
+        crate::sink::publish::write_json(&path, &header)
     }
 }
 
@@ -720,12 +728,14 @@ mod tests {
                 },
             ],
         };
-        assert_eq!(
-            InputState::load(tmp.path()).unwrap().unwrap_err(),
-            FullReason::NoState
-        );
+        assert!(matches!(
+            InputState::load(tmp.path()).unwrap(),
+            Loaded::FromScratch(FullReason::NoState)
+        ));
         state.write(tmp.path()).unwrap();
-        let loaded = InputState::load(tmp.path()).unwrap().unwrap();
+        let Loaded::State(loaded) = InputState::load(tmp.path()).unwrap() else {
+            panic!("no state loaded");
+        };
         assert_eq!(loaded.files, state.files);
         assert_eq!(loaded.settings, "fingerprint");
 

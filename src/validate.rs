@@ -88,7 +88,7 @@ pub fn validate(inputs: &[PathBuf], max_file_bytes: u64, threads: usize) -> Resu
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| Error::Worker(e.to_string()))?;
+        .map_err(|e| Error::ThreadPool(e.to_string()))?;
     let discovery = pool.install(|| discover(inputs, &Default::default(), &StopFlag::new()))?;
     let problems: Vec<Problem> = pool.install(|| {
         discovery

@@ -82,7 +82,7 @@ impl Sink {
                         continue;
                     }
                     carried.files_rewritten += 1;
-                    for batch in read_batches(&file, table)? {
+                    for batch in read_batches(&file)? {
                         let batch = batch?;
                         let keep = if rejects {
                             rows_of_other_files(&batch, carry.drop_paths)
@@ -145,15 +145,18 @@ fn partition_files(dir: &Path) -> Result<BTreeMap<Option<Day>, Vec<PathBuf>>> {
     Ok(partitions)
 }
 
-fn read_batches(
-    file: &Path,
-    table: &'static str,
-) -> Result<impl Iterator<Item = Result<RecordBatch>>> {
+fn read_batches(file: &Path) -> Result<impl Iterator<Item = Result<RecordBatch>> + '_> {
+    let failed = |source| Error::ReadParquet {
+        path: file.to_owned(),
+        source,
+    };
     let handle = std::fs::File::open(file).map_err(Error::io("open", file))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(handle)
         .and_then(|b| b.build())
-        .map_err(|source| Error::Parquet { table, source })?;
-    Ok(reader.map(move |batch| batch.map_err(|source| Error::Arrow { table, source })))
+        .map_err(failed)?;
+    Ok(reader.map(move |batch| {
+        batch.map_err(|e| failed(parquet::errors::ParquetError::ArrowError(e.to_string())))
+    }))
 }
 
 /// True for rows whose `(kind, session_id)` is not in `drop`.

@@ -87,9 +87,7 @@ impl Manifest {
     pub fn write(dir: &Path) -> Result<Manifest> {
         let manifest = Manifest::of(dir)?;
         let path = dir.join(MANIFEST);
-        let json =
-            serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Worker(e.to_string()))?;
-        std::fs::write(&path, json).map_err(Error::io("write", &path))?;
+        crate::sink::publish::write_json(&path, &manifest)?;
         Ok(manifest)
     }
 

@@ -375,13 +375,21 @@ fn remove_leftovers(output: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Writes `value` as pretty JSON to `path` (a run's `_run.json`, `_manifest.json`, the state
+/// header). Serializing the tool's own types cannot fail but on a bug.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let json = serde_json::to_vec_pretty(value)
+        .map_err(|e| Error::Internal(format!("serialize {}: {e}", path.display())))?;
+    fs::write(path, json).map_err(Error::io("write", path))
+}
+
 /// Number of rows in a Parquet file of an existing output (a shard, the previous run), from
 /// its footer.
 pub fn parquet_rows(path: &Path) -> Result<i64> {
     use parquet::file::reader::{FileReader, SerializedFileReader};
     let file = fs::File::open(path).map_err(Error::io("open", path))?;
-    let reader = SerializedFileReader::new(file).map_err(|source| Error::Parquet {
-        table: "(existing output file)",
+    let reader = SerializedFileReader::new(file).map_err(|source| Error::ReadParquet {
+        path: path.to_owned(),
         source,
     })?;
     Ok(reader.metadata().file_metadata().num_rows())
@@ -472,7 +480,7 @@ impl Staging {
         fs::create_dir(&dir).map_err(Error::io("create staging folder", &dir))?;
         let held = fs::File::open(&dir).map_err(Error::io("open staging folder", &dir))?;
         if !try_lock_exclusive(&held).map_err(Error::io("lock", &dir))? {
-            return Err(Error::Worker(format!(
+            return Err(Error::Internal(format!(
                 "the new staging folder {} is locked by another process",
                 dir.display()
             )));

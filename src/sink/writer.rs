@@ -273,7 +273,7 @@ impl TableWriter {
         let by_day = match days.filter(|_| self.partition_by == PartitionBy::Date) {
             // Never drop rows silently: a mismatch is a bug in whoever counted the days.
             Some(days) if days.rows() != batch.num_rows() => {
-                return Err(Error::Worker(format!(
+                return Err(Error::Internal(format!(
                     "{}: {} rows but days recorded for {}",
                     self.table,
                     batch.num_rows(),
@@ -333,7 +333,7 @@ impl TableWriter {
     pub fn adopt(&mut self, partition: Option<Day>, file: &Path, rows: u64) -> Result<()> {
         let name = file
             .file_name()
-            .ok_or_else(|| Error::Worker(format!("{}: no file name", file.display())))?;
+            .ok_or_else(|| Error::Internal(format!("{}: no file name", file.display())))?;
         // place_file creates the folder.
         crate::sink::publish::place_file(file, &self.partition_dir(partition).join(name))?;
         self.adopted.insert(partition);
