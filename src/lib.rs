@@ -16,6 +16,7 @@ pub mod discover;
 pub mod error;
 pub mod generate;
 pub mod guard;
+pub mod memory;
 pub mod normalize;
 pub mod paths;
 pub mod reject;

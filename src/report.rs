@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use crate::derive::{Attr, EventCode};
+use crate::derive::{Attr, Derived, EventCode};
+use crate::normalize::{Session, SessionKind};
 use crate::sink::PartitionBy;
+use crate::source::Parsed;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
@@ -66,6 +68,37 @@ impl Tally {
     /// Total rejected files.
     pub fn rejected(&self) -> u64 {
         self.rejects_by_kind.values().sum()
+    }
+
+    /// Counts one session written: its kind, its unknown keys and unknown status.
+    pub fn count_session(&mut self, parsed: &Parsed<'_>, session: &Session<'_>) {
+        for field in &parsed.unknown_fields {
+            self.unknown_fields.add(field, 1);
+        }
+        if let Some(status) = session.status.as_ref().filter(|s| !s.known) {
+            self.unknown_statuses.add(&status.name, 1);
+        }
+        match session.kind {
+            SessionKind::Call => self.calls += 1,
+            SessionKind::Chat => self.chats += 1,
+        }
+    }
+
+    /// Counts one session's derived events.
+    pub fn count_events(&mut self, derived: &Derived<'_>) {
+        for e in &derived.events {
+            *self.events_by_code.entry(e.code).or_default() += 1;
+            for attr in e.missing_required() {
+                *self.missing_required.entry((e.code, attr)).or_default() += 1;
+            }
+        }
+        let mut ids: Vec<&str> = derived.events.iter().map(|e| e.event_id.as_str()).collect();
+        ids.sort_unstable();
+        self.duplicate_event_ids += ids.windows(2).filter(|w| w[0] == w[1]).count() as u64;
+        if !derived.addressable() {
+            self.sessions_without_identifiers += 1;
+            self.unaddressable_events += derived.events.len() as u64;
+        }
     }
 }
 
@@ -421,6 +454,146 @@ fn fmt_counts(counts: &BTreeMap<String, u64>, unlisted: u64) -> String {
         parts.push(format!("{unlisted} more of other keys"));
     }
     parts.join(", ")
+}
+
+/// What a finished run hands the report to sum up in `_run.json`.
+pub struct RunFacts<'a> {
+    /// The run's id.
+    pub run_id: &'a str,
+    /// When it started.
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// How long it took.
+    pub wall_time_s: f64,
+    /// The inputs as given.
+    pub inputs: &'a [std::path::PathBuf],
+    /// The output as given.
+    pub output: &'a std::path::Path,
+    /// The shard it ran, with what it saw.
+    pub shard: Option<ShardSummary>,
+    /// What an incremental run did.
+    pub incremental: Option<IncrementalSummary>,
+    /// Worker threads.
+    pub threads: usize,
+    /// Session files this run was responsible for.
+    pub seen: u64,
+    /// Rejected files the reject rate counts (the output's, in an incremental run).
+    pub rejected_in_output: u64,
+    /// Files superseded by a newer export.
+    pub superseded: u64,
+    /// Files left to the other shards.
+    pub other_shards: u64,
+    /// What the walk found.
+    pub discovery: &'a crate::discover::Discovery,
+    /// The counters of the parse.
+    pub tally: Tally,
+    /// What the sink wrote.
+    pub written: crate::sink::Written,
+    /// The folder layout.
+    pub partition_by: PartitionBy,
+    /// Whether events were derived.
+    pub derived: bool,
+}
+
+impl RunSummary {
+    /// The summary of a finished run.
+    pub fn assemble(facts: RunFacts<'_>) -> RunSummary {
+        let RunFacts {
+            tally,
+            written,
+            discovery,
+            seen,
+            wall_time_s: wall,
+            ..
+        } = facts;
+        let mut by_code: BTreeMap<String, u64> = EventCode::ALL
+            .iter()
+            .map(|c| (c.as_str().to_owned(), 0))
+            .collect();
+        for (code, n) in &tally.events_by_code {
+            *by_code.entry(code.as_str().to_owned()).or_default() += n;
+        }
+        let sessions = tally.calls + tally.chats;
+        RunSummary {
+            tool: crate::sink::publish::TOOL,
+            output_format: crate::sink::publish::OUTPUT_FORMAT,
+            session_etl_version: env!("CARGO_PKG_VERSION"),
+            run_id: facts.run_id.to_owned(),
+            started_at: facts
+                .started_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            wall_time_s: wall,
+            inputs: facts
+                .inputs
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            output: facts.output.display().to_string(),
+            shard: facts.shard,
+            incremental: facts.incremental,
+            threads: facts.threads,
+            files: FileCounts {
+                seen,
+                sessions,
+                rejected: tally.rejected(),
+                superseded: facts.superseded,
+                ignored: discovery.ignored,
+                walk_errors: discovery.walk_errors.len() as u64,
+                external_links: discovery.external_links,
+                bytes_read: tally.bytes_read,
+                other_shards: facts.other_shards,
+            },
+            rejects_by_kind: tally.rejects_by_kind.clone(),
+            reject_rate: if seen == 0 {
+                0.0
+            } else {
+                facts.rejected_in_output as f64 / seen as f64
+            },
+            sessions: SessionCounts {
+                written: sessions,
+                calls: tally.calls,
+                chats: tally.chats,
+            },
+            duplicates_collapsed: facts.superseded,
+            rows: written
+                .rows
+                .iter()
+                .map(|(t, n)| ((*t).to_owned(), *n))
+                .collect(),
+            partition_by: facts.partition_by,
+            partitions: written.partitions,
+            unknown_statuses: tally.unknown_statuses.listed,
+            unknown_statuses_unlisted: tally.unknown_statuses.unlisted,
+            unknown_fields: tally.unknown_fields.listed,
+            unknown_fields_unlisted: tally.unknown_fields.unlisted,
+            events: EventSummary {
+                derived: facts.derived,
+                total: by_code.values().sum(),
+                by_code,
+                unaddressable_events: tally.unaddressable_events,
+                sessions_without_identifiers: tally.sessions_without_identifiers,
+                duplicate_event_ids: tally.duplicate_event_ids,
+                missing_required: tally
+                    .missing_required
+                    .iter()
+                    .map(|((code, attr), n)| (format!("{}.{}", code.as_str(), attr.name()), *n))
+                    .collect(),
+                published_events: written.exchange.events,
+                request_bodies: written.exchange.bodies,
+                individuals: written.exchange.individuals,
+            },
+            throughput: Throughput {
+                files_per_s: seen as f64 / wall,
+                sessions_per_s: sessions as f64 / wall,
+                mb_per_s: tally.bytes_read as f64 / 1e6 / wall,
+            },
+            walk_errors: discovery
+                .walk_errors
+                .iter()
+                .take(20)
+                .map(|e| e.message.clone())
+                .collect(),
+        }
+    }
 }
 
 /// How progress is shown.

@@ -13,18 +13,16 @@ use std::time::Instant as Clock;
 use rayon::prelude::*;
 
 use crate::config::RunConfig;
-use crate::derive::{derive, Derived, EventCode};
+use crate::derive::{derive, Derived};
 use crate::discover::{
     discover, named_input, Discovery, InputFile, InputFiles, WalkErrorKind, WalkOptions,
 };
 use crate::error::{Error, Result};
 use crate::guard::{Listed, Result as GuardedResult, Stopped};
-use crate::normalize::{normalize, SessionKind};
+use crate::memory::FreedMemory;
+use crate::normalize::{read_and_normalize, Session};
 use crate::reject::{FileError, RejectKind};
-use crate::report::{
-    EventSummary, FileCounts, IncrementalSummary, Progress, RunSummary, SessionCounts,
-    ShardSummary, Tally, Throughput,
-};
+use crate::report::{IncrementalSummary, Progress, RunFacts, RunSummary, ShardSummary, Tally};
 use crate::select::SessionKey;
 use crate::select::{prescan_files, select_by_key, FileKey, Moved, Selection};
 use crate::sink::carry::{Carried, CarryOver};
@@ -32,11 +30,11 @@ use crate::sink::exchange::{event_json, identifiers_json};
 use crate::sink::manifest::Manifest;
 use crate::sink::partition::Day;
 use crate::sink::publish::{
-    new_run_id, replace_output, resolved, write_json, Existing, OUTPUT_FORMAT, RUN_SUMMARY, TOOL,
+    new_run_id, replace_output, resolved, write_json, Existing, RUN_SUMMARY,
 };
 use crate::sink::{Publishable, RejectsTable, SessionTables, SessionsTable, Sink, TableBatch};
-use crate::source::read::{read_file, Compression};
-use crate::source::{self};
+use crate::source::read::Compression;
+use crate::source::Parsed;
 use crate::stable_hash::StableHash;
 use crate::state::{self, Change, Comparison, FullReason, InputState, Loaded, Produced, Rebuild};
 use crate::stop::{PausePoint, StopFlag};
@@ -147,174 +145,49 @@ fn run_into(
         .build()
         .map_err(|e| Error::ThreadPool(e.to_string()))?;
 
-    // On the run's pool: discovery sorts the file list in parallel.
-    let walk = WalkOptions {
-        exclude: vec![target.output.to_owned(), staging.to_owned()],
-        follow_external_links: config.follow_external_links,
-    };
-    let discovery = pool.install(|| discover(&config.inputs, &walk, stop))?;
-    let (unreadable, unreadable_count) = discovery.unreadable();
-    config
-        .guards
-        .check_listing(Listed {
-            files: discovery.files.len() as u64,
-            unreadable,
-            unreadable_count,
-        })
-        .map_err(Error::Guard)?;
+    let discovery = walk(config, target, &pool, stop)?;
     let discovered = &discovery.files;
     let incremental = config
         .keeps_state()
         .then(|| plan_incremental(config, target, &pool, &discovery, stop))
         .transpose()?;
-    // What a shard saw of the input, for `commit` to compare across shards.
-    let mut seen_by_shard = None;
-    // The files this run parses: all of them, or what changed and what it touches.
-    let (rebuilt_files, mut selection) = match &incremental {
-        // Starting from scratch rebuilds everything: no copy of the file list.
-        Some(plan) if plan.rebuild.files.len() == discovered.len() => {
-            let keys = plan.comparison.records.iter().map(|r| r.key).collect();
-            (None, select_by_key(discovered, keys, None))
-        }
-        Some(plan) => {
-            let files = discovered.subset(&plan.rebuild.files);
-            let keys = plan
-                .rebuild
-                .files
-                .iter()
-                .map(|&i| plan.comparison.records[i].key)
-                .collect();
-            let selection = select_by_key(&files, keys, None);
-            (Some(files), selection)
-        }
-        None => {
-            let keys = pool.install(|| prescan_files(discovered, config.max_file_bytes, stop))?;
-            if config.shard.is_some() {
-                seen_by_shard = Some(shard_fingerprint(config, discovered, &keys));
-            }
-            (None, select_by_key(discovered, keys, config.shard))
-        }
-    };
-    let files = rebuilt_files.as_ref().unwrap_or(discovered);
-
+    let Chosen {
+        subset,
+        mut selection,
+        seen_by_shard,
+    } = choose(config, &pool, discovered, incremental.as_ref(), stop)?;
+    let files = subset.as_ref().unwrap_or(discovered);
     let mut sink = Sink::create(staging, run_id, &config.parquet, &config.exchange)?;
     let carried = match &incremental {
-        Some(
-            plan @ IncrementalPlan {
-                previous: Some(_), ..
-            },
-        ) => sink.carry_over(&CarryOver {
-            previous: target.output,
-            rewrite_days: &plan.rebuild.days,
-            drop_sessions: &plan.rebuild.sessions,
-            drop_paths: &plan.rebuild.paths,
-            stop,
-        })?,
-        _ => Carried::default(),
+        Some(plan) => carry_over(&mut sink, target, plan, stop)?,
+        None => Carried::default(),
     };
-    let mut produced = Vec::new();
-    let mut tally = Tally::default();
-    let mut memory = FreedMemory::default();
-    let mut progress = Progress::start(config.progress, selection.plan.len() as u64);
-    let mut plan = std::mem::take(&mut selection.plan);
-    PausePoint::Selected.pause_here(stop);
-    // Sessions none of whose exports got a row, and files found rewritten under the run.
-    let mut lost = HashSet::new();
-    let mut moved = Vec::new();
-    let mut second_reads = false;
-    while !plan.is_empty() {
-        let (rejected, moved_now) = process(
-            &pool,
-            config,
-            stop,
-            files,
-            &plan,
-            &selection,
-            &mut sink,
-            &mut tally,
-            &mut progress,
-            &mut produced,
-            &mut memory,
-        )?;
-        // A rejected newest export falls back to the next-newest export of the same session,
-        // and so does one found holding another session than the pre-scan read in it.
-        plan.clear();
-        for file in rejected.into_iter().chain(moved_now.iter().map(|m| m.file)) {
-            match selection.fallback(file) {
-                Some(next) => plan.push(next),
-                None => lost.extend(selection.expected(file)),
-            }
-        }
-        plan.sort_unstable();
-        moved.extend(moved_now);
-        if plan.is_empty() && !second_reads && !moved.is_empty() {
-            // Every planned file is done: now the sessions the rewritten files hold can be
-            // told apart from the sessions already written.
-            if let Some(shard) = config.shard {
-                if let Some(m) = moved.iter().find(|m| !shard.owns_session(m.key)) {
-                    let path = files.get(m.file as usize).map(|f| f.path.to_owned());
-                    return Err(Error::InputChanged {
-                        path: path.unwrap_or_default(),
-                        detail: format!(
-                            "it now holds {} {}, which belongs to another shard; shard a \
-                             closed set of files and rerun every shard",
-                            m.key.kind.as_str(),
-                            m.key.id
-                        ),
-                    });
-                }
-            }
-            plan = selection.resolve_moved(std::mem::take(&mut moved), &lost);
-            second_reads = true;
-        }
-    }
-    progress.finish();
-    if stop.is_raised() {
-        return Err(Error::Interrupted);
-    }
+    let pass = Pass {
+        pool: &pool,
+        config,
+        stop,
+        files,
+    };
+    let (tally, produced) = parse_all(&pass, &mut selection, &mut sink)?;
     let written = pool.install(|| sink.close())?;
     PausePoint::Closed.pause_here(stop);
-    let mut by_code: std::collections::BTreeMap<String, u64> = EventCode::ALL
-        .iter()
-        .map(|c| (c.as_str().to_owned(), 0))
-        .collect();
-    for (code, n) in &tally.events_by_code {
-        *by_code.entry(code.as_str().to_owned()).or_default() += n;
-    }
-
     let incremental = incremental
         .map(|plan| finish_incremental(plan, produced, carried, staging, run_id))
         .transpose()?;
-
     let seen = discovered.len() as u64 - selection.other_shards;
-    let rejected = tally.rejected();
-    let sessions = tally.calls + tally.chats;
-    let wall = clock.elapsed().as_secs_f64().max(1e-9);
     // Rejected files over the whole input. An incremental run counts the output's `rejects`
     // rows (kept and new), which are exactly a full run's, so both decide alike; a quiet night
     // with one bad file among a few new ones is not a format change.
     let rejected_in_output = match &incremental {
         Some(_) => written.rows.get(RejectsTable::NAME).copied().unwrap_or(0),
-        None => rejected,
+        None => tally.rejected(),
     };
-    let reject_rate = if seen == 0 {
-        0.0
-    } else {
-        rejected_in_output as f64 / seen as f64
-    };
-    let summary = RunSummary {
-        tool: TOOL,
-        output_format: OUTPUT_FORMAT,
-        session_etl_version: env!("CARGO_PKG_VERSION"),
-        run_id: run_id.to_owned(),
-        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        wall_time_s: wall,
-        inputs: config
-            .inputs
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect(),
-        output: config.output.display().to_string(),
+    let summary = RunSummary::assemble(RunFacts {
+        run_id,
+        started_at,
+        wall_time_s: clock.elapsed().as_secs_f64().max(1e-9),
+        inputs: &config.inputs,
+        output: &config.output,
         shard: config
             .shard
             .zip(seen_by_shard)
@@ -325,64 +198,16 @@ fn run_into(
             }),
         incremental,
         threads: config.threads,
-        files: FileCounts {
-            seen,
-            sessions,
-            rejected,
-            superseded: selection.superseded(),
-            ignored: discovery.ignored,
-            walk_errors: discovery.walk_errors.len() as u64,
-            external_links: discovery.external_links,
-            bytes_read: tally.bytes_read,
-            other_shards: selection.other_shards,
-        },
-        rejects_by_kind: tally.rejects_by_kind.clone(),
-        reject_rate,
-        sessions: SessionCounts {
-            written: sessions,
-            calls: tally.calls,
-            chats: tally.chats,
-        },
-        duplicates_collapsed: selection.superseded(),
-        rows: written
-            .rows
-            .into_iter()
-            .map(|(t, n)| (t.to_owned(), n))
-            .collect(),
+        seen,
+        rejected_in_output,
+        superseded: selection.superseded(),
+        other_shards: selection.other_shards,
+        discovery: &discovery,
+        tally,
+        written,
         partition_by: config.parquet.partition_by,
-        partitions: written.partitions,
-        unknown_statuses: tally.unknown_statuses.listed.clone(),
-        unknown_statuses_unlisted: tally.unknown_statuses.unlisted,
-        unknown_fields: tally.unknown_fields.listed.clone(),
-        unknown_fields_unlisted: tally.unknown_fields.unlisted,
-        events: EventSummary {
-            derived: config.derive,
-            total: by_code.values().sum(),
-            by_code,
-            unaddressable_events: tally.unaddressable_events,
-            sessions_without_identifiers: tally.sessions_without_identifiers,
-            duplicate_event_ids: tally.duplicate_event_ids,
-            missing_required: tally
-                .missing_required
-                .iter()
-                .map(|((code, attr), n)| (format!("{}.{}", code.as_str(), attr.name()), *n))
-                .collect(),
-            published_events: written.exchange.events,
-            request_bodies: written.exchange.bodies,
-            individuals: written.exchange.individuals,
-        },
-        throughput: Throughput {
-            files_per_s: seen as f64 / wall,
-            sessions_per_s: sessions as f64 / wall,
-            mb_per_s: tally.bytes_read as f64 / 1e6 / wall,
-        },
-        walk_errors: discovery
-            .walk_errors
-            .iter()
-            .take(20)
-            .map(|e| e.message.clone())
-            .collect(),
-    };
+        derived: config.derive,
+    });
     let stopped = config
         .guards
         .check_result(GuardedResult {
@@ -400,22 +225,211 @@ fn run_into(
     Ok(RunOutcome { summary, stopped })
 }
 
+/// Walks the inputs on the run's pool (which sorts the file list in parallel) and applies the
+/// guards that need only the list.
+fn walk(
+    config: &RunConfig,
+    target: &Target<'_>,
+    pool: &rayon::ThreadPool,
+    stop: &StopFlag,
+) -> Result<Discovery> {
+    let walk = WalkOptions {
+        exclude: vec![target.output.to_owned(), target.staging.to_owned()],
+        follow_external_links: config.follow_external_links,
+    };
+    let discovery = pool.install(|| discover(&config.inputs, &walk, stop))?;
+    let (unreadable, unreadable_count) = discovery.unreadable();
+    config
+        .guards
+        .check_listing(Listed {
+            files: discovery.files.len() as u64,
+            unreadable,
+            unreadable_count,
+        })
+        .map_err(Error::Guard)?;
+    Ok(discovery)
+}
+
+/// The files a run parses and the export it keeps of each session.
+struct Chosen {
+    /// The files of an incremental run's rebuild, when not all of them (indices refer to it).
+    subset: Option<InputFiles>,
+    selection: Selection,
+    /// What a shard saw of the input, for `commit` to compare across shards.
+    seen_by_shard: Option<String>,
+}
+
+/// Chooses what to parse: every file (pre-scanned for its session), or what an incremental
+/// run rebuilds (keyed by its comparison with the state).
+fn choose(
+    config: &RunConfig,
+    pool: &rayon::ThreadPool,
+    discovered: &InputFiles,
+    incremental: Option<&IncrementalPlan>,
+    stop: &StopFlag,
+) -> Result<Chosen> {
+    let chosen = |subset, selection| Chosen {
+        subset,
+        selection,
+        seen_by_shard: None,
+    };
+    Ok(match incremental {
+        // Starting from scratch rebuilds everything: no copy of the file list.
+        Some(plan) if plan.rebuild.files.len() == discovered.len() => {
+            let keys = plan.comparison.records.iter().map(|r| r.key).collect();
+            chosen(None, select_by_key(discovered, keys, None))
+        }
+        Some(plan) => {
+            let files = discovered.subset(&plan.rebuild.files);
+            let keys = plan
+                .rebuild
+                .files
+                .iter()
+                .map(|&i| plan.comparison.records[i].key)
+                .collect();
+            let selection = select_by_key(&files, keys, None);
+            chosen(Some(files), selection)
+        }
+        None => {
+            let keys = pool.install(|| prescan_files(discovered, config.max_file_bytes, stop))?;
+            let seen_by_shard = config
+                .shard
+                .map(|_| shard_fingerprint(config, discovered, &keys));
+            Chosen {
+                seen_by_shard,
+                ..chosen(None, select_by_key(discovered, keys, config.shard))
+            }
+        }
+    })
+}
+
+/// Keeps the previous output's rows that an incremental run does not rebuild.
+fn carry_over(
+    sink: &mut Sink,
+    target: &Target<'_>,
+    plan: &IncrementalPlan,
+    stop: &StopFlag,
+) -> Result<Carried> {
+    if plan.previous.is_none() {
+        return Ok(Carried::default());
+    }
+    sink.carry_over(&CarryOver {
+        previous: target.output,
+        rewrite_days: &plan.rebuild.days,
+        drop_sessions: &plan.rebuild.sessions,
+        drop_paths: &plan.rebuild.paths,
+        stop,
+    })
+}
+
+/// What every pass over the files reads.
+struct Pass<'a> {
+    pool: &'a rayon::ThreadPool,
+    config: &'a RunConfig,
+    stop: &'a StopFlag,
+    /// The files the plan's indices refer to.
+    files: &'a InputFiles,
+}
+
+/// What the passes over the files keep between waves.
+struct Passes {
+    tally: Tally,
+    /// The sessions written (incremental runs only).
+    produced: Vec<Produced>,
+    progress: Progress,
+    memory: FreedMemory,
+}
+
+/// Parses every planned file and writes its rows, then the fallbacks of rejected exports, then
+/// the files found rewritten under the run (see [`Selection::resolve_moved`]).
+/// Returns the run's counters and, for incremental runs, the sessions written.
+fn parse_all(
+    pass: &Pass<'_>,
+    selection: &mut Selection,
+    sink: &mut Sink,
+) -> Result<(Tally, Vec<Produced>)> {
+    let mut parsed = Passes {
+        tally: Tally::default(),
+        produced: Vec::new(),
+        progress: Progress::start(pass.config.progress, selection.plan.len() as u64),
+        memory: FreedMemory::default(),
+    };
+    let mut plan = std::mem::take(&mut selection.plan);
+    PausePoint::Selected.pause_here(pass.stop);
+    // Sessions none of whose exports got a row, and files found rewritten under the run.
+    let mut lost = HashSet::new();
+    let mut moved = Vec::new();
+    let mut second_reads = false;
+    while !plan.is_empty() {
+        let (rejected, moved_now) = process(pass, &plan, selection, sink, &mut parsed)?;
+        // A rejected newest export falls back to the next-newest export of the same session,
+        // and so does one found holding another session than the pre-scan read in it.
+        plan.clear();
+        for file in rejected.into_iter().chain(moved_now.iter().map(|m| m.file)) {
+            match selection.fallback(file) {
+                Some(next) => plan.push(next),
+                None => lost.extend(selection.expected(file)),
+            }
+        }
+        plan.sort_unstable();
+        moved.extend(moved_now);
+        if plan.is_empty() && !second_reads && !moved.is_empty() {
+            // Every planned file is done: now the sessions the rewritten files hold can be
+            // told apart from the sessions already written.
+            refuse_moves_out_of_shard(pass, &moved)?;
+            plan = selection.resolve_moved(std::mem::take(&mut moved), &lost);
+            second_reads = true;
+        }
+    }
+    let Passes {
+        tally,
+        produced,
+        progress,
+        ..
+    } = parsed;
+    progress.finish();
+    if pass.stop.is_raised() {
+        return Err(Error::Interrupted);
+    }
+    Ok((tally, produced))
+}
+
+/// A shard that finds a file rewritten into another shard's session fails: that shard may
+/// have read the file before the change, and the session would be in neither.
+fn refuse_moves_out_of_shard(pass: &Pass<'_>, moved: &[Moved]) -> Result<()> {
+    let Some(shard) = pass.config.shard else {
+        return Ok(());
+    };
+    let Some(m) = moved.iter().find(|m| !shard.owns_session(m.key)) else {
+        return Ok(());
+    };
+    let path = pass.files.get(m.file as usize).map(|f| f.path.to_owned());
+    Err(Error::InputChanged {
+        path: path.unwrap_or_default(),
+        detail: format!(
+            "it now holds {} {}, which belongs to another shard; shard a closed set of files \
+             and rerun every shard",
+            m.key.kind.as_str(),
+            m.key.id
+        ),
+    })
+}
+
 /// Processes `plan` in waves and writes every table; returns the files that were rejected and
 /// the files found holding another session than the pre-scan read in them (not written).
-#[allow(clippy::too_many_arguments)]
 fn process(
-    pool: &rayon::ThreadPool,
-    config: &RunConfig,
-    stop: &StopFlag,
-    files: &InputFiles,
+    pass: &Pass<'_>,
     plan: &[u32],
     selection: &Selection,
     sink: &mut Sink,
-    tally: &mut Tally,
-    progress: &mut Progress,
-    produced: &mut Vec<Produced>,
-    memory: &mut FreedMemory,
+    parsed: &mut Passes,
 ) -> Result<(Vec<u32>, Vec<Moved>)> {
+    let Pass {
+        pool,
+        config,
+        stop,
+        files,
+    } = *pass;
     let chunks = cut_chunks(plan, files, config.batch_files, config.max_file_bytes);
     let waves = cut_waves(&chunks, config.threads);
     let compute = |wave: &[&[u32]]| -> Result<Vec<ChunkOutput>> {
@@ -435,10 +449,11 @@ fn process(
         // Compute the next wave on the pool while this thread writes the current one.
         let (computed, written) = std::thread::scope(|scope| {
             let handle = next.map(|wave| scope.spawn(|| compute(wave)));
-            let written = write_outputs(outputs, sink, tally, &mut rejected, &mut moved, produced);
+            let written = write_outputs(outputs, sink, parsed, &mut rejected, &mut moved);
             waves_written += 1;
-            memory.release_if_grown();
-            progress.update(
+            parsed.memory.release_if_grown();
+            let tally = &parsed.tally;
+            parsed.progress.update(
                 tally.files_read,
                 tally.calls + tally.chats,
                 tally.rejected(),
@@ -530,19 +545,18 @@ fn cut_waves<'p>(chunks: &[(&'p [u32], u64)], threads: usize) -> Vec<Vec<&'p [u3
 fn write_outputs(
     outputs: Vec<ChunkOutput>,
     sink: &mut Sink,
-    tally: &mut Tally,
+    parsed: &mut Passes,
     rejected: &mut Vec<u32>,
     moved: &mut Vec<Moved>,
-    produced: &mut Vec<Produced>,
 ) -> Result<()> {
     for output in outputs {
-        produced.extend(output.produced);
+        parsed.produced.extend(output.produced);
         moved.extend(output.moved);
         for rows in &output.batches {
             sink.write(rows)?;
         }
         sink.write_exchange(&output.exchange)?;
-        tally.merge(output.tally);
+        parsed.tally.merge(output.tally);
         rejected.extend(output.rejected);
     }
     Ok(())
@@ -556,13 +570,7 @@ fn process_chunk(
     chunk: &[u32],
     selection: &Selection,
 ) -> Result<ChunkOutput> {
-    let mut tables = SessionTables::with_capacity(chunk.len());
-    let mut rejects = RejectsTable::with_capacity(0);
-    let mut tally = Tally::default();
-    let mut rejected = Vec::new();
-    let mut exchange = Vec::new();
-    let mut produced = Vec::new();
-    let mut moved = Vec::new();
+    let mut out = ChunkBuilder::new(config, selection, chunk.len());
     let mut buf = Vec::with_capacity(64 << 10);
     for &index in chunk {
         if stop.is_raised() {
@@ -573,108 +581,148 @@ fn process_chunk(
             continue;
         };
         let path = crate::paths::to_text(file.path);
-        let outcome = read_file(
-            file.path,
-            file.compression,
-            file.size,
+        let mut bytes_read = None;
+        let outcome = read_and_normalize(
+            &file,
             config.max_file_bytes,
             &mut buf,
-        )
-        .and_then(|bytes| {
-            tally.files_read += 1;
-            tally.bytes_read += bytes;
-            let parsed = source::parse(&buf)?;
-            let session = normalize(&parsed.session, file.file_name())
-                .map_err(|e| source::with_position(e, &buf))?;
-            // The session as read now, not as the pre-scan read it: a file rewritten in
-            // between must not give a session a second row.
-            let key = SessionKey {
-                kind: session.kind,
-                id: session.raw.id,
-            };
-            let updated_at = session.updated_at.map(|at| at.micros);
-            if selection.expected(index) != Some(key) {
-                if selection.is_second_read(index) {
-                    return Err(FileError::file(
-                        RejectKind::ChangedDuringRun,
-                        format!(
-                            "the file changed twice while the run read it; it now holds {} {}",
-                            key.kind.as_str(),
-                            key.id
-                        ),
-                    ));
-                }
-                moved.push(Moved {
-                    file: index,
-                    key,
-                    updated_at,
-                });
-                return Ok(());
-            }
-            for field in &parsed.unknown_fields {
-                tally.unknown_fields.add(field, 1);
-            }
-            if let Some(status) = session.status.as_ref().filter(|s| !s.known) {
-                tally.unknown_statuses.add(&status.name, 1);
-            }
-            match session.kind {
-                SessionKind::Call => tally.calls += 1,
-                SessionKind::Chat => tally.chats += 1,
-            }
-            // Only the next state needs this, one entry per session: a plain run skips it.
-            if config.keeps_state() {
-                produced.push(Produced {
-                    file: index as usize,
-                    key,
-                    updated_at,
-                    day: Day::of(session.created_at),
-                });
-            }
-            let derived = if config.derive {
-                derive(&session, &config.exchange)
-            } else {
-                Derived::default()
-            };
-            let identifiers = identifiers_json(&derived.identifiers);
-            if config.derive {
-                count_events(&derived, &mut tally);
-            }
-            tables.append(
-                &session,
-                &derived,
-                &config.exchange.channel,
-                identifiers.as_deref(),
-                selection.export_count(index),
-                &path,
-            );
-            if let Some(identifiers) = identifiers {
-                exchange.push(Publishable {
-                    identifiers,
-                    events: derived.events.iter().map(event_json).collect(),
-                });
-            }
-            Ok::<(), FileError>(())
-        });
+            |bytes| bytes_read = Some(bytes),
+            |parsed, session| out.add_session(index, &path, parsed, &session),
+        );
+        if let Some(bytes) = bytes_read {
+            out.tally.files_read += 1;
+            out.tally.bytes_read += bytes;
+        }
         if let Err(error) = outcome {
-            *tally
-                .rejects_by_kind
-                .entry(error.kind.as_str().to_owned())
-                .or_default() += 1;
-            rejects.append(&path, i64::try_from(file.size).ok(), &error);
-            rejected.push(index);
+            out.add_reject(index, &path, file.size, &error);
         }
     }
-    // The builders are declared with their schema, so these fail only on a bug.
-    let mut batches = tables.finish()?;
-    batches.push(rejects.finish_batch()?);
-    Ok(ChunkOutput {
-        batches,
-        exchange,
-        tally,
-        rejected,
-        produced,
-        moved,
-    })
+    out.finish()
+}
+
+/// What one chunk has produced so far.
+struct ChunkBuilder<'a> {
+    config: &'a RunConfig,
+    selection: &'a Selection,
+    tables: SessionTables,
+    rejects: RejectsTable,
+    tally: Tally,
+    rejected: Vec<u32>,
+    exchange: Vec<Publishable>,
+    produced: Vec<Produced>,
+    moved: Vec<Moved>,
+}
+
+impl<'a> ChunkBuilder<'a> {
+    fn new(config: &'a RunConfig, selection: &'a Selection, files: usize) -> Self {
+        ChunkBuilder {
+            config,
+            selection,
+            tables: SessionTables::with_capacity(files),
+            rejects: RejectsTable::with_capacity(0),
+            tally: Tally::default(),
+            rejected: Vec::new(),
+            exchange: Vec::new(),
+            produced: Vec::new(),
+            moved: Vec::new(),
+        }
+    }
+
+    /// Adds the rows of the session file `index` holds, unless it holds another session than
+    /// the pre-scan read in it (see [`Selection::resolve_moved`]).
+    fn add_session(
+        &mut self,
+        index: u32,
+        path: &str,
+        parsed: &Parsed<'_>,
+        session: &Session<'_>,
+    ) -> std::result::Result<(), FileError> {
+        let (config, selection) = (self.config, self.selection);
+        // The session as read now, not as the pre-scan read it: a file rewritten in between
+        // must not give a session a second row.
+        let key = SessionKey {
+            kind: session.kind,
+            id: session.raw.id,
+        };
+        let updated_at = session.updated_at.map(|at| at.micros);
+        if selection.expected(index) != Some(key) {
+            if selection.is_second_read(index) {
+                return Err(FileError::file(
+                    RejectKind::ChangedDuringRun,
+                    format!(
+                        "the file changed twice while the run read it; it now holds {} {}",
+                        key.kind.as_str(),
+                        key.id
+                    ),
+                ));
+            }
+            self.moved.push(Moved {
+                file: index,
+                key,
+                updated_at,
+            });
+            return Ok(());
+        }
+        self.tally.count_session(parsed, session);
+        // Only the next state needs this, one entry per session: a plain run skips it.
+        if config.keeps_state() {
+            self.produced.push(Produced {
+                file: index as usize,
+                key,
+                updated_at,
+                day: Day::of(session.created_at),
+            });
+        }
+        let derived = if config.derive {
+            derive(session, &config.exchange)
+        } else {
+            Derived::default()
+        };
+        let identifiers = identifiers_json(&derived.identifiers);
+        if config.derive {
+            self.tally.count_events(&derived);
+        }
+        self.tables.append(
+            session,
+            &derived,
+            &config.exchange.channel,
+            identifiers.as_deref(),
+            selection.export_count(index),
+            path,
+        );
+        if let Some(identifiers) = identifiers {
+            self.exchange.push(Publishable {
+                identifiers,
+                events: derived.events.iter().map(event_json).collect(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds the `rejects` row of the file `index`.
+    fn add_reject(&mut self, index: u32, path: &str, size: u64, error: &FileError) {
+        *self
+            .tally
+            .rejects_by_kind
+            .entry(error.kind.as_str().to_owned())
+            .or_default() += 1;
+        self.rejects.append(path, i64::try_from(size).ok(), error);
+        self.rejected.push(index);
+    }
+
+    fn finish(mut self) -> Result<ChunkOutput> {
+        // The builders are declared with their schema, so these fail only on a bug.
+        let mut batches = self.tables.finish()?;
+        batches.push(self.rejects.finish_batch()?);
+        Ok(ChunkOutput {
+            batches,
+            exchange: self.exchange,
+            tally: self.tally,
+            rejected: self.rejected,
+            produced: self.produced,
+            moved: self.moved,
+        })
+    }
 }
 
 /// Compares the input with the previous output's state and decides what to rebuild.
@@ -802,78 +850,6 @@ fn shard_fingerprint(config: &RunConfig, files: &InputFiles, keys: &[FileKey]) -
         };
     }
     format!("{:016x}", hash.finish())
-}
-
-/// How far resident memory may grow past its level after the last release before freed
-/// memory is handed back again.
-const RESIDENT_GROWTH_BYTES: u64 = 32 << 20;
-
-/// Hands memory freed by earlier waves back to the operating system when the process's
-/// resident memory has grown by [`RESIDENT_GROWTH_BYTES`] since the last release.
-///
-/// A wave's documents and batches are freed in a different order than they were allocated,
-/// and glibc keeps the holes resident, more of them the longer the run, so peak RSS crept up
-/// with the corpus. Each release costs time, as the next wave faults the pages in again.
-/// Measured at 200,000 sessions (2 cores, two runs each): never releasing 249–257 MB;
-/// every eighth wave 223 MB; on 64 MB of growth 232 MB in 12.7–13.2 s; on 32 MB (this)
-/// 198–203 MB in 13.7–13.8 s; on 24 MB 187–188 MB in 14.5–15.3 s.
-#[derive(Default)]
-struct FreedMemory {
-    /// Resident bytes after the last release (or the first wave).
-    baseline: Option<u64>,
-}
-
-impl FreedMemory {
-    fn release_if_grown(&mut self) {
-        let Some(resident) = resident_bytes() else {
-            return;
-        };
-        let baseline = *self.baseline.get_or_insert(resident);
-        if resident > baseline + RESIDENT_GROWTH_BYTES {
-            release_free_memory();
-            self.baseline = resident_bytes();
-        }
-    }
-}
-
-/// The process's resident memory, from `/proc/self/statm` (`None` elsewhere).
-fn resident_bytes() -> Option<u64> {
-    #[cfg(target_os = "linux")]
-    {
-        let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-        let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-        // SAFETY: sysconf only reads a system constant.
-        let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        Some(pages * u64::try_from(page_size).ok()?)
-    }
-    #[cfg(not(target_os = "linux"))]
-    None
-}
-
-/// Returns free memory of the allocator's arenas to the operating system (glibc only).
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory of the allocator's own arenas.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-/// Adds one session's events to the run's counters.
-fn count_events(derived: &Derived<'_>, tally: &mut Tally) {
-    for e in &derived.events {
-        *tally.events_by_code.entry(e.code).or_default() += 1;
-        for attr in e.missing_required() {
-            *tally.missing_required.entry((e.code, attr)).or_default() += 1;
-        }
-    }
-    let mut ids: Vec<&str> = derived.events.iter().map(|e| e.event_id.as_str()).collect();
-    ids.sort_unstable();
-    tally.duplicate_event_ids += ids.windows(2).filter(|w| w[0] == w[1]).count() as u64;
-    if !derived.addressable() {
-        tally.sessions_without_identifiers += 1;
-        tally.unaddressable_events += derived.events.len() as u64;
-    }
 }
 
 #[cfg(test)]

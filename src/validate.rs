@@ -13,9 +13,8 @@ use serde::Serialize;
 
 use crate::discover::{discover, InputFile};
 use crate::error::{Error, Result};
-use crate::normalize::normalize;
+use crate::normalize::read_and_normalize;
 use crate::reject::FileError;
-use crate::source::{self, read::read_file};
 use crate::stop::StopFlag;
 
 /// One file a run would reject.
@@ -128,8 +127,5 @@ pub fn validate(inputs: &[PathBuf], max_file_bytes: u64, threads: usize) -> Resu
 
 /// The checks a run makes on one file before it becomes rows.
 fn check(file: &InputFile<'_>, max_file_bytes: u64, buf: &mut Vec<u8>) -> Result<(), FileError> {
-    read_file(file.path, file.compression, file.size, max_file_bytes, buf)?;
-    let parsed = source::parse(buf)?;
-    normalize(&parsed.session, file.file_name()).map_err(|e| source::with_position(e, buf))?;
-    Ok(())
+    read_and_normalize(file, max_file_bytes, buf, |_| {}, |_, _| Ok(()))
 }

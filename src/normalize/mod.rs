@@ -27,6 +27,31 @@ pub use status::Status;
 use crate::reject::{FileError, RejectKind};
 use crate::source::*;
 
+/// Reads one input file into `buf`, parses and normalizes it: every check a file goes
+/// through before it becomes rows, the same in `run` and in `validate`. `on_read` is told the
+/// bytes read from disk as soon as the file is read (before parsing can refuse it); `use_it`
+/// gets the parsed document (with its unknown keys) and the session.
+pub fn read_and_normalize<R>(
+    file: &crate::discover::InputFile<'_>,
+    max_file_bytes: u64,
+    buf: &mut Vec<u8>,
+    on_read: impl FnOnce(u64),
+    use_it: impl FnOnce(&crate::source::Parsed<'_>, Session<'_>) -> Result<R, FileError>,
+) -> Result<R, FileError> {
+    let bytes = crate::source::read::read_file(
+        file.path,
+        file.compression,
+        file.size,
+        max_file_bytes,
+        buf,
+    )?;
+    on_read(bytes);
+    let parsed = crate::source::parse(buf)?;
+    let session = normalize(&parsed.session, file.file_name())
+        .map_err(|e| crate::source::with_position(e, buf))?;
+    use_it(&parsed, session)
+}
+
 /// One session, normalized.
 #[derive(Debug)]
 pub struct Session<'a> {
