@@ -72,7 +72,7 @@ fn every_reader_reads_every_table_of_the_fixtures_and_real_exports() {
     };
     let dir = Dir::new();
     let out = dir.join("out");
-    let real = shared().join("real-exports");
+    let real = real();
     // Half of the fixtures are bad on purpose: the reject-rate guard is off.
     session_etl(&["run", "--quiet", "--max-reject-rate", "1", "--output"])
         .arg(&out)

@@ -49,10 +49,9 @@ fn run_edited_call_1418_with(
     extra: &[&str],
     edit: impl FnOnce(&mut serde_json::Value),
 ) -> (Dir, PathBuf) {
-    let mut call: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(shared().join("real-exports/metadata_call-1418.json")).unwrap(),
-    )
-    .unwrap();
+    let mut call: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(real().join("metadata_call-1418.json")).unwrap())
+            .unwrap();
     edit(&mut call);
     let dir = Dir::new();
     let input = dir.create("in/call-1418.json", serde_json::to_vec(&call).unwrap());
@@ -63,7 +62,7 @@ fn run_edited_call_1418_with(
 
 fn real_exports() -> Vec<PathBuf> {
     REAL.iter()
-        .map(|n| shared().join(format!("real-exports/metadata_{n}.json")))
+        .map(|n| real().join(format!("metadata_{n}.json")))
         .collect()
 }
 
@@ -155,8 +154,7 @@ fn milestones_contain_every_google_milestone_of_the_real_exports() {
             *ours.entry((names[r].clone().unwrap(), second)).or_default() += 1;
         }
         let logs: Vec<serde_json::Value> = serde_json::from_slice(
-            &std::fs::read(shared().join(format!("real-exports/expected_logs_{name}.json")))
-                .unwrap(),
+            &std::fs::read(real().join(format!("expected_logs_{name}.json"))).unwrap(),
         )
         .unwrap();
         assert!(!logs.is_empty());

@@ -596,7 +596,7 @@ fn run_summary_accounts_for_every_file() {
 fn real_exports_give_three_sessions() {
     let dir = Dir::new();
     let out = dir.join("out");
-    let real = shared().join("real-exports");
+    let real = real();
     session_etl(&["run", "--quiet", "--output"])
         .arg(&out)
         .arg(real.join("metadata_call-1418.json"))

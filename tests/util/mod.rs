@@ -17,9 +17,11 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared/` beside the checkout.
-pub fn shared() -> PathBuf {
-    repo().join("../shared")
+/// `fixtures/real/`: three real exports (`metadata_*.json`) and the milestone logs Google's
+/// code derives from them (`expected_logs_*.json`, not session files); `SOURCE.md` there says
+/// where they come from.
+pub fn real() -> PathBuf {
+    repo().join("fixtures/real")
 }
 
 /// A temporary folder that lives as long as the test.
