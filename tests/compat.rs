@@ -7,11 +7,9 @@
 //! `cargo test` works offline; `scripts/test.sh` sets `SESSION_ETL_REQUIRE_COMPAT=1`, under
 //! which a missing interpreter is a failure.
 
-mod util;
-
 use std::process::Command;
 
-use util::*;
+use crate::util::*;
 
 fn python() -> Option<String> {
     match std::env::var("SESSION_ETL_PYTHON") {

@@ -2,12 +2,10 @@
 //! `OUT/exchange/`, and the `milestones` table — on `fixtures/` and on the real exports.
 //! The mapping being tested is the README's "Derived events and the lifecycle timeline".
 
-mod util;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use util::*;
+use crate::util::*;
 
 const REAL: [&str; 3] = ["call-1418", "call-987", "chat-135"];
 

@@ -1,10 +1,7 @@
 //! How the tool behaves when things go wrong: thresholds, unwritable outputs, huge files,
 //! and the guarantee that a failed run never damages the published output.
 
-mod safety;
-mod util;
-
-use util::*;
+use crate::util::*;
 
 #[test]
 fn exceeding_the_reject_threshold_publishes_nothing_and_keeps_the_previous_output() {

@@ -1,10 +1,8 @@
 //! End-to-end: the binary on `fixtures/` and on the real exports, read back with the
 //! parquet crate. Expected values come from `fixtures/MANIFEST.md`.
 
-mod util;
-
+use crate::util::*;
 use arrow::datatypes::{DataType, TimeUnit};
-use util::*;
 
 /// Runs the good and the bad fixtures; half of them are bad on purpose, so the reject-rate
 /// guard is switched off.

@@ -1,8 +1,6 @@
 //! Test helpers in the style of ripgrep's `tests/util.rs`: a fresh folder per test, a command
 //! wrapper that prints everything useful when an expectation fails, and Parquet read-back.
 
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -96,10 +94,6 @@ impl TestCommand {
     pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.cmd.current_dir(dir);
         self
-    }
-    /// The command itself, to spawn it.
-    pub fn into_command(self) -> Command {
-        self.cmd
     }
     pub fn run(mut self) -> Output {
         self.cmd.output().expect("spawn session-etl")
@@ -265,13 +259,6 @@ impl Table {
                     .map(|s| s.map(str::to_owned))
                     .collect::<Vec<_>>()
             })
-            .collect()
-    }
-
-    pub fn bools(&self, col: &str) -> Vec<Option<bool>> {
-        self.columns(col)
-            .into_iter()
-            .flat_map(|a| a.as_boolean().iter().collect::<Vec<_>>())
             .collect()
     }
 

@@ -1,0 +1,10 @@
+//! The integration tests: one binary, one module per topic (as ripgrep's `tests/tests.rs`),
+//! each running the real `session-etl` binary on `fixtures/` and reading its output back.
+
+mod compat;
+mod derived;
+mod failures;
+mod incremental;
+mod pipeline;
+mod safety;
+mod util;
