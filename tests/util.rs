@@ -67,6 +67,16 @@ impl Dir {
     }
 }
 
+/// Runs the good and the bad fixtures; half of them are bad on purpose, so the reject-rate
+/// guard is switched off.
+pub fn run_fixtures(out: &Path) {
+    session_etl(&["run", "--quiet", "--max-reject-rate", "1", "--output"])
+        .arg(out)
+        .arg("fixtures/good")
+        .arg("fixtures/bad")
+        .assert_exit(0);
+}
+
 /// `session-etl` with arguments; `run()` executes it.
 pub struct TestCommand {
     cmd: Command,
