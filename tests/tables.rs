@@ -1,7 +1,7 @@
 //! What a run makes of good session files: one normalized `sessions` row per session, the
-//! newest export winning with its own child rows, every participant, the nested arrays as child
-//! tables; on `fixtures/good` and on the real exports in `fixtures/real/`. Expected values come
-//! from `fixtures/MANIFEST.md`.
+//! newest export winning with its own child rows (the one before it when the newest is
+//! rejected), every participant, the nested arrays as child tables; on `fixtures/good` and on
+//! the real exports in `fixtures/real/`. Expected values come from `fixtures/MANIFEST.md`.
 
 use crate::util::*;
 use arrow::datatypes::{DataType, TimeUnit};
@@ -141,6 +141,40 @@ fn the_newest_export_wins_with_its_own_child_rows() {
     assert_eq!(
         read_table(&out, "participants").rows_of("call", 5001).len(),
         5
+    );
+}
+
+#[test]
+fn a_rejected_newest_export_falls_back_to_the_previous_one() {
+    let dir = Dir::new();
+    let older = dir.copy_fixture("good/2026/03/23/call-5001.json", "in/a/call-5001.json");
+    // A newer export that is truncated: the session must still come out, from the older file.
+    let newer = std::fs::read_to_string(&older)
+        .unwrap()
+        .replace("13:16:58.000-07:00", "13:40:00.000-07:00");
+    dir.create("in/b/call-5001.json", &newer[..newer.len() - 200]);
+    let out = dir.join("out");
+    session_etl(&["run", "--quiet", "--max-reject-rate", "1", "--output"])
+        .arg(&out)
+        .arg(dir.join("in"))
+        .assert_exit(0);
+    let sessions = read_table(&out, "sessions");
+    assert_eq!(sessions.rows(), 1);
+    assert!(sessions.strs("source_path")[0]
+        .as_deref()
+        .unwrap()
+        .ends_with("a/call-5001.json"));
+    assert_eq!(
+        read_table(&out, "rejects").strs("error_kind"),
+        vec![Some("truncated_json".to_owned())]
+    );
+    let summary = run_summary(&out);
+    assert_eq!(
+        (
+            summary["files"]["superseded"].as_u64(),
+            summary["files"]["rejected"].as_u64()
+        ),
+        (Some(0), Some(1))
     );
 }
 

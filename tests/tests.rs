@@ -3,6 +3,7 @@
 
 mod compat;
 mod derived;
+mod docs;
 mod failures;
 mod incremental;
 mod layout;
