@@ -7,11 +7,9 @@
 //! `cargo test` works offline; `scripts/test.sh` sets `SESSION_ETL_REQUIRE_COMPAT=1`, under
 //! which a missing interpreter is a failure.
 
-mod util;
-
 use std::process::Command;
 
-use util::*;
+use crate::util::*;
 
 fn python() -> Option<String> {
     match std::env::var("SESSION_ETL_PYTHON") {
@@ -72,7 +70,7 @@ fn every_reader_reads_every_table_of_the_fixtures_and_real_exports() {
     };
     let dir = Dir::new();
     let out = dir.join("out");
-    let real = shared().join("real-exports");
+    let real = real();
     // Half of the fixtures are bad on purpose: the reject-rate guard is off.
     session_etl(&["run", "--quiet", "--max-reject-rate", "1", "--output"])
         .arg(&out)

@@ -2,12 +2,10 @@
 //! the tables hold exactly the rows of one full run over the final input, and partitions
 //! without a rebuilt session keep their files.
 
-mod util;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use util::{read_table, run_summary, session_etl, Dir};
+use crate::util::{read_table, run_summary, session_etl, Dir};
 
 fn tables() -> Vec<&'static str> {
     session_etl::sink::catalog()

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use super::util::*;
+use crate::util::*;
 
 /// Longest any single command of these tests may take before it is killed.
 const LIMIT: Duration = Duration::from_secs(120);

@@ -1,8 +1,6 @@
 //! Test helpers in the style of ripgrep's `tests/util.rs`: a fresh folder per test, a command
 //! wrapper that prints everything useful when an expectation fails, and Parquet read-back.
 
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -17,9 +15,11 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared/` beside the checkout.
-pub fn shared() -> PathBuf {
-    repo().join("../shared")
+/// `fixtures/real/`: three real exports (`metadata_*.json`) and the milestone logs Google's
+/// code derives from them (`expected_logs_*.json`, not session files); `SOURCE.md` there says
+/// where they come from.
+pub fn real() -> PathBuf {
+    repo().join("fixtures/real")
 }
 
 /// A temporary folder that lives as long as the test.
@@ -67,6 +67,16 @@ impl Dir {
     }
 }
 
+/// Runs the good and the bad fixtures; half of them are bad on purpose, so the reject-rate
+/// guard is switched off.
+pub fn run_fixtures(out: &Path) {
+    session_etl(&["run", "--quiet", "--max-reject-rate", "1", "--output"])
+        .arg(out)
+        .arg("fixtures/good")
+        .arg("fixtures/bad")
+        .assert_exit(0);
+}
+
 /// `session-etl` with arguments; `run()` executes it.
 pub struct TestCommand {
     cmd: Command,
@@ -94,10 +104,6 @@ impl TestCommand {
     pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.cmd.current_dir(dir);
         self
-    }
-    /// The command itself, to spawn it.
-    pub fn into_command(self) -> Command {
-        self.cmd
     }
     pub fn run(mut self) -> Output {
         self.cmd.output().expect("spawn session-etl")
@@ -263,13 +269,6 @@ impl Table {
                     .map(|s| s.map(str::to_owned))
                     .collect::<Vec<_>>()
             })
-            .collect()
-    }
-
-    pub fn bools(&self, col: &str) -> Vec<Option<bool>> {
-        self.columns(col)
-            .into_iter()
-            .flat_map(|a| a.as_boolean().iter().collect::<Vec<_>>())
             .collect()
     }
 

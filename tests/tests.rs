@@ -1,0 +1,15 @@
+//! The integration tests: one binary, one module per topic (as ripgrep's `tests/tests.rs`),
+//! each running the real `session-etl` binary on `fixtures/` and reading its output back.
+
+mod compat;
+mod derived;
+mod docs;
+mod failures;
+mod incremental;
+mod layout;
+mod rejects;
+mod safety;
+mod sharding;
+mod summary;
+mod tables;
+mod util;
