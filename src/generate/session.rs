@@ -1,5 +1,5 @@
 //! One synthetic session document, call or chat, shaped key for key like the real exports in
-//! `shared/real-exports/` (call-1418 for calls, chat-135 for chats).
+//! `fixtures/real/` (call-1418 for calls, chat-135 for chats).
 //!
 //! A session is first laid out on a timeline (menu, virtual agent, queue, agent legs joined
 //! by transfers, wrap-up, survey), then written as JSON in the platform's key order, so every
