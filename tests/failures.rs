@@ -104,19 +104,12 @@ fn huge_files_are_rejected_unread_and_the_rest_is_kept() {
     assert_eq!(read_table(&out, "sessions").rows(), 1);
     // The limit is configurable, and applies to gzip content after decompression.
     let out2 = dir.join("out2");
-    session_etl(&[
-        "run",
-        "--quiet",
-        "--max-file-bytes",
-        "2000",
-        "--max-reject-rate",
-        "1",
-    ])
-    .arg("--allow-empty")
-    .arg("--output")
-    .arg(&out2)
-    .arg("fixtures/good/2026/03/27/chat-7002.json.gz")
-    .assert_exit(0);
+    session_etl(&["run", "--quiet", "--max-file-bytes", "2000"])
+        .args(ALL_BAD_ALLOWED)
+        .arg("--output")
+        .arg(&out2)
+        .arg("fixtures/good/2026/03/27/chat-7002.json.gz")
+        .assert_exit(0);
     assert_eq!(
         read_table(&out2, "rejects").strs("error_kind"),
         vec![Some("file_too_large".to_owned())]

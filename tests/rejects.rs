@@ -147,17 +147,12 @@ fn every_bad_file_is_one_reject_with_kind_field_and_position() {
 fn run_accepting_rejects(inputs: &[&str]) -> (Dir, std::path::PathBuf, Table) {
     let dir = Dir::new();
     let out = dir.join("out");
-    session_etl(&[
-        "run",
-        "--quiet",
-        "--max-reject-rate",
-        "1",
-        "--allow-empty",
-        "--output",
-    ])
-    .arg(&out)
-    .args(inputs)
-    .assert_exit(0);
+    session_etl(&["run", "--quiet"])
+        .args(ALL_BAD_ALLOWED)
+        .arg("--output")
+        .arg(&out)
+        .args(inputs)
+        .assert_exit(0);
     let rejects = read_table(&out, "rejects");
     (dir, out, rejects)
 }

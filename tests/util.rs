@@ -69,6 +69,10 @@ impl Dir {
 
 /// Runs the good and the bad fixtures; half of them are bad on purpose, so the reject-rate
 /// guard is switched off.
+/// Flags for a run over files that are all bad on purpose: the reject-rate and no-sessions
+/// guards are off (they are tested on their own).
+pub const ALL_BAD_ALLOWED: [&str; 3] = ["--max-reject-rate", "1", "--allow-empty"];
+
 pub fn run_fixtures(out: &Path) {
     session_etl(&["run", "--quiet", "--max-reject-rate", "1", "--output"])
         .arg(out)
