@@ -6,8 +6,9 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use session_etl::derive::{derive, ExchangeSettings};
+use session_etl::derive::derive;
 use session_etl::normalize::normalize;
+use session_etl::settings::Settings;
 use session_etl::sink::exchange::{event_json, identifiers_json};
 use session_etl::sink::{Codec, ParquetSettings, SessionTables};
 use session_etl::source;
@@ -34,7 +35,7 @@ fn parse_and_normalize(c: &mut Criterion) {
         })
     });
     let session = normalize(&parsed.session, "call-5001.json").expect("fixture normalizes");
-    let settings = ExchangeSettings::default();
+    let settings = Settings::default().exchange();
     group.bench_function("derive", |b| {
         b.iter(|| {
             let derived = derive(black_box(&session), &settings);
@@ -55,7 +56,7 @@ fn tables_and_parquet(c: &mut Criterion) {
     let bytes = export();
     let parsed = source::parse(&bytes).expect("fixture parses");
     let session = normalize(&parsed.session, "call-5001.json").expect("fixture normalizes");
-    let settings = ExchangeSettings::default();
+    let settings = Settings::default().exchange();
     let derived = derive(&session, &settings);
     let identifiers = identifiers_json(&derived.identifiers);
     let append = |tables: &mut SessionTables| {
@@ -87,7 +88,7 @@ fn tables_and_parquet(c: &mut Criterion) {
     for codec in [Codec::Zstd, Codec::Snappy, Codec::None] {
         let settings = ParquetSettings {
             codec,
-            ..ParquetSettings::default()
+            ..Settings::default().parquet()
         };
         group.bench_with_input(
             BenchmarkId::new("encode_parquet", format!("{codec:?}")),

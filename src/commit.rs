@@ -35,9 +35,9 @@ pub struct Committed {
 /// fewer sessions than the output it replaces).
 pub fn commit(shards: &[PathBuf], output: &Path, guards: &Guards) -> Result<Committed> {
     for shard in shards {
-        crate::config::local_path(shard, "shard")?;
+        crate::settings::local_path(shard, "shard")?;
     }
-    crate::config::local_path(output, "output")?;
+    crate::settings::local_path(output, "output")?;
     let (summaries, manifests) = check_shards(shards)?;
     let given = output;
     let output = &publish::resolved(output)?;

@@ -42,14 +42,14 @@ impl Guard {
     pub fn override_hint(self) -> &'static str {
         match self {
             Guard::NoInput | Guard::NoSessions => {
-                "--allow-empty (pipeline key `allow_empty = true`)"
+                "--allow-empty (pipeline key `guards.allow_empty = true`)"
             }
-            Guard::UnreadableInput => "--allow-unreadable (pipeline key `allow_unreadable = true`)",
+            Guard::UnreadableInput => "--allow-unreadable (pipeline key `guards.allow_unreadable = true`)",
             Guard::RejectRate => {
-                "a higher --max-reject-rate (pipeline key `max_reject_rate`, 1 allows any)"
+                "a higher --max-reject-rate (pipeline key `guards.max_reject_rate`, 1 allows any)"
             }
             Guard::Shrink => {
-                "--allow-shrink, or a higher --max-shrink (pipeline key `max_shrink`, 1 allows any)"
+                "--allow-shrink, or a higher --max-shrink (pipeline key `guards.max_shrink`, 1 allows any)"
             }
         }
     }
@@ -83,16 +83,7 @@ impl fmt::Display for Stopped {
     }
 }
 
-/// Default `max_reject_rate`: above 5 % of rejected files the export format has most likely
-/// changed upstream, and publishing would silently drop a twentieth of the sessions.
-pub const DEFAULT_MAX_REJECT_RATE: f64 = 0.05;
-
-/// Default `max_shrink`: a new output may hold at most half as many sessions fewer than the
-/// output it replaces. A landing folder that expires old exports loses a few percent a
-/// night; losing half is a mount, a path or a retention policy gone wrong.
-pub const DEFAULT_MAX_SHRINK: f64 = 0.5;
-
-/// The guard settings of a run. Every guard is on by default.
+/// The guard settings of a run (declared, with their defaults, in `settings`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Guards {
     /// Stop when more than this fraction of the files is rejected (0–1).
@@ -104,34 +95,6 @@ pub struct Guards {
     /// Stop when the output would hold more than this fraction fewer sessions than the output
     /// it replaces (0–1; 1 allows any shrink).
     pub max_shrink: f64,
-}
-
-impl Default for Guards {
-    fn default() -> Guards {
-        Guards {
-            max_reject_rate: DEFAULT_MAX_REJECT_RATE,
-            allow_empty: false,
-            allow_unreadable: false,
-            max_shrink: DEFAULT_MAX_SHRINK,
-        }
-    }
-}
-
-impl Guards {
-    /// The guards of `commit`: each shard judged its own input and reject rate, so only the
-    /// merged whole is checked, for sessions at all and against the output it replaces.
-    pub fn for_commit(allow_empty: bool, allow_shrink: bool) -> Guards {
-        Guards {
-            max_reject_rate: 1.0,
-            allow_empty,
-            allow_unreadable: true,
-            max_shrink: if allow_shrink {
-                1.0
-            } else {
-                DEFAULT_MAX_SHRINK
-            },
-        }
-    }
 }
 
 /// What the guards look at once the walk is done.
@@ -248,7 +211,7 @@ mod tests {
 
     #[test]
     fn every_guard_is_on_by_default_and_names_its_override() {
-        let guards = Guards::default();
+        let guards = crate::settings::Settings::default().guards();
         let empty = Listed {
             files: 0,
             unreadable: None,

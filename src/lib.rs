@@ -10,7 +10,6 @@
 //! [`run::run`] wires the stages together; `main.rs` only parses arguments.
 
 pub mod commit;
-pub mod config;
 pub mod derive;
 pub mod discover;
 pub mod error;
@@ -23,6 +22,7 @@ pub mod reject;
 pub mod report;
 pub mod run;
 pub mod select;
+pub mod settings;
 pub mod sink;
 pub mod source;
 pub mod stable_hash;

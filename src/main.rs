@@ -8,12 +8,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use session_etl::config::{PipelineFile, RunConfig};
 use session_etl::generate::GenerateOptions;
-use session_etl::guard::Guards;
 use session_etl::report::ProgressMode;
 use session_etl::select::Shard;
-use session_etl::sink::{catalog, Codec, PartitionBy, TimestampUnit};
+use session_etl::settings::{cmd, Flags, Invocation, Layer, RunConfig, Settings};
+use session_etl::sink::catalog;
 use session_etl::stop::{StopFlag, EXIT_INTERRUPTED};
 
 /// Exit code for a bad command line or pipeline file (clap uses it for usage errors too).
@@ -43,19 +42,12 @@ enum Command {
         /// The shard outputs, every one of them.
         #[arg(required = true)]
         shards: Vec<PathBuf>,
-        /// Output folder, replaced atomically.
-        #[arg(long, short = 'o')]
-        output: PathBuf,
+        /// The settings of `commit`: the output and the guards that judge the merged whole.
+        #[command(flatten)]
+        settings: Flags<cmd::Commit>,
         /// No summary line.
         #[arg(long, short = 'q')]
         quiet: bool,
-        /// Publish even when the shards hold no session at all (the `no_sessions` guard).
-        #[arg(long)]
-        allow_empty: bool,
-        /// Publish however few sessions the merged output holds next to the output it
-        /// replaces (the `shrink` guard; by default it may hold at most half fewer).
-        #[arg(long)]
-        allow_shrink: bool,
     },
     /// Check input files as a run would, write nothing; exit 1 if any would be rejected.
     Validate(ValidateArgs),
@@ -70,89 +62,27 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Print every setting: pipeline key, flag, environment variable, default and range.
+    Settings {
+        /// Markdown tables (`docs/settings.md` is generated with this).
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
+/// `run`: the settings (declared in `session_etl::settings`) and what only one invocation
+/// decides.
 #[derive(clap::Args)]
 struct RunArgs {
-    /// Folders (walked recursively) and files to read; overrides `inputs` of the pipeline file.
-    inputs: Vec<PathBuf>,
-    /// Pipeline definition (TOML); flags given here override it.
+    /// Pipeline definition (TOML); flags and environment variables given here override it.
     #[arg(long, short = 'p')]
     pipeline: Option<PathBuf>,
-    /// Output folder, replaced atomically by a completed run.
-    #[arg(long, short = 'o')]
-    output: Option<PathBuf>,
-    /// Worker threads (default: one per core).
-    #[arg(long, short = 'j')]
-    threads: Option<usize>,
-    /// Parquet compression: zstd (default), snappy or none.
-    #[arg(long, value_parser = parse_codec)]
-    compression: Option<Codec>,
-    /// zstd level, 1–22.
-    #[arg(long)]
-    zstd_level: Option<i32>,
-    /// Fail (exit 3, publish nothing) when more than this fraction of files is rejected
-    /// (default 0.05; 1 allows any).
-    #[arg(long)]
-    max_reject_rate: Option<f64>,
-    /// Publish even a night without any session file or session (the `no_input` and
-    /// `no_sessions` guards).
-    #[arg(long)]
-    allow_empty: bool,
-    /// Publish even when a folder under the inputs cannot be read (the `unreadable_input`
-    /// guard); its files are then missing from a full run, and kept as they were by an
-    /// incremental one.
-    #[arg(long)]
-    allow_unreadable: bool,
-    /// Fail (exit 3) when the output would hold more than this fraction fewer sessions than
-    /// the output it replaces (default 0.5; the `shrink` guard).
-    #[arg(long, value_name = "FRACTION")]
-    max_shrink: Option<f64>,
-    /// The same as --max-shrink 1: publish however few sessions remain.
-    #[arg(long, conflicts_with = "max_shrink")]
-    allow_shrink: bool,
-    /// Follow symbolic links that lead outside the input folders (by default they are
-    /// counted and skipped).
-    #[arg(long)]
-    follow_external_links: bool,
-    /// Reject files larger than this many bytes (after decompression).
-    #[arg(long)]
-    max_file_bytes: Option<u64>,
-    /// Files per unit of parallel work.
-    #[arg(long)]
-    batch_files: Option<usize>,
-    /// Rows per Parquet row group (default 1,000,000).
-    #[arg(long)]
-    row_group_rows: Option<usize>,
-    /// Approximate bytes per Parquet row group (default 128 MiB).
-    #[arg(long)]
-    row_group_bytes: Option<usize>,
-    /// Rows per Parquet file before a new file starts (default 10,000,000).
-    #[arg(long)]
-    max_rows_per_file: Option<usize>,
-    /// Memory for rows waiting to be written as row groups, over all tables, in bytes
-    /// (default 64 MiB; 1 writes every batch at once).
-    #[arg(long)]
-    buffer_bytes: Option<usize>,
-    /// Unit of timestamp columns: micros (default) or millis (Athena/Glue).
-    #[arg(long, value_parser = parse_timestamp_unit)]
-    timestamp_unit: Option<TimestampUnit>,
-    /// Folder layout of the session tables: date (default: <table>/date=YYYY-MM-DD/, the
-    /// session's UTC creation day) or none (one flat folder per table).
-    #[arg(long, value_parser = parse_partition_by)]
-    partition_by: Option<PartitionBy>,
-    /// Skip the derived outputs: `events`, `milestones` and `exchange/` stay empty.
-    #[arg(long)]
-    no_derive: bool,
+    #[command(flatten)]
+    settings: Flags<cmd::Run>,
     /// Process only shard INDEX of COUNT (`0/4`): the sessions whose key hashes to it. Merge
     /// the shard outputs with `session-etl commit`.
     #[arg(long, value_name = "INDEX/COUNT", conflicts_with_all = ["incremental", "full_refresh"])]
     shard: Option<Shard>,
-    /// Build on the previous output: read only new and changed files (state in OUT/_state/),
-    /// rebuild their sessions and the sessions of deleted files, keep everything else.
-    /// Also `incremental = true` in the pipeline file.
-    #[arg(long)]
-    incremental: bool,
     /// Rebuild everything from the input and write a fresh OUT/_state/ (for the next
     /// --incremental run): after a settings change, or to compact partitions.
     #[arg(long)]
@@ -164,17 +94,11 @@ struct RunArgs {
 
 #[derive(clap::Args)]
 struct ValidateArgs {
-    /// Folders (walked recursively) and files to check; overrides `inputs` of the pipeline file.
-    inputs: Vec<PathBuf>,
-    /// Pipeline definition (TOML): its `inputs`, `max_file_bytes` and `threads` apply.
+    /// Pipeline definition (TOML): its `inputs`, `threads` and `read.max_file_bytes` apply.
     #[arg(long, short = 'p')]
     pipeline: Option<PathBuf>,
-    /// Worker threads (default: one per core).
-    #[arg(long, short = 'j')]
-    threads: Option<usize>,
-    /// Reject files larger than this many bytes (after decompression).
-    #[arg(long)]
-    max_file_bytes: Option<u64>,
+    #[command(flatten)]
+    settings: Flags<cmd::Validate>,
     /// JSON Lines on stdout: one `"type": "problem"` record per rejected file, then one
     /// `"type": "summary"` record.
     #[arg(long)]
@@ -212,18 +136,6 @@ struct GenerateArgs {
     compact: bool,
 }
 
-fn parse_codec(s: &str) -> Result<Codec, String> {
-    s.parse()
-}
-
-fn parse_timestamp_unit(s: &str) -> Result<TimestampUnit, String> {
-    s.parse()
-}
-
-fn parse_partition_by(s: &str) -> Result<PartitionBy, String> {
-    s.parse()
-}
-
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run(args) => match run(args) {
@@ -235,30 +147,10 @@ fn main() -> ExitCode {
         },
         Command::Commit {
             shards,
-            output,
+            settings,
             quiet,
-            allow_empty,
-            allow_shrink,
-        } => match session_etl::commit::commit(
-            &shards,
-            &output,
-            &Guards::for_commit(allow_empty, allow_shrink),
-        )
-        .with_context(|| format!("commit into {}", output.display()))
-        {
-            Ok(committed) => {
-                if !quiet {
-                    println!(
-                        "session-etl: committed {} shards into {}: {} files, {} sessions, {} rejected",
-                        shards.len(),
-                        output.display(),
-                        committed.files,
-                        committed.summary["sessions"]["written"],
-                        committed.summary["files"]["rejected"],
-                    );
-                }
-                ExitCode::SUCCESS
-            }
+        } => match commit(&shards, &settings.layer, quiet) {
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("session-etl: error: {e:#}");
                 exit_code_of(&e)
@@ -287,54 +179,34 @@ fn main() -> ExitCode {
             print_schema(json, markdown);
             ExitCode::SUCCESS
         }
+        Command::Settings { markdown } => {
+            print!("{}", session_etl::settings::reference(markdown));
+            ExitCode::SUCCESS
+        }
     }
 }
 
+/// The settings of a command: its flags and environment variables over the pipeline file.
+fn settings(flags: &Layer, pipeline: Option<&PathBuf>) -> anyhow::Result<Settings> {
+    let file = match pipeline {
+        Some(path) => Layer::load(path)?,
+        None => Layer::default(),
+    };
+    Ok(Settings::resolve(&[flags, &file])?)
+}
+
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let file = match &args.pipeline {
-        Some(path) => PipelineFile::load(path)?,
-        None => PipelineFile::default(),
-    };
-    let flags = PipelineFile {
-        inputs: Some(args.inputs),
-        output: args.output,
-        threads: args.threads,
-        compression: args.compression,
-        zstd_level: args.zstd_level,
-        max_reject_rate: args.max_reject_rate,
-        allow_empty: args.allow_empty.then_some(true),
-        allow_unreadable: args.allow_unreadable.then_some(true),
-        max_shrink: if args.allow_shrink {
-            Some(1.0)
+    let settings = settings(&args.settings.layer, args.pipeline.as_ref())?;
+    let invocation = Invocation {
+        shard: args.shard,
+        full_refresh: args.full_refresh,
+        progress: if args.quiet {
+            ProgressMode::Quiet
         } else {
-            args.max_shrink
+            ProgressMode::Auto
         },
-        follow_external_links: args.follow_external_links.then_some(true),
-        max_file_bytes: args.max_file_bytes,
-        batch_files: args.batch_files,
-        row_group_rows: args.row_group_rows,
-        row_group_bytes: args.row_group_bytes,
-        max_rows_per_file: args.max_rows_per_file,
-        buffer_bytes: args.buffer_bytes,
-        timestamp_unit: args.timestamp_unit,
-        partition_by: args.partition_by,
-        derive: args.no_derive.then_some(false),
-        incremental: args.incremental.then_some(true),
-        ..PipelineFile::default()
     };
-    let progress = if args.quiet {
-        ProgressMode::Quiet
-    } else {
-        ProgressMode::Auto
-    };
-    let mut config = RunConfig::resolve(file, flags, progress)?;
-    config.shard = args.shard;
-    config.full_refresh = args.full_refresh;
-    if config.shard.is_some() {
-        // A shard is a full run of its part (a backfill): the pipeline file's `incremental`
-        // is for the nightly run. The flags themselves conflict with --shard (clap).
-        config.incremental = false;
-    }
+    let config = RunConfig::new(&settings, invocation)?;
     let stop = StopFlag::on_signals().context("install the SIGINT, SIGTERM and SIGHUP handlers")?;
     let outcome = session_etl::run::run(&config, &stop)
         .with_context(|| format!("run into {}", config.output.display()))?;
@@ -351,21 +223,9 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    let file = match &args.pipeline {
-        Some(path) => PipelineFile::load(path)?,
-        None => PipelineFile::default(),
-    };
-    let inputs = Some(args.inputs)
-        .filter(|v| !v.is_empty())
-        .or(file.inputs)
-        .filter(|v| !v.is_empty())
-        .context("no input: give INPUT paths or `inputs` in the pipeline file")?;
-    for input in &inputs {
-        session_etl::config::local_path(input, "input")?;
-    }
-    let max_file_bytes =
-        session_etl::config::max_file_bytes(args.max_file_bytes.or(file.max_file_bytes))?;
-    let threads = session_etl::config::threads_or_cores(args.threads.or(file.threads))?;
+    let settings = settings(&args.settings.layer, args.pipeline.as_ref())?;
+    let inputs = settings.required_inputs()?;
+    let (max_file_bytes, threads) = (settings.max_file_bytes, settings.worker_threads());
     let found = session_etl::validate::validate(&inputs, max_file_bytes, threads)?;
     let mut stdout = std::io::stdout().lock();
     for problem in &found.problems {
@@ -406,6 +266,24 @@ fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn commit(shards: &[PathBuf], flags: &Layer, quiet: bool) -> anyhow::Result<()> {
+    let settings = Settings::resolve(&[flags])?;
+    let output = settings.required_output()?;
+    let committed = session_etl::commit::commit(shards, &output, &settings.commit_guards())
+        .with_context(|| format!("commit into {}", output.display()))?;
+    if !quiet {
+        println!(
+            "session-etl: committed {} shards into {}: {} files, {} sessions, {} rejected",
+            shards.len(),
+            output.display(),
+            committed.files,
+            committed.summary["sessions"]["written"],
+            committed.summary["files"]["rejected"],
+        );
+    }
+    Ok(())
 }
 
 /// The exit code for a run that failed: the README's "Exit codes" table.

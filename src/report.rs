@@ -597,9 +597,10 @@ impl RunSummary {
 }
 
 /// How progress is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProgressMode {
     /// A bar when stderr is a terminal, log lines otherwise.
+    #[default]
     Auto,
     /// Nothing.
     Quiet,

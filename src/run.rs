@@ -12,7 +12,6 @@ use std::time::Instant as Clock;
 
 use rayon::prelude::*;
 
-use crate::config::RunConfig;
 use crate::derive::{derive, Derived};
 use crate::discover::{
     discover, named_input, Discovery, InputFile, InputFiles, WalkErrorKind, WalkOptions,
@@ -25,6 +24,7 @@ use crate::reject::{FileError, RejectKind};
 use crate::report::{IncrementalSummary, Progress, RunFacts, RunSummary, ShardSummary, Tally};
 use crate::select::SessionKey;
 use crate::select::{prescan_files, select_by_key, FileKey, Moved, Selection};
+use crate::settings::RunConfig;
 use crate::sink::carry::{Carried, CarryOver};
 use crate::sink::exchange::{event_json, identifiers_json};
 use crate::sink::manifest::Manifest;

@@ -9,6 +9,7 @@ mod incremental;
 mod layout;
 mod rejects;
 mod safety;
+mod settings;
 mod sharding;
 mod summary;
 mod tables;

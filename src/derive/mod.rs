@@ -12,8 +12,6 @@ pub mod exchange;
 pub mod identifiers;
 pub mod milestones;
 
-use serde::Deserialize;
-
 pub use catalog::{Attr, DataType, EventCode};
 pub use exchange::{Attributes, ExchangeEvent};
 pub use identifiers::{identify, Identifier, IdentifierRule, IdentifierSource};
@@ -21,41 +19,20 @@ pub use milestones::Milestone;
 
 use crate::normalize::Session;
 
-/// The `[exchange]` section of a pipeline file: how events are addressed and batched.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// How events are addressed and batched (the `[exchange]` settings).
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExchangeSettings {
-    /// The envelope's `channel` (default `Contact Center`).
+    /// The envelope's `channel`.
     pub channel: String,
-    /// Events per `POST v1/event` body (default 100).
+    /// Events per `POST v1/event` body.
     pub max_events_per_body: usize,
-    /// Identifier names and their sources (default: `email`, `phone`).
+    /// Identifier names and their sources, in order.
     pub identifiers: Vec<IdentifierRule>,
 }
 
-impl Default for ExchangeSettings {
-    fn default() -> Self {
-        ExchangeSettings {
-            channel: "Contact Center".to_owned(),
-            max_events_per_body: 100,
-            identifiers: IdentifierRule::defaults(),
-        }
-    }
-}
-
-/// Largest allowed `exchange.max_events_per_body`: one request body is built in memory, and
-/// an endpoint that accepts a body of ten thousand events accepts ten bodies of a thousand.
-pub const MAX_EVENTS_PER_BODY: usize = 10_000;
-
 impl ExchangeSettings {
-    /// Checks values serde cannot: a usable batch size, names, and no duplicate names.
+    /// Checks what a range cannot: a channel, names, and no duplicate names.
     pub fn validate(&self) -> Result<(), String> {
-        if !(1..=MAX_EVENTS_PER_BODY).contains(&self.max_events_per_body) {
-            return Err(format!(
-                "exchange.max_events_per_body must be between 1 and {MAX_EVENTS_PER_BODY}, got {}",
-                self.max_events_per_body
-            ));
-        }
         if self.channel.trim().is_empty() {
             return Err("exchange.channel must not be empty".into());
         }

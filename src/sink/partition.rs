@@ -20,6 +20,15 @@ pub enum PartitionBy {
     None,
 }
 
+impl std::fmt::Display for PartitionBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PartitionBy::Date => "date",
+            PartitionBy::None => "none",
+        })
+    }
+}
+
 impl std::str::FromStr for PartitionBy {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<PartitionBy, String> {

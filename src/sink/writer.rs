@@ -31,6 +31,16 @@ pub enum Codec {
     None,
 }
 
+impl std::fmt::Display for Codec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Codec::Zstd => "zstd",
+            Codec::Snappy => "snappy",
+            Codec::None => "none",
+        })
+    }
+}
+
 impl std::str::FromStr for Codec {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Codec, String> {
@@ -55,6 +65,15 @@ pub enum TimestampUnit {
     /// Milliseconds, for engines that read only those (Athena/Glue, older Hive); finer digits
     /// are truncated.
     Millis,
+}
+
+impl std::fmt::Display for TimestampUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TimestampUnit::Micros => "micros",
+            TimestampUnit::Millis => "millis",
+        })
+    }
 }
 
 impl std::str::FromStr for TimestampUnit {
@@ -90,21 +109,6 @@ pub struct ParquetSettings {
     /// Memory for rows waiting for their row group, over all tables (Arrow bytes); above it
     /// the largest waiting partition is written. Bounds memory however many days a run spans.
     pub buffer_bytes: usize,
-}
-
-impl Default for ParquetSettings {
-    fn default() -> Self {
-        ParquetSettings {
-            codec: Codec::Zstd,
-            zstd_level: 3,
-            row_group_rows: 1_000_000,
-            row_group_bytes: 128 << 20,
-            max_rows_per_file: 10_000_000,
-            timestamp_unit: TimestampUnit::Micros,
-            partition_by: PartitionBy::Date,
-            buffer_bytes: 64 << 20,
-        }
-    }
 }
 
 impl ParquetSettings {
@@ -611,7 +615,11 @@ mod tests {
     #[test]
     fn rows_wait_so_each_day_gets_one_file_with_one_row_group() {
         let tmp = tempfile::tempdir().unwrap();
-        let mut writer = int_writer(tmp.path(), "t", &ParquetSettings::default());
+        let mut writer = int_writer(
+            tmp.path(),
+            "t",
+            &crate::settings::Settings::default().parquet(),
+        );
         let days = (MAX_OPEN_FILES_PER_TABLE + 4) as i64;
         write_two_rounds(&mut writer, days);
         assert!(writer.pending_bytes() > 0, "rows wait until the end");
@@ -632,7 +640,7 @@ mod tests {
         let settings = ParquetSettings {
             row_group_rows: 2,
             max_rows_per_file: 2,
-            ..ParquetSettings::default()
+            ..crate::settings::Settings::default().parquet()
         };
         let mut writer = int_writer(tmp.path(), "t", &settings);
         let days = (MAX_OPEN_FILES_PER_TABLE + 4) as i64;
@@ -664,7 +672,11 @@ mod tests {
     #[test]
     fn the_least_recently_written_day_is_written_first() {
         let tmp = tempfile::tempdir().unwrap();
-        let mut writer = int_writer(tmp.path(), "t", &ParquetSettings::default());
+        let mut writer = int_writer(
+            tmp.path(),
+            "t",
+            &crate::settings::Settings::default().parquet(),
+        );
         let one_day = |d: i64, rows: usize| {
             let mut runs = DayRuns::default();
             runs.extend_to(day(d), rows);
@@ -691,7 +703,11 @@ mod tests {
     #[test]
     fn rows_without_a_day_are_an_error_not_dropped() {
         let tmp = tempfile::tempdir().unwrap();
-        let mut writer = int_writer(tmp.path(), "t", &ParquetSettings::default());
+        let mut writer = int_writer(
+            tmp.path(),
+            "t",
+            &crate::settings::Settings::default().parquet(),
+        );
         let mut runs = DayRuns::default();
         runs.extend_to(day(1), 1);
         let err = writer
@@ -706,7 +722,11 @@ mod tests {
     #[test]
     fn an_empty_table_still_has_one_file_in_its_folder() {
         let tmp = tempfile::tempdir().unwrap();
-        let writer = int_writer(tmp.path(), "t", &ParquetSettings::default());
+        let writer = int_writer(
+            tmp.path(),
+            "t",
+            &crate::settings::Settings::default().parquet(),
+        );
         assert_eq!(writer.close().unwrap(), 0);
         assert_eq!(
             read_back(&tmp.path().join("t")),
@@ -722,12 +742,16 @@ mod tests {
         runs.extend_to(day(1), 2);
         let flat = ParquetSettings {
             partition_by: PartitionBy::None,
-            ..ParquetSettings::default()
+            ..crate::settings::Settings::default().parquet()
         };
         let mut a = int_writer(tmp.path(), "a", &flat);
         a.write(&batch, Some(&runs), 1).unwrap();
         a.close().unwrap();
-        let mut b = int_writer(tmp.path(), "b", &ParquetSettings::default());
+        let mut b = int_writer(
+            tmp.path(),
+            "b",
+            &crate::settings::Settings::default().parquet(),
+        );
         b.write(&batch, None, 1).unwrap();
         b.close().unwrap();
         for t in ["a", "b"] {
