@@ -138,7 +138,6 @@ fn run_into(
     started_at: chrono::DateTime<chrono::Utc>,
     clock: Clock,
 ) -> Result<RunOutcome> {
-    let staging = target.staging;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads)
         .thread_name(|i| format!("session-etl-{i}"))
@@ -146,7 +145,6 @@ fn run_into(
         .map_err(|e| Error::ThreadPool(e.to_string()))?;
 
     let discovery = walk(config, target, &pool, stop)?;
-    let discovered = &discovery.files;
     let incremental = config
         .keeps_state()
         .then(|| plan_incremental(config, target, &pool, &discovery, stop))
@@ -155,9 +153,8 @@ fn run_into(
         subset,
         mut selection,
         seen_by_shard,
-    } = choose(config, &pool, discovered, incremental.as_ref(), stop)?;
-    let files = subset.as_ref().unwrap_or(discovered);
-    let mut sink = Sink::create(staging, run_id, &config.parquet, &config.exchange)?;
+    } = choose(config, &pool, &discovery.files, incremental.as_ref(), stop)?;
+    let mut sink = Sink::create(target.staging, run_id, &config.parquet, &config.exchange)?;
     let carried = match &incremental {
         Some(plan) => carry_over(&mut sink, target, plan, stop)?,
         None => Carried::default(),
@@ -166,45 +163,75 @@ fn run_into(
         pool: &pool,
         config,
         stop,
-        files,
+        files: subset.as_ref().unwrap_or(&discovery.files),
     };
     let (tally, produced) = parse_all(&pass, &mut selection, &mut sink)?;
     let written = pool.install(|| sink.close())?;
     PausePoint::Closed.pause_here(stop);
     let incremental = incremental
-        .map(|plan| finish_incremental(plan, produced, carried, staging, run_id))
+        .map(|plan| finish_incremental(plan, produced, carried, target.staging, run_id))
         .transpose()?;
-    let seen = discovered.len() as u64 - selection.other_shards;
+    let ended = Ended {
+        run_id,
+        started_at,
+        clock,
+        discovery: &discovery,
+        selection: &selection,
+        seen_by_shard,
+        incremental,
+        tally,
+        written,
+    };
+    seal(config, target, ended)
+}
+
+/// What the stages leave for the summary and the guards.
+struct Ended<'a> {
+    run_id: &'a str,
+    started_at: chrono::DateTime<chrono::Utc>,
+    clock: Clock,
+    discovery: &'a Discovery,
+    selection: &'a Selection,
+    seen_by_shard: Option<String>,
+    incremental: Option<IncrementalSummary>,
+    tally: Tally,
+    written: crate::sink::Written,
+}
+
+/// Sums the run up, applies the guards that judge its result, and, when none stops it,
+/// writes `_manifest.json` and `_run.json` into the staging folder (the publish follows).
+fn seal(config: &RunConfig, target: &Target<'_>, ended: Ended<'_>) -> Result<RunOutcome> {
+    let seen = ended.discovery.files.len() as u64 - ended.selection.other_shards;
     // Rejected files over the whole input. An incremental run counts the output's `rejects`
     // rows (kept and new), which are exactly a full run's, so both decide alike; a quiet night
     // with one bad file among a few new ones is not a format change.
-    let rejected_in_output = match &incremental {
-        Some(_) => written.rows.get(RejectsTable::NAME).copied().unwrap_or(0),
-        None => tally.rejected(),
+    let rejected_in_output = match &ended.incremental {
+        Some(_) => ended.written.rows.get(RejectsTable::NAME).copied().unwrap_or(0),
+        None => ended.tally.rejected(),
     };
     let summary = RunSummary::assemble(RunFacts {
-        run_id,
-        started_at,
-        wall_time_s: clock.elapsed().as_secs_f64().max(1e-9),
+        run_id: ended.run_id,
+        started_at: ended.started_at,
+        wall_time_s: ended.clock.elapsed().as_secs_f64().max(1e-9),
         inputs: &config.inputs,
         output: &config.output,
         shard: config
             .shard
-            .zip(seen_by_shard)
+            .zip(ended.seen_by_shard)
             .map(|(shard, fingerprint)| ShardSummary {
                 index: shard.index,
                 count: shard.count,
                 fingerprint,
             }),
-        incremental,
+        incremental: ended.incremental,
         threads: config.threads,
         seen,
         rejected_in_output,
-        superseded: selection.superseded(),
-        other_shards: selection.other_shards,
-        discovery: &discovery,
-        tally,
-        written,
+        superseded: ended.selection.superseded(),
+        other_shards: ended.selection.other_shards,
+        discovery: ended.discovery,
+        tally: ended.tally,
+        written: ended.written,
         partition_by: config.parquet.partition_by,
         derived: config.derive,
     });
@@ -218,9 +245,8 @@ fn run_into(
         })
         .err();
     if stopped.is_none() {
-        Manifest::write(staging)?;
-        let path = staging.join(RUN_SUMMARY);
-        write_json(&path, &summary)?;
+        Manifest::write(target.staging)?;
+        write_json(&target.staging.join(RUN_SUMMARY), &summary)?;
     }
     Ok(RunOutcome { summary, stopped })
 }
