@@ -230,65 +230,97 @@ pub fn session_file_compression(name: &str) -> Option<Compression> {
 /// an input folder is never read back. Symbolic links are followed only while they stay
 /// inside the inputs. `stop` is looked at for every entry.
 pub fn discover(inputs: &[PathBuf], options: &WalkOptions, stop: &StopFlag) -> Result<Discovery> {
-    let input_error = |path: &Path| {
-        let path = path.to_owned();
-        move |source| Error::Input { path, source }
-    };
     let roots = inputs
         .iter()
-        .map(|input| std::fs::canonicalize(input).map_err(input_error(input)))
+        .map(|input| {
+            std::fs::canonicalize(input).map_err(|source| Error::Input {
+                path: input.to_owned(),
+                source,
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
-    let excluded: Vec<Identity> = options
-        .exclude
-        .iter()
-        .filter_map(|p| Identity::of(p))
-        .collect();
-    let external_links = std::cell::Cell::new(0_u64);
+    let walk = Walk {
+        roots: &roots,
+        excluded: options
+            .exclude
+            .iter()
+            .filter_map(|p| Identity::of(p))
+            .collect(),
+        follow_external_links: options.follow_external_links,
+        external_links: std::cell::Cell::new(0),
+    };
     let mut found = Discovery::default();
     for (input, root) in inputs.iter().zip(&roots) {
         let meta = named_input(input)?;
         if meta.is_file() {
-            // Named explicitly: always read, whatever its name (`.gz` by the name given).
-            let compression = if input
-                .to_string_lossy()
-                .to_ascii_lowercase()
-                .ends_with(".gz")
-            {
-                Compression::Gzip
-            } else {
-                Compression::None
-            };
-            found.files.push(InputFile {
-                path: root,
-                size: meta.len(),
-                compression,
-                modified_ns: modified_ns(&meta),
-            });
-            continue;
+            found.files.push(named_file(input, root, &meta));
+        } else {
+            walk.folder(root, &mut found, stop)?;
         }
-        let keep = |entry: &walkdir::DirEntry| {
-            if entry.depth() == 0 {
-                return true;
-            }
-            if is_hidden(entry.path(), root) {
+    }
+    found.external_links = walk.external_links.get();
+    found.files.sort_and_dedup();
+    Ok(found)
+}
+
+/// A file named as an input: always read, whatever its name (`.gz` by the name given).
+fn named_file<'a>(input: &Path, root: &'a Path, meta: &std::fs::Metadata) -> InputFile<'a> {
+    let gzip = input
+        .to_string_lossy()
+        .to_ascii_lowercase()
+        .ends_with(".gz");
+    InputFile {
+        path: root,
+        size: meta.len(),
+        compression: if gzip {
+            Compression::Gzip
+        } else {
+            Compression::None
+        },
+        modified_ns: modified_ns(meta),
+    }
+}
+
+/// What every folder walk of one discovery shares.
+struct Walk<'a> {
+    /// The inputs, resolved: a link is followed only when it leads inside one of them.
+    roots: &'a [PathBuf],
+    /// Folders never entered (the output), by identity, however they are spelled.
+    excluded: Vec<Identity>,
+    follow_external_links: bool,
+    /// Links skipped because they lead outside the inputs.
+    external_links: std::cell::Cell<u64>,
+}
+
+impl Walk<'_> {
+    /// Whether the walk enters or lists `entry`: not hidden, not a link out of the inputs
+    /// (unless asked), not an excluded folder.
+    fn keeps(&self, entry: &walkdir::DirEntry, root: &Path) -> bool {
+        if entry.depth() == 0 {
+            return true;
+        }
+        if is_hidden(entry.path(), root) {
+            return false;
+        }
+        if entry.path_is_symlink() && !self.follow_external_links {
+            let inside = std::fs::canonicalize(entry.path())
+                .is_ok_and(|target| self.roots.iter().any(|r| target.starts_with(r)));
+            if !inside {
+                self.external_links.set(self.external_links.get() + 1);
                 return false;
             }
-            if entry.path_is_symlink() && !options.follow_external_links {
-                let inside = std::fs::canonicalize(entry.path())
-                    .is_ok_and(|target| roots.iter().any(|r| target.starts_with(r)));
-                if !inside {
-                    external_links.set(external_links.get() + 1);
-                    return false;
-                }
-            }
-            !(entry.file_type().is_dir()
-                && !excluded.is_empty()
-                && Identity::of(entry.path()).is_some_and(|id| excluded.contains(&id)))
-        };
+        }
+        !(entry.file_type().is_dir()
+            && !self.excluded.is_empty()
+            && Identity::of(entry.path()).is_some_and(|id| self.excluded.contains(&id)))
+    }
+
+    /// Walks one input folder into `found`: session files, ignored files, walk errors.
+    fn folder(&self, root: &Path, found: &mut Discovery, stop: &StopFlag) -> Result<()> {
         let walker = WalkDir::new(root)
             .follow_links(true)
             .into_iter()
-            .filter_entry(keep);
+            .filter_entry(|entry| self.keeps(entry, root));
         for entry in walker {
             if stop.is_raised() {
                 return Err(Error::Interrupted);
@@ -296,13 +328,12 @@ pub fn discover(inputs: &[PathBuf], options: &WalkOptions, stop: &StopFlag) -> R
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(e) => {
-                    let kind = if e.loop_ancestor().is_some() {
-                        WalkErrorKind::Loop
-                    } else {
-                        WalkErrorKind::Unreadable
-                    };
                     found.walk_errors.push(WalkError {
-                        kind,
+                        kind: if e.loop_ancestor().is_some() {
+                            WalkErrorKind::Loop
+                        } else {
+                            WalkErrorKind::Unreadable
+                        },
                         path: e.path().map(Path::to_owned),
                         message: e.to_string(),
                     });
@@ -331,10 +362,8 @@ pub fn discover(inputs: &[PathBuf], options: &WalkOptions, stop: &StopFlag) -> R
                 _ => found.ignored += 1,
             }
         }
+        Ok(())
     }
-    found.external_links = external_links.get();
-    found.files.sort_and_dedup();
-    Ok(found)
 }
 
 /// The modification time of `meta` in nanoseconds since the epoch.
