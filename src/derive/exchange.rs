@@ -492,112 +492,9 @@ fn self_service<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<ExchangeEvent<
 }
 
 fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<ExchangeEvent<'a>>) {
-    let code = EventCode::AutomationTriggered;
-    let mut push = |suffix: String,
-                    at: Option<Instant>,
-                    source_entity: &'static str,
-                    source_entity_id: Option<i64>,
-                    action: Cow<'a, str>,
-                    skill: Option<&'a str>,
-                    priority: Option<i64>,
-                    extra_tags: &[&str]| {
-        out.push(ExchangeEvent {
-            code,
-            event_id: f.event_id(code, &suffix),
-            timestamp: at.unwrap_or(s.created_at),
-            source_entity,
-            source_entity_id,
-            attributes: Attributes {
-                description: Some(format!("{action} on {} {}", f.kind, f.id)),
-                event_name: Some("Auto Trigger Action"),
-                action: Some(action),
-                priority,
-                agent_skill: skill,
-                sub_channel: Some(f.sub_channel),
-                tags: f.tags(extra_tags),
-                ..Attributes::default()
-            },
-        });
-    };
-
-    if let Some(d) = real_deflection(text(&s.raw.deflection)) {
-        push(
-            "deflection".to_owned(),
-            Some(s.created_at),
-            "session",
-            Some(f.id),
-            deflected(d),
-            f.menu_path,
-            f.priority,
-            &[],
-        );
-    }
-    for (i, t) in s.transfers.iter().enumerate() {
-        if let Some(d) = real_deflection(text(&t.raw.deflection)) {
-            push(
-                suffix("transfer", t.raw.id, i),
-                t.created_at,
-                "transfer",
-                t.raw.id,
-                deflected(d),
-                usable(t.raw.to_menu_path.as_ref().and_then(|m| text(&m.name))),
-                t.raw.to_queue_priority_level.or(f.priority),
-                &[],
-            );
-        }
-    }
-    for (i, e) in s
-        .escalations
-        .iter()
-        .filter(|e| e.escalation_kind == EscalationKind::VaDeflected)
-        .enumerate()
-    {
-        let how = real_deflection(e.deflection).map_or(Cow::Borrowed("deflected"), deflected);
-        push(
-            suffix("va-deflected", e.record_id, i),
-            e.escalated_at,
-            "escalation",
-            e.record_id,
-            how,
-            usable(e.menu_path),
-            f.priority,
-            &[],
-        );
-    }
-    for (i, e) in s
-        .escalations
-        .iter()
-        .filter(|e| e.escalation_kind == EscalationKind::Escalation)
-        .enumerate()
-    {
-        push(
-            suffix("escalation", e.record_id, i),
-            e.escalated_at.or(e.created_at),
-            "escalation",
-            e.record_id,
-            Cow::Borrowed("escalated_to_agent"),
-            usable(e.to_menu_path.and_then(|m| text(&m.name))),
-            f.priority,
-            &[],
-        );
-    }
-    // Escalation records of either kind take precedence over the segments' own flags.
-    if s.escalations.is_empty() {
-        for (i, g) in segments_of(s, SegmentKind::VirtualAgent) {
-            if is_escalated(g) {
-                push(
-                    suffix("va-escalated", g.segment_id, i),
-                    g.ended_at,
-                    "virtual_agent_session",
-                    g.segment_id,
-                    Cow::Borrowed("escalated_to_agent"),
-                    f.menu_path,
-                    f.priority,
-                    &[],
-                );
-            }
-        }
-    }
+    let mut triggers = Vec::new();
+    deflection_triggers(s, f, &mut triggers);
+    escalation_triggers(s, f, &mut triggers);
     let scheduled = if f.type_has("callback") {
         Some("callback_scheduled")
     } else if f.type_has("scheduled") {
@@ -606,54 +503,160 @@ fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Exchan
         None
     };
     if let Some(action) = scheduled {
-        push(
-            "scheduled".to_owned(),
-            s.scheduled_at,
-            "session",
-            Some(f.id),
-            Cow::Borrowed(action),
-            f.menu_path,
-            f.priority,
-            &[],
-        );
+        triggers.push(Trigger::of_session(f, "scheduled", s.scheduled_at, action));
     }
     if f.type_has("campaign") {
-        push(
-            "campaign".to_owned(),
-            Some(s.created_at),
-            "session",
-            Some(f.id),
-            Cow::Borrowed("campaign_dialed"),
-            f.menu_path,
-            f.priority,
-            &[],
-        );
+        triggers.push(Trigger::of_session(f, "campaign", Some(s.created_at), "campaign_dialed"));
     }
-    if let Some(redirection) = &s.raw.automation_redirection {
-        for (i, g) in redirection.redirection_group.iter().enumerate() {
-            let destination = usable(
-                g.destination
-                    .as_ref()
-                    .and_then(|d| text(&d.destination_type)),
-            )
-            .unwrap_or("unknown")
-            .to_ascii_lowercase();
-            let tags: &[&str] = if g.after_hours == Some(true) {
+    redirection_triggers(s, f, &mut triggers);
+    let code = EventCode::AutomationTriggered;
+    out.extend(triggers.into_iter().map(|t| ExchangeEvent {
+        code,
+        event_id: f.event_id(code, &t.suffix),
+        timestamp: t.at.unwrap_or(s.created_at),
+        source_entity: t.source_entity,
+        source_entity_id: t.source_entity_id,
+        attributes: Attributes {
+            description: Some(format!("{} on {} {}", t.action, f.kind, f.id)),
+            event_name: Some("Auto Trigger Action"),
+            action: Some(t.action),
+            priority: t.priority,
+            agent_skill: t.skill,
+            sub_channel: Some(f.sub_channel),
+            tags: f.tags(t.tags),
+            ..Attributes::default()
+        },
+    }));
+}
+
+/// One automation trigger, before it becomes an `automationTriggered` event.
+struct Trigger<'a> {
+    /// Makes the event id unique within the session.
+    suffix: String,
+    at: Option<Instant>,
+    source_entity: &'static str,
+    source_entity_id: Option<i64>,
+    action: Cow<'a, str>,
+    skill: Option<&'a str>,
+    priority: Option<i64>,
+    tags: &'static [&'static str],
+}
+
+impl<'a> Trigger<'a> {
+    /// A trigger of the session itself, at the session's menu path and priority.
+    fn of_session(f: &Facts<'a>, suffix: &str, at: Option<Instant>, action: &'a str) -> Self {
+        Trigger {
+            suffix: suffix.to_owned(),
+            at,
+            source_entity: "session",
+            source_entity_id: Some(f.id),
+            action: Cow::Borrowed(action),
+            skill: f.menu_path,
+            priority: f.priority,
+            tags: &[],
+        }
+    }
+}
+
+/// Deflections: of the session, of its transfers, and virtual-agent deflected escalations.
+fn deflection_triggers<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Trigger<'a>>) {
+    if let Some(d) = real_deflection(text(&s.raw.deflection)) {
+        out.push(Trigger {
+            action: deflected(d),
+            ..Trigger::of_session(f, "deflection", Some(s.created_at), "")
+        });
+    }
+    for (i, t) in s.transfers.iter().enumerate() {
+        if let Some(d) = real_deflection(text(&t.raw.deflection)) {
+            out.push(Trigger {
+                suffix: suffix("transfer", t.raw.id, i),
+                at: t.created_at,
+                source_entity: "transfer",
+                source_entity_id: t.raw.id,
+                action: deflected(d),
+                skill: usable(t.raw.to_menu_path.as_ref().and_then(|m| text(&m.name))),
+                priority: t.raw.to_queue_priority_level.or(f.priority),
+                tags: &[],
+            });
+        }
+    }
+    let va_deflected = s
+        .escalations
+        .iter()
+        .filter(|e| e.escalation_kind == EscalationKind::VaDeflected);
+    for (i, e) in va_deflected.enumerate() {
+        out.push(Trigger {
+            suffix: suffix("va-deflected", e.record_id, i),
+            at: e.escalated_at,
+            source_entity: "escalation",
+            source_entity_id: e.record_id,
+            action: real_deflection(e.deflection).map_or(Cow::Borrowed("deflected"), deflected),
+            skill: usable(e.menu_path),
+            priority: f.priority,
+            tags: &[],
+        });
+    }
+}
+
+/// Escalations to an agent: the escalation records, else the virtual-agent segments' flags
+/// (escalation records of either kind take precedence over them).
+fn escalation_triggers<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Trigger<'a>>) {
+    let escalated = s
+        .escalations
+        .iter()
+        .filter(|e| e.escalation_kind == EscalationKind::Escalation);
+    for (i, e) in escalated.enumerate() {
+        out.push(Trigger {
+            suffix: suffix("escalation", e.record_id, i),
+            at: e.escalated_at.or(e.created_at),
+            source_entity: "escalation",
+            source_entity_id: e.record_id,
+            skill: usable(e.to_menu_path.and_then(|m| text(&m.name))),
+            ..Trigger::of_session(f, "", None, "escalated_to_agent")
+        });
+    }
+    if s.escalations.is_empty() {
+        for (i, g) in segments_of(s, SegmentKind::VirtualAgent) {
+            if is_escalated(g) {
+                out.push(Trigger {
+                    suffix: suffix("va-escalated", g.segment_id, i),
+                    at: g.ended_at,
+                    source_entity: "virtual_agent_session",
+                    source_entity_id: g.segment_id,
+                    ..Trigger::of_session(f, "", None, "escalated_to_agent")
+                });
+            }
+        }
+    }
+}
+
+/// Automation redirections, one per redirection group.
+fn redirection_triggers<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Trigger<'a>>) {
+    let Some(redirection) = &s.raw.automation_redirection else {
+        return;
+    };
+    for (i, g) in redirection.redirection_group.iter().enumerate() {
+        let destination = usable(
+            g.destination
+                .as_ref()
+                .and_then(|d| text(&d.destination_type)),
+        )
+        .unwrap_or("unknown")
+        .to_ascii_lowercase();
+        out.push(Trigger {
+            suffix: format!("redirection-{i}"),
+            at: Some(s.created_at),
+            source_entity: "automation_redirection",
+            source_entity_id: None,
+            action: Cow::Owned(format!("redirected_to_{destination}")),
+            skill: usable(text(&g.group_label)),
+            priority: f.priority,
+            tags: if g.after_hours == Some(true) {
                 &["after_hours"]
             } else {
                 &[]
-            };
-            push(
-                format!("redirection-{i}"),
-                Some(s.created_at),
-                "automation_redirection",
-                None,
-                Cow::Owned(format!("redirected_to_{destination}")),
-                usable(text(&g.group_label)),
-                f.priority,
-                tags,
-            );
-        }
+            },
+        });
     }
 }
 
