@@ -327,114 +327,21 @@ pub struct Throughput {
 impl RunSummary {
     /// The short table printed at the end of a run.
     pub fn to_table(&self) -> String {
-        let mut out = String::new();
-        let mut line = |k: &str, v: String| out.push_str(&format!("  {k:<22} {v}\n"));
-        line("output", self.output.clone());
-        line("files seen", self.files.seen.to_string());
+        let mut table = Table(String::new());
+        table.line("output", self.output.clone());
+        table.line("files seen", self.files.seen.to_string());
         if let Some(inc) = &self.incremental {
-            let basis = match (&inc.previous_run, inc.full_refresh) {
-                (Some(previous), _) => format!("on run {previous}"),
-                (None, Some(reason)) => format!("from scratch ({})", reason.as_str()),
-                (None, None) => "from scratch".to_owned(),
-            };
-            line(
-                "incremental",
-                format!(
-                    "{basis}: {} new, {} changed, {} deleted, {} unchanged ({} same content); {} sessions rebuilt from {} files; {} partitions rewritten, {} files kept",
-                    inc.files_new,
-                    inc.files_changed,
-                    inc.files_deleted,
-                    inc.files_unchanged + inc.files_same_content,
-                    inc.files_same_content,
-                    inc.sessions_rebuilt,
-                    inc.files_processed,
-                    inc.partitions_rewritten,
-                    inc.files_kept
-                ),
-            );
+            table.line("incremental", inc.to_line());
         }
-        line(
-            "  sessions",
-            format!(
-                "{} ({} calls, {} chats)",
-                self.sessions.written, self.sessions.calls, self.sessions.chats
-            ),
-        );
-        line(
-            "  rejected",
-            format!("{} ({:.2}%)", self.files.rejected, self.reject_rate * 100.0),
-        );
-        for (kind, n) in &self.rejects_by_kind {
-            line(&format!("    {kind}"), n.to_string());
-        }
-        line(
-            "  superseded",
-            format!(
-                "{} (older exports of the same session)",
-                self.files.superseded
-            ),
-        );
-        line("files ignored", self.files.ignored.to_string());
-        if self.files.walk_errors > 0 {
-            line("walk errors", self.files.walk_errors.to_string());
-        }
-        if !self.unknown_statuses.is_empty() {
-            line(
-                "unknown statuses",
-                fmt_counts(&self.unknown_statuses, self.unknown_statuses_unlisted),
-            );
-        }
-        if !self.unknown_fields.is_empty() {
-            line(
-                "unknown fields",
-                fmt_counts(&self.unknown_fields, self.unknown_fields_unlisted),
-            );
-        }
+        self.file_lines(&mut table);
         if self.events.derived {
-            let codes: Vec<String> = self
-                .events
-                .by_code
-                .iter()
-                .map(|(c, n)| format!("{c}={n}"))
-                .collect();
-            line(
-                "events",
-                format!("{} ({})", self.events.total, codes.join(" ")),
-            );
-            line(
-                "  unaddressable",
-                format!(
-                    "{} events of {} sessions without an identifier",
-                    self.events.unaddressable_events, self.events.sessions_without_identifiers
-                ),
-            );
-            line(
-                "  request bodies",
-                format!(
-                    "{} ({} individuals, {} events)",
-                    self.events.request_bodies,
-                    self.events.individuals,
-                    self.events.published_events
-                ),
-            );
-            if self.events.duplicate_event_ids > 0 {
-                line(
-                    "  duplicate event ids",
-                    self.events.duplicate_event_ids.to_string(),
-                );
-            }
-            if !self.events.missing_required.is_empty() {
-                line(
-                    "  missing required",
-                    fmt_counts(&self.events.missing_required, 0),
-                );
-            }
+            self.events.lines(&mut table);
         } else {
-            line("events", "not derived (--no-derive)".to_owned());
+            table.line("events", "not derived (--no-derive)".to_owned());
         }
         let rows: Vec<String> = self.rows.iter().map(|(t, n)| format!("{t}={n}")).collect();
-        line("rows", rows.join(" "));
-        line(
+        table.line("rows", rows.join(" "));
+        table.line(
             "throughput",
             format!(
                 "{:.1}s wall, {:.0} files/s, {:.0} sessions/s, {:.1} MB/s",
@@ -444,7 +351,115 @@ impl RunSummary {
                 self.throughput.mb_per_s
             ),
         );
-        out
+        table.0
+    }
+
+    /// What became of the files: sessions, rejects by kind, superseded, ignored, unknowns.
+    fn file_lines(&self, table: &mut Table) {
+        table.line(
+            "  sessions",
+            format!(
+                "{} ({} calls, {} chats)",
+                self.sessions.written, self.sessions.calls, self.sessions.chats
+            ),
+        );
+        table.line(
+            "  rejected",
+            format!("{} ({:.2}%)", self.files.rejected, self.reject_rate * 100.0),
+        );
+        for (kind, n) in &self.rejects_by_kind {
+            table.line(&format!("    {kind}"), n.to_string());
+        }
+        table.line(
+            "  superseded",
+            format!(
+                "{} (older exports of the same session)",
+                self.files.superseded
+            ),
+        );
+        table.line("files ignored", self.files.ignored.to_string());
+        if self.files.walk_errors > 0 {
+            table.line("walk errors", self.files.walk_errors.to_string());
+        }
+        if !self.unknown_statuses.is_empty() {
+            table.line(
+                "unknown statuses",
+                fmt_counts(&self.unknown_statuses, self.unknown_statuses_unlisted),
+            );
+        }
+        if !self.unknown_fields.is_empty() {
+            table.line(
+                "unknown fields",
+                fmt_counts(&self.unknown_fields, self.unknown_fields_unlisted),
+            );
+        }
+    }
+}
+
+/// The summary table printed at the end of a run: one `name value` line each.
+struct Table(String);
+
+impl Table {
+    fn line(&mut self, name: &str, value: String) {
+        self.0.push_str(&format!("  {name:<22} {value}\n"));
+    }
+}
+
+impl IncrementalSummary {
+    /// The summary table's `incremental` line.
+    fn to_line(&self) -> String {
+        let basis = match (&self.previous_run, self.full_refresh) {
+            (Some(previous), _) => format!("on run {previous}"),
+            (None, Some(reason)) => format!("from scratch ({})", reason.as_str()),
+            (None, None) => "from scratch".to_owned(),
+        };
+        format!(
+            "{basis}: {} new, {} changed, {} deleted, {} unchanged ({} same content); {} sessions rebuilt from {} files; {} partitions rewritten, {} files kept",
+            self.files_new,
+            self.files_changed,
+            self.files_deleted,
+            self.files_unchanged + self.files_same_content,
+            self.files_same_content,
+            self.sessions_rebuilt,
+            self.files_processed,
+            self.partitions_rewritten,
+            self.files_kept
+        )
+    }
+}
+
+impl EventSummary {
+    /// The summary table's event lines.
+    fn lines(&self, table: &mut Table) {
+        let codes: Vec<String> = self
+            .by_code
+            .iter()
+            .map(|(c, n)| format!("{c}={n}"))
+            .collect();
+        table.line("events", format!("{} ({})", self.total, codes.join(" ")));
+        table.line(
+            "  unaddressable",
+            format!(
+                "{} events of {} sessions without an identifier",
+                self.unaddressable_events, self.sessions_without_identifiers
+            ),
+        );
+        table.line(
+            "  request bodies",
+            format!(
+                "{} ({} individuals, {} events)",
+                self.request_bodies, self.individuals, self.published_events
+            ),
+        );
+        if self.duplicate_event_ids > 0 {
+            table.line(
+                "  duplicate event ids",
+                self.duplicate_event_ids.to_string(),
+            );
+        }
+        if !self.missing_required.is_empty() {
+            table.line("  missing required", fmt_counts(&self.missing_required, 0));
+        }
     }
 }
 

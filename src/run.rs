@@ -206,7 +206,12 @@ fn seal(config: &RunConfig, target: &Target<'_>, ended: Ended<'_>) -> Result<Run
     // rows (kept and new), which are exactly a full run's, so both decide alike; a quiet night
     // with one bad file among a few new ones is not a format change.
     let rejected_in_output = match &ended.incremental {
-        Some(_) => ended.written.rows.get(RejectsTable::NAME).copied().unwrap_or(0),
+        Some(_) => ended
+            .written
+            .rows
+            .get(RejectsTable::NAME)
+            .copied()
+            .unwrap_or(0),
         None => ended.tally.rejected(),
     };
     let summary = RunSummary::assemble(RunFacts {

@@ -506,7 +506,12 @@ fn automation_triggered<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<Exchan
         triggers.push(Trigger::of_session(f, "scheduled", s.scheduled_at, action));
     }
     if f.type_has("campaign") {
-        triggers.push(Trigger::of_session(f, "campaign", Some(s.created_at), "campaign_dialed"));
+        triggers.push(Trigger::of_session(
+            f,
+            "campaign",
+            Some(s.created_at),
+            "campaign_dialed",
+        ));
     }
     redirection_triggers(s, f, &mut triggers);
     let code = EventCode::AutomationTriggered;
