@@ -14,7 +14,6 @@ pub mod config;
 pub mod derive;
 pub mod discover;
 pub mod error;
-pub mod generate;
 pub mod guard;
 pub mod memory;
 pub mod normalize;

@@ -4,13 +4,13 @@
 //! one defect, either in the tree (a missing key, a wrong type, an impossible date...) or in
 //! the written bytes (cut short, a comma removed, a byte that is not UTF-8).
 
-use super::json::{self, s, string, V};
-use super::rng::Rng;
-use super::session::strip_kind_keys;
+use crate::json::{self, s, string, V};
+use crate::rng::Rng;
+use crate::session::strip_kind_keys;
 
 /// The defects the generator plants, named like the pipeline's `error_kind` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum BadKind {
+pub enum BadKind {
     TruncatedJson,
     MalformedJson,
     EmptyFile,
@@ -26,7 +26,7 @@ pub(crate) enum BadKind {
 
 impl BadKind {
     /// Every kind, in the order bad files cycle through them.
-    pub(crate) const ALL: [BadKind; 11] = [
+    pub const ALL: [BadKind; 11] = [
         BadKind::TruncatedJson,
         BadKind::MalformedJson,
         BadKind::EmptyFile,
@@ -40,8 +40,8 @@ impl BadKind {
         BadKind::DuplicateField,
     ];
 
-    /// The `error_kind` the pipeline must report (see `crate::reject::RejectKind::as_str`).
-    pub(crate) fn as_str(self) -> &'static str {
+    /// The `error_kind` the pipeline must report (session-etl's `RejectKind::as_str`).
+    pub fn as_str(self) -> &'static str {
         match self {
             BadKind::TruncatedJson => "truncated_json",
             BadKind::MalformedJson => "malformed_json",

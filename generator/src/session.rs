@@ -7,9 +7,9 @@
 //! segments nest inside the session. Nested ids are `session_id * 100 + n` (the fixtures'
 //! convention), unique within a session and stable across its re-exports.
 
-use super::json::{obj, opt_int, opt_ts, s, string, V};
-use super::rng::Rng;
-use crate::normalize::SessionKind;
+use crate::json::{obj, opt_int, opt_ts, s, string, V};
+use crate::rng::Rng;
+use crate::SessionKind;
 
 /// The statuses the generator writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
