@@ -61,6 +61,17 @@ struct Seen {
 /// Parses every file of the corpus with the pipeline's own reader, parser and normalizer,
 /// and checks it against the truth.
 fn check_against_parser(out: &Path, truth: &Truth, pretty: bool) {
+    let seen = read_back(out, truth);
+    let (expected, created) = check_dedup(truth, &seen);
+    check_sums(truth, &expected, created);
+    if pretty {
+        check_sizes(&seen);
+    }
+}
+
+/// Every file read back: bad ones rejected with the truth's kind, good ones parsed without
+/// unknown keys, and the file counts of the truth. Returns the good files.
+fn read_back(out: &Path, truth: &Truth) -> Vec<Seen> {
     let root = out.join(&truth.corpus);
     let files = tree(&root);
     let mut seen = Vec::new();
@@ -107,10 +118,14 @@ fn check_against_parser(out: &Path, truth: &Truth, pretty: bool) {
     assert_eq!(truth.files_gzip, gzip);
     assert_eq!(truth.rejects_by_kind, rejects);
     assert_eq!(truth.rejected, rejects.values().sum::<u64>());
+    seen
+}
 
-    // Deduplication: the newest updated_at wins, strictly.
+/// Deduplication: the newest `updated_at` wins, strictly, and the older copies are the
+/// truth's superseded files. Returns the winners' sums and their `created_at` range (µs).
+fn check_dedup(truth: &Truth, seen: &[Seen]) -> (Truth, (i64, i64)) {
     let mut by_key: HashMap<(SessionKind, i64), Vec<&Seen>> = HashMap::new();
-    for s in &seen {
+    for s in seen {
         by_key.entry(s.key).or_default().push(s);
     }
     let mut superseded = Vec::new();
@@ -155,6 +170,11 @@ fn check_against_parser(out: &Path, truth: &Truth, pretty: bool) {
         newer_sorts_first > 0,
         "no re-export sorts before its older copy"
     );
+    (expected, created)
+}
+
+/// The truth's sums equal the winners' sums.
+fn check_sums(truth: &Truth, expected: &Truth, created: (i64, i64)) {
     assert_eq!(truth.sessions, expected.sessions);
     assert_eq!(truth.calls, expected.calls);
     assert_eq!(truth.chats, expected.chats);
@@ -182,13 +202,15 @@ fn check_against_parser(out: &Path, truth: &Truth, pretty: bool) {
         truth.max_created_at,
         Some(utc_seconds(created.1 / 1_000_000))
     );
-    if pretty {
-        let sizes: Vec<usize> = seen.iter().map(|s| s.size).collect();
-        let small = sizes.iter().filter(|&&n| n < 4_000).count();
-        let large = sizes.iter().filter(|&&n| n > 17_000).count();
-        assert!(small * 20 < sizes.len(), "{small} files under 4 KB");
-        assert!(large * 100 < sizes.len(), "{large} files over 17 KB");
-    }
+}
+
+/// Pretty files are about the size of the real exports: few under 4 KB, fewer over 17 KB.
+fn check_sizes(seen: &[Seen]) {
+    let sizes: Vec<usize> = seen.iter().map(|s| s.size).collect();
+    let small = sizes.iter().filter(|&&n| n < 4_000).count();
+    let large = sizes.iter().filter(|&&n| n > 17_000).count();
+    assert!(small * 20 < sizes.len(), "{small} files under 4 KB");
+    assert!(large * 100 < sizes.len(), "{large} files over 17 KB");
 }
 
 /// The generator's name for the pipeline's session kind.
@@ -201,29 +223,7 @@ fn generator_kind(kind: SessionKind) -> session_etl_generator::SessionKind {
 
 /// What the normalized session contributes, computed from the pipeline's own types.
 fn session_facts(s: &Session<'_>) -> ((SessionKind, i64), i64, Facts) {
-    // Timestamps are coherent.
-    let created = s.created_at.micros;
-    let updated = s.updated_at.map(|t| t.micros).unwrap();
-    assert!(created < updated, "session {}", s.raw.id);
-    let order = [s.queued_at, s.assigned_at, s.ends_at];
-    let mut last = created;
-    for t in order.into_iter().flatten().map(|t| t.micros) {
-        assert!(
-            last <= t && t < updated,
-            "session {}: timestamps out of order",
-            s.raw.id
-        );
-        last = t;
-    }
-    for p in &s.participants {
-        if let (Some(a), Some(b)) = (p.connected_at, p.left_at) {
-            assert!(
-                a.micros <= b.micros && b.micros < updated,
-                "session {}",
-                s.raw.id
-            );
-        }
-    }
+    let (created, updated) = check_timestamps(s);
     let mut participants_by_type = BTreeMap::new();
     for p in &s.participants {
         let kind = text(&p.raw.participant_type).unwrap_or("").to_owned();
@@ -284,6 +284,34 @@ fn session_facts(s: &Session<'_>) -> ((SessionKind, i64), i64, Facts) {
     facts.rows.insert("events", events.iter().sum());
     facts.rows.insert("milestones", derived_milestones(s));
     ((s.kind, s.raw.id), updated, facts)
+}
+
+/// The session's and its participants' timestamps are in order, before `updated_at`.
+/// Returns `created_at` and `updated_at` (µs).
+fn check_timestamps(s: &Session<'_>) -> (i64, i64) {
+    let created = s.created_at.micros;
+    let updated = s.updated_at.map(|t| t.micros).unwrap();
+    assert!(created < updated, "session {}", s.raw.id);
+    let order = [s.queued_at, s.assigned_at, s.ends_at];
+    let mut last = created;
+    for t in order.into_iter().flatten().map(|t| t.micros) {
+        assert!(
+            last <= t && t < updated,
+            "session {}: timestamps out of order",
+            s.raw.id
+        );
+        last = t;
+    }
+    for p in &s.participants {
+        if let (Some(a), Some(b)) = (p.connected_at, p.left_at) {
+            assert!(
+                a.micros <= b.micros && b.micros < updated,
+                "session {}",
+                s.raw.id
+            );
+        }
+    }
+    (created, updated)
 }
 
 /// Events per rule and whether the session has an identifier, counted a second way: by

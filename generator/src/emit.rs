@@ -81,7 +81,7 @@ fn stem(kind: SessionKind, id: i64, naming: Naming) -> String {
     }
 }
 
-/// Generates and writes one slot.
+/// Generates and writes one slot, drawing from the slot's own random stream.
 pub(crate) fn emit(
     opts: &GenerateOptions,
     root: &Path,
@@ -90,98 +90,104 @@ pub(crate) fn emit(
 ) -> Result<Emitted, Error> {
     let mut rng = Rng::for_item(opts.seed, STREAM_SLOT, slot.index);
     let mut out = Emitted::default();
-    let day = json::local_day(slot.created, slot.offset);
     match slot.role {
-        Role::Bad(defect) => {
-            let built = session::build(
-                &mut rng,
-                slot.kind,
-                slot.id,
-                slot.created,
-                slot.offset,
-                GenStatus::Finished,
-            );
-            let naming = if defect == BadKind::UnknownKind {
-                Naming::Metadata
-            } else {
-                Naming::Prefix
-            };
-            bad::write_bad(
-                &mut rng,
-                defect,
-                built.doc,
-                opts.pretty,
-                &mut scratch.text,
-                &mut scratch.bytes,
-            );
-            let gzip = defect.may_gzip() && rng.chance(opts.gzip_fraction);
-            let path = write_file(
-                root,
-                day,
-                &stem(slot.kind, slot.id, naming),
-                gzip,
-                &scratch.bytes,
-                &mut scratch.gzip,
-                &mut out,
-            )?;
-            out.bad = Some((path, defect));
-        }
+        Role::Bad(defect) => emit_bad(&mut rng, opts, root, slot, defect, scratch, &mut out)?,
         Role::Good { reexport } => {
-            let status = GenStatus::draw(&mut rng, slot.kind);
-            let naming = if slot.kind == SessionKind::Call && rng.chance(0.03) {
-                Naming::Metadata
-            } else {
-                Naming::Prefix
-            };
-            let kindless = naming == Naming::Prefix && rng.chance(0.005);
-            let mut built = session::build(
-                &mut rng,
-                slot.kind,
-                slot.id,
-                slot.created,
-                slot.offset,
-                status,
-            );
-            if kindless {
-                session::strip_kind_keys(&mut built.doc);
-            }
-            let name = stem(slot.kind, slot.id, naming);
-            let (winner, winner_day) = match reexport {
-                None => (built.doc, day),
-                Some(older_sorts_last) => {
-                    let newer = session::reexport(&mut rng, &built);
-                    let older_day = if older_sorts_last { day + 2 } else { day };
-                    let gzip = rng.chance(opts.gzip_fraction);
-                    let path = scratch.write_doc(
-                        &built.doc,
-                        opts.pretty,
-                        root,
-                        older_day,
-                        &name,
-                        gzip,
-                        &mut out,
-                    )?;
-                    out.superseded = Some(path);
-                    (newer, day + 1)
-                }
-            };
-            let gzip = rng.chance(opts.gzip_fraction);
-            scratch.write_doc(
-                &winner,
-                opts.pretty,
-                root,
-                winner_day,
-                &name,
-                gzip,
-                &mut out,
-            )?;
-            if rng.chance(0.01) {
-                write_companion(root, winner_day, slot, &mut out)?;
-            }
-            out.session = Some(facts_of(&winner, slot.kind, status, slot.created));
+            emit_good(&mut rng, opts, root, slot, reexport, scratch, &mut out)?
         }
     }
     Ok(out)
+}
+
+/// A bad file: a finished session given one defect.
+fn emit_bad(
+    rng: &mut Rng,
+    opts: &GenerateOptions,
+    root: &Path,
+    slot: &Slot,
+    defect: BadKind,
+    scratch: &mut Scratch,
+    out: &mut Emitted,
+) -> Result<(), Error> {
+    let day = json::local_day(slot.created, slot.offset);
+    let built = session::build(
+        rng,
+        slot.kind,
+        slot.id,
+        slot.created,
+        slot.offset,
+        GenStatus::Finished,
+    );
+    let naming = if defect == BadKind::UnknownKind {
+        Naming::Metadata
+    } else {
+        Naming::Prefix
+    };
+    bad::write_bad(
+        rng,
+        defect,
+        built.doc,
+        opts.pretty,
+        &mut scratch.text,
+        &mut scratch.bytes,
+    );
+    let gzip = defect.may_gzip() && rng.chance(opts.gzip_fraction);
+    let path = write_file(
+        root,
+        day,
+        &stem(slot.kind, slot.id, naming),
+        gzip,
+        &scratch.bytes,
+        &mut scratch.gzip,
+        out,
+    )?;
+    out.bad = Some((path, defect));
+    Ok(())
+}
+
+/// A session: its export, or its older export and the newer re-export (`reexport` is
+/// `Some(older_sorts_last)`), now and then with a companion media file.
+fn emit_good(
+    rng: &mut Rng,
+    opts: &GenerateOptions,
+    root: &Path,
+    slot: &Slot,
+    reexport: Option<bool>,
+    scratch: &mut Scratch,
+    out: &mut Emitted,
+) -> Result<(), Error> {
+    let day = json::local_day(slot.created, slot.offset);
+    let status = GenStatus::draw(rng, slot.kind);
+    let naming = if slot.kind == SessionKind::Call && rng.chance(0.03) {
+        Naming::Metadata
+    } else {
+        Naming::Prefix
+    };
+    let kindless = naming == Naming::Prefix && rng.chance(0.005);
+    let mut built = session::build(rng, slot.kind, slot.id, slot.created, slot.offset, status);
+    if kindless {
+        session::strip_kind_keys(&mut built.doc);
+    }
+    let name = stem(slot.kind, slot.id, naming);
+    let (winner, winner_day) = match reexport {
+        None => (built.doc, day),
+        Some(older_sorts_last) => {
+            let newer = session::reexport(rng, &built);
+            let older_day = if older_sorts_last { day + 2 } else { day };
+            let gzip = rng.chance(opts.gzip_fraction);
+            let path =
+                scratch.write_doc(&built.doc, opts.pretty, root, older_day, &name, gzip, out)?;
+            out.superseded = Some(path);
+            (newer, day + 1)
+        }
+    };
+    let gzip = rng.chance(opts.gzip_fraction);
+    scratch.write_doc(&winner, opts.pretty, root, winner_day, &name, gzip, out)?;
+    if rng.chance(0.01) {
+        write_companion(root, winner_day, slot, out)?;
+    }
+    out.session = Some(facts_of(&winner, slot.kind, status, slot.created));
+    Ok(())
 }
 
 /// Writes one session file (gzip-compressed when asked); returns its corpus-relative path.

@@ -48,7 +48,7 @@ mod session;
 mod truth;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
@@ -59,7 +59,7 @@ pub use json::utc_seconds;
 pub use truth::{Facts, Truth};
 
 use emit::{day_dir, emit, Emitted, Scratch};
-use plan::{plan, Role};
+use plan::{plan, Role, Slot};
 
 /// The two kinds of session: the generator's own, so that it does not depend on the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -126,7 +126,27 @@ impl Default for GenerateOptions {
 pub fn generate(opts: &GenerateOptions) -> Result<Truth, Error> {
     validate(opts)?;
     let root = opts.out.join(CORPUS_DIR);
-    if let Ok(mut entries) = std::fs::read_dir(&root) {
+    refuse_stale(&root)?;
+    let slots = plan(opts);
+    create_day_folders(&root, &slots)?;
+    let outputs: Vec<Result<Emitted, Error>> = slots
+        .par_iter()
+        .map_init(Scratch::default, |scratch, slot| {
+            emit(opts, &root, slot, scratch)
+        })
+        .collect();
+    let truth = sum_up(opts.seed, outputs)?;
+    let path = opts.out.join(TRUTH_FILE);
+    let mut text = serde_json::to_string_pretty(&truth)
+        .map_err(|e| Error::Config(format!("cannot serialize the truth: {e}")))?;
+    text.push('\n');
+    std::fs::write(&path, text).map_err(Error::io("write", &path))?;
+    Ok(truth)
+}
+
+/// Refuses a corpus folder that already holds files.
+fn refuse_stale(root: &Path) -> Result<(), Error> {
+    if let Ok(mut entries) = std::fs::read_dir(root) {
         if entries.next().is_some() {
             return Err(Error::Config(format!(
                 "{} already exists and is not empty; generate into a fresh folder",
@@ -134,10 +154,13 @@ pub fn generate(opts: &GenerateOptions) -> Result<Truth, Error> {
             )));
         }
     }
-    let slots = plan(opts);
+    Ok(())
+}
 
+/// Creates every day folder up front, so that the slots can be written in parallel.
+fn create_day_folders(root: &Path, slots: &[Slot]) -> Result<(), Error> {
     let mut days = BTreeSet::new();
-    for slot in &slots {
+    for slot in slots {
         let day = json::local_day(slot.created, slot.offset);
         days.insert(day);
         if let Role::Good {
@@ -150,21 +173,18 @@ pub fn generate(opts: &GenerateOptions) -> Result<Truth, Error> {
             }
         }
     }
-    std::fs::create_dir_all(&root).map_err(Error::io("create folder", &root))?;
+    std::fs::create_dir_all(root).map_err(Error::io("create folder", root))?;
     for day in days {
         let dir = root.join(day_dir(day));
         std::fs::create_dir_all(&dir).map_err(Error::io("create folder", &dir))?;
     }
+    Ok(())
+}
 
-    let outputs: Vec<Result<Emitted, Error>> = slots
-        .par_iter()
-        .map_init(Scratch::default, |scratch, slot| {
-            emit(opts, &root, slot, scratch)
-        })
-        .collect();
-
+/// The truth: what every slot wrote, summed in slot order (the first failed slot's error).
+fn sum_up(seed: u64, outputs: Vec<Result<Emitted, Error>>) -> Result<Truth, Error> {
     let mut truth = Truth {
-        seed: opts.seed,
+        seed,
         corpus: CORPUS_DIR.to_owned(),
         events_by_code: EVENT_CODES.iter().map(|c| ((*c).to_owned(), 0)).collect(),
         events_by_rule: EVENT_RULES.iter().map(|r| (r.key(), 0)).collect(),
@@ -200,12 +220,6 @@ pub fn generate(opts: &GenerateOptions) -> Result<Truth, Error> {
     }
     truth.superseded_files.sort();
     truth.rows.insert("rejects".to_owned(), truth.rejected);
-
-    let path = opts.out.join(TRUTH_FILE);
-    let mut text = serde_json::to_string_pretty(&truth)
-        .map_err(|e| Error::Config(format!("cannot serialize the truth: {e}")))?;
-    text.push('\n');
-    std::fs::write(&path, text).map_err(Error::io("write", &path))?;
     Ok(truth)
 }
 
@@ -245,7 +259,6 @@ fn validate(opts: &GenerateOptions) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn options(out: &Path, pretty: bool) -> GenerateOptions {
         GenerateOptions {

@@ -5,7 +5,7 @@ use crate::json::{obj, s, string, V};
 use crate::rng::Rng;
 use crate::SessionKind;
 
-pub(crate) fn sip_headers(rng: &mut Rng) -> V {
+pub(super) fn sip_headers(rng: &mut Rng) -> V {
     let mut pairs = vec![
         (
             "P-Attestation-Indicator",

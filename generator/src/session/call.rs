@@ -20,43 +20,92 @@ use super::{agent_info, duration_value};
 use crate::json::{opt_ts, s, string, V};
 use crate::rng::Rng;
 
+/// The keys of a call, in the export's order. What several keys depend on is drawn first,
+/// then each group of keys in turn, always in the same order: the seed fixes the draws.
 pub(super) fn write_call(rng: &mut Rng, l: &Layout) -> V {
-    let ts = |t| V::Local(t, l.offset);
-    let id = l.id;
-    let inbound = matches!(l.route, Route::Ivr | Route::Inbound);
-    let sip = (inbound && rng.chance(0.7)).then(|| sip_headers(rng));
-    let hold_total: i64 = l.legs.iter().map(|leg| leg.hold).sum();
-    let hold = if hold_total > 0 || (!l.legs.is_empty() && rng.chance(0.5)) {
-        V::Int(hold_total)
-    } else {
-        V::Null
-    };
-    let recorded = !l.legs.is_empty() || l.voicemail.is_some();
-    let permission = if recorded {
-        rng.weighted(&[("granted", 50), ("not_asked", 45), ("denied", 5)])
-    } else {
-        "not_asked"
-    };
-    let has_recording =
-        l.voicemail.is_some() || (recorded && permission != "denied" && rng.chance(0.9));
-    let out_ticket = rng.chance(0.85).then(|| crm_id(rng, "500", "AAA"));
-    let support_number = inbound.then(|| format!("+15550100{}", rng.range(300, 399)));
-    let outbound_number = matches!(l.route, Route::Outbound | Route::Scheduled)
-        .then(|| format!("+15550100{}", rng.range(200, 299)));
-    let status = l.status.value(rng);
-    let call_type = s(l.type_names.0);
-
-    let mut pairs: Vec<(&'static str, V)> = Vec::with_capacity(72);
-    pairs.push(("id", V::Int(id)));
+    let d = Draws::draw(rng, l);
+    let mut pairs: Pairs = Vec::with_capacity(72);
+    pairs.push(("id", V::Int(l.id)));
     if rng.chance(0.2) {
         pairs.push(("call_uuid", string(rng.uuid())));
     }
+    push_timeline(rng, l, &d, &mut pairs);
+    push_ticket_and_recording(rng, l, &d, &mut pairs);
+    push_ending(rng, l, &d, &mut pairs);
+    if let Some(agent) = agent_info(l) {
+        pairs.push(("agent_info", agent));
+    }
+    push_arrays(rng, l, &d, &mut pairs);
+    push_wrap_up(rng, l, &d, &mut pairs);
+    if let Some(sip) = d.sip {
+        pairs.push(("sip_headers", sip));
+    }
+    if let Some(redirection) = automation_redirection(rng, l) {
+        pairs.push(("automation_redirection", redirection));
+    }
+    V::Obj(pairs)
+}
+
+type Pairs = Vec<(&'static str, V)>;
+
+/// What a call decides before its first key, because several keys depend on it.
+struct Draws {
+    sip: Option<V>,
+    hold_total: i64,
+    hold: V,
+    permission: &'static str,
+    has_recording: bool,
+    out_ticket: Option<String>,
+    support_number: Option<String>,
+    outbound_number: Option<String>,
+    status: V,
+}
+
+impl Draws {
+    fn draw(rng: &mut Rng, l: &Layout) -> Draws {
+        let inbound = matches!(l.route, Route::Ivr | Route::Inbound);
+        let sip = (inbound && rng.chance(0.7)).then(|| sip_headers(rng));
+        let hold_total: i64 = l.legs.iter().map(|leg| leg.hold).sum();
+        let hold = if hold_total > 0 || (!l.legs.is_empty() && rng.chance(0.5)) {
+            V::Int(hold_total)
+        } else {
+            V::Null
+        };
+        let recorded = !l.legs.is_empty() || l.voicemail.is_some();
+        let permission = if recorded {
+            rng.weighted(&[("granted", 50), ("not_asked", 45), ("denied", 5)])
+        } else {
+            "not_asked"
+        };
+        let has_recording =
+            l.voicemail.is_some() || (recorded && permission != "denied" && rng.chance(0.9));
+        let out_ticket = rng.chance(0.85).then(|| crm_id(rng, "500", "AAA"));
+        let support_number = inbound.then(|| format!("+15550100{}", rng.range(300, 399)));
+        let outbound_number = matches!(l.route, Route::Outbound | Route::Scheduled)
+            .then(|| format!("+15550100{}", rng.range(200, 299)));
+        Draws {
+            sip,
+            hold_total,
+            hold,
+            permission,
+            has_recording,
+            out_ticket,
+            support_number,
+            outbound_number,
+            status: l.status.value(rng),
+        }
+    }
+}
+
+/// `lang` to `hold_duration`: the type, the status and the timeline.
+fn push_timeline(rng: &mut Rng, l: &Layout, d: &Draws, pairs: &mut Pairs) {
+    let ts = |t| V::Local(t, l.offset);
     pairs.extend([
         ("lang", s(l.lang)),
-        ("call_type", call_type.clone()),
-        ("session_type", call_type),
+        ("call_type", s(l.type_names.0)),
+        ("session_type", s(l.type_names.0)),
         ("session_type_v2", s(l.type_names.1)),
-        ("status", status),
+        ("status", d.status.clone()),
         ("created_at", ts(l.created)),
         ("queued_at", opt_ts(l.queued_at, l.offset)),
         ("assigned_at", opt_ts(l.assigned_at, l.offset)),
@@ -66,7 +115,13 @@ pub(super) fn write_call(rng: &mut Rng, l: &Layout) -> V {
         ("updated_at", ts(l.updated_at)),
         ("wait_duration", duration_value(rng, l.wait)),
         ("call_duration", duration_value(rng, l.duration)),
-        ("hold_duration", hold),
+        ("hold_duration", d.hold.clone()),
+    ]);
+}
+
+/// `rating` to `recording_permission`: the CRM ticket and the recording.
+fn push_ticket_and_recording(rng: &mut Rng, l: &Layout, d: &Draws, pairs: &mut Pairs) {
+    pairs.extend([
         (
             "rating",
             if !l.legs.is_empty() && rng.chance(0.3) {
@@ -77,10 +132,13 @@ pub(super) fn write_call(rng: &mut Rng, l: &Layout) -> V {
         ),
         ("has_feedback", V::Bool(false)),
         ("voip_provider", s("deprecated")),
-        ("out_ticket_id", out_ticket.clone().map_or(V::Null, string)),
+        (
+            "out_ticket_id",
+            d.out_ticket.clone().map_or(V::Null, string),
+        ),
         (
             "out_ticket_url",
-            out_ticket.map_or(V::Null, |t| {
+            d.out_ticket.clone().map_or(V::Null, |t| {
                 string(format!("https://crm.example.com/lightning/r/Case/{t}/view"))
             }),
         ),
@@ -88,7 +146,7 @@ pub(super) fn write_call(rng: &mut Rng, l: &Layout) -> V {
         ("verified", V::Bool(rng.chance(0.2))),
         (
             "recording_url",
-            if has_recording {
+            if d.has_recording {
                 string(format!(
                     "https://crm.example.com/sfc/servlet.shepherd/version/download/{}",
                     crm_id(rng, "068", "AAT")
@@ -97,7 +155,13 @@ pub(super) fn write_call(rng: &mut Rng, l: &Layout) -> V {
                 V::Null
             },
         ),
-        ("recording_permission", s(permission)),
+        ("recording_permission", s(d.permission)),
+    ]);
+}
+
+/// `voicemail_reason` to `queue_priority_level`: how the call ended, and its queue.
+fn push_ending(rng: &mut Rng, l: &Layout, d: &Draws, pairs: &mut Pairs) {
+    pairs.extend([
         (
             "voicemail_reason",
             s(if l.voicemail.is_some() {
@@ -131,7 +195,7 @@ pub(super) fn write_call(rng: &mut Rng, l: &Layout) -> V {
         ("adapter_fail_message", V::Null),
         (
             "support_number",
-            support_number.clone().map_or(V::Null, string),
+            d.support_number.clone().map_or(V::Null, string),
         ),
         (
             "selected_menu",
@@ -144,9 +208,10 @@ pub(super) fn write_call(rng: &mut Rng, l: &Layout) -> V {
         ("menu_path", l.menu.path_object()),
         ("queue_priority_level", V::Int(0)),
     ]);
-    if let Some(agent) = agent_info(l) {
-        pairs.push(("agent_info", agent));
-    }
+}
+
+/// `end_user` to `recordings`: the nested arrays.
+fn push_arrays(rng: &mut Rng, l: &Layout, d: &Draws, pairs: &mut Pairs) {
     pairs.extend([
         ("end_user", end_user_object(rng, l)),
         ("photos", photos(rng, l)),
@@ -173,26 +238,35 @@ pub(super) fn write_call(rng: &mut Rng, l: &Layout) -> V {
         ),
         (
             "consumer_handle_durations",
-            call_consumer_handle(l, hold_total),
+            call_consumer_handle(l, d.hold_total),
         ),
         ("consumer_event_durations", consumer_event_durations(l)),
         ("consumer_in_menu_durations", in_menu_durations(l)),
         (
             "participants",
-            call_participants(rng, l, sip.as_ref(), support_number.as_deref()),
+            call_participants(rng, l, d.sip.as_ref(), d.support_number.as_deref()),
         ),
         (
             "recordings",
-            if has_recording {
+            if d.has_recording {
                 recordings(rng, l)
             } else {
                 V::Arr(vec![])
             },
         ),
+    ]);
+}
+
+/// `offer_type` to `custom_data_not_secured`: offers, wrap-up codes and custom data.
+fn push_wrap_up(rng: &mut Rng, l: &Layout, d: &Draws, pairs: &mut Pairs) {
+    pairs.extend([
         ("offer_type", s("cascade")),
         ("offer_events", offer_events(rng, l)),
         ("answer_type", s("manual")),
-        ("outbound_number", outbound_number.map_or(V::Null, string)),
+        (
+            "outbound_number",
+            d.outbound_number.clone().map_or(V::Null, string),
+        ),
         ("wait_time_sms", V::Arr(vec![])),
         ("in_call_sms", V::Arr(vec![])),
         ("dispositions", dispositions(rng, l)),
@@ -224,11 +298,4 @@ pub(super) fn write_call(rng: &mut Rng, l: &Layout) -> V {
             },
         ),
     ]);
-    if let Some(sip) = sip {
-        pairs.push(("sip_headers", sip));
-    }
-    if let Some(redirection) = automation_redirection(rng, l) {
-        pairs.push(("automation_redirection", redirection));
-    }
-    V::Obj(pairs)
 }

@@ -14,7 +14,7 @@ pub(super) fn list_for(l: &Layout) -> (i64, &'static str) {
     }
 }
 
-pub(crate) fn disposition(
+pub(super) fn disposition(
     rng: &mut Rng,
     participant_id: i64,
     agent: Agent,
@@ -42,7 +42,7 @@ pub(crate) fn disposition(
     V::Obj(pairs)
 }
 
-pub(crate) fn dispositions(rng: &mut Rng, l: &Layout) -> V {
+pub(super) fn dispositions(rng: &mut Rng, l: &Layout) -> V {
     let list = list_for(l);
     let mut out = Vec::new();
     for leg in &l.legs {

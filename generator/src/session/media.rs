@@ -4,7 +4,7 @@ use super::layout::Layout;
 use crate::json::{obj, s, string, V};
 use crate::rng::Rng;
 
-pub(crate) fn photos(rng: &mut Rng, l: &Layout) -> V {
+pub(super) fn photos(rng: &mut Rng, l: &Layout) -> V {
     if l.legs.is_empty() || !rng.chance(0.03) {
         return V::Arr(vec![]);
     }
@@ -23,7 +23,7 @@ pub(crate) fn photos(rng: &mut Rng, l: &Layout) -> V {
     )
 }
 
-pub(crate) fn videos(rng: &mut Rng, l: &Layout) -> V {
+pub(super) fn videos(rng: &mut Rng, l: &Layout) -> V {
     if l.legs.is_empty() || !rng.chance(0.01) {
         return V::Arr(vec![]);
     }
@@ -34,7 +34,7 @@ pub(crate) fn videos(rng: &mut Rng, l: &Layout) -> V {
     }])
 }
 
-pub(crate) fn recordings(rng: &mut Rng, l: &Layout) -> V {
+pub(super) fn recordings(rng: &mut Rng, l: &Layout) -> V {
     let ts = |t| V::Local(t, l.offset);
     let (start, end, agent) = match (l.voicemail, l.legs.first(), l.ends_at) {
         (Some((start, end)), _, _) => (start, end, None),

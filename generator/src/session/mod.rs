@@ -85,7 +85,7 @@ pub(crate) fn build(
     Built { doc, info }
 }
 
-pub(super) fn agent_info(l: &Layout) -> Option<V> {
+fn agent_info(l: &Layout) -> Option<V> {
     if let Some(leg) = l.legs.last() {
         Some(leg.agent.object())
     } else {
@@ -94,7 +94,7 @@ pub(super) fn agent_info(l: &Layout) -> Option<V> {
 }
 
 /// The duration written at the top level: a few exports carry it as a numeric string.
-pub(super) fn duration_value(rng: &mut Rng, seconds: i64) -> V {
+fn duration_value(rng: &mut Rng, seconds: i64) -> V {
     if rng.chance(0.02) {
         string(seconds.to_string())
     } else {

@@ -2,7 +2,7 @@
 //! agents, and the survey agent some re-exports add.
 
 use super::identity::conversation_id;
-use super::layout::{Layout, VaTalk};
+use super::layout::{Layout, Leg, VaTalk};
 use super::status::GenStatus;
 use super::tenant::SURVEY_VA;
 use super::Info;
@@ -56,16 +56,34 @@ fn va_params(l: &Layout, ani: Option<&str>, dnis: Option<&str>) -> V {
     }
 }
 
+/// A call's `participants`: the end user, the virtual agent, one agent per leg, the task
+/// virtual agent. `sip` holds the call's SIP headers, `dnis` the number the caller dialled.
 pub(super) fn call_participants(
     rng: &mut Rng,
     l: &Layout,
     sip: Option<&V>,
     dnis: Option<&str>,
 ) -> V {
-    let ts = |t| V::Local(t, l.offset);
-    let sip_or_null = |on: bool| sip.filter(|_| on).cloned().unwrap_or(V::Null);
-    let mut out = Vec::new();
-    // The end user.
+    let mut out = vec![call_end_user(l, sip)];
+    if let Some(va) = &l.va {
+        out.push(call_virtual_agent(rng, l, va, false, sip, dnis));
+    }
+    for leg in &l.legs {
+        out.push(call_agent(rng, l, leg, sip));
+    }
+    if let Some(task) = &l.task_va {
+        out.push(call_virtual_agent(rng, l, task, true, sip, dnis));
+    }
+    V::Arr(out)
+}
+
+/// The call's SIP headers on a participant that carries them (`on`), else `null`.
+fn sip_or_null(sip: Option<&V>, on: bool) -> V {
+    sip.filter(|_| on).cloned().unwrap_or(V::Null)
+}
+
+/// The end user of a call: still waiting when the call is scheduled.
+fn call_end_user(l: &Layout, sip: Option<&V>) -> V {
     let waiting = l.status == GenStatus::Scheduled;
     let (eu_status, eu_fail) = match (l.status, l.fail) {
         (GenStatus::Failed, Some((reason, _))) => ("failed", reason),
@@ -76,7 +94,7 @@ pub(super) fn call_participants(
         (Some(a), Some(b)) => V::Int(b - a),
         _ => V::Null,
     };
-    out.push(obj! {
+    obj! {
         "id" => V::Int(l.id * 100 + 1),
         "type" => s("end_user"),
         "entry_type" => s("queue_or_transfer"),
@@ -87,7 +105,7 @@ pub(super) fn call_participants(
         "fail_reason" => s(eu_fail),
         "connected_at" => opt_ts(l.end_user_connected, l.offset),
         "phone_number" => l.end_user_phone.clone().map_or(V::Null, string),
-        "sip_headers" => sip_or_null(true),
+        "sip_headers" => sip_or_null(sip, true),
         "call_id" => V::Int(l.id),
         "call_duration" => eu_duration,
         "hold_duration" => if l.legs.iter().any(|leg| leg.hold > 0) { V::Int(l.legs.iter().map(|leg| leg.hold).sum()) } else { V::Null },
@@ -96,99 +114,120 @@ pub(super) fn call_participants(
         "virtual_agent" => V::Null,
         "adapter_fail_code" => V::Null,
         "adapter_fail_message" => V::Null,
-    });
-    let va_participant = |rng: &mut Rng, va: &VaTalk, task: bool| {
-        let mut pairs = vec![
-            ("id", V::Int(va.participant_id)),
-            (
-                "type",
-                s(if task {
-                    "task_virtual_agent"
-                } else {
-                    "virtual_agent"
-                }),
-            ),
-            ("entry_type", s("queue_or_transfer")),
-            ("user_id", V::Null),
-            ("end_user_id", V::Null),
-            ("virtual_agent_id", V::Int(va.va.0)),
-        ];
-        if !task {
-            pairs.push((
-                "virtual_agent_params",
-                va_params(l, l.end_user_phone.as_deref(), dnis),
-            ));
-        }
-        pairs.extend([
-            ("status", s("finished")),
-            ("fail_reason", s("nothing")),
-            ("connected_at", ts(va.start)),
-            ("sip_headers", sip_or_null(true)),
-            ("call_id", V::Int(l.id)),
-            ("call_duration", V::Int(va.end - va.start)),
-            ("hold_duration", V::Null),
-            ("ended_at", ts(va.end)),
-            ("agent_assist", V::Null),
-            (
-                "virtual_agent",
-                obj! { "conversation_id" => string(conversation_id(rng)) },
-            ),
-            ("adapter_fail_code", V::Null),
-            ("adapter_fail_message", V::Null),
-        ]);
-        V::Obj(pairs)
-    };
-    if let Some(va) = &l.va {
-        out.push(va_participant(rng, va, false));
     }
-    for leg in &l.legs {
-        let (first, last) = (leg.agent.first().0, leg.agent.last().0);
-        out.push(obj! {
-            "id" => V::Int(leg.participant_id),
-            "type" => s("agent"),
-            "entry_type" => s("queue_or_transfer"),
-            "user_id" => V::Int(leg.agent.id()),
-            "end_user_id" => V::Null,
-            "virtual_agent_id" => V::Null,
-            "status" => s("finished"),
-            "fail_reason" => s("nothing"),
-            "connected_at" => ts(leg.start),
-            "sip_headers" => sip_or_null(leg.sip),
-            "location" => location(l.offset, l.lang),
-            "location_id" => V::Int(2),
-            "email" => string(leg.agent.email()),
-            "first_name" => s(first),
-            "last_name" => s(last),
-            "middle_name" => V::Null,
-            "teams" => teams(rng),
-            "call_id" => V::Int(l.id),
-            "call_duration" => V::Int(leg.end - leg.start),
-            "hold_duration" => if leg.hold > 0 { V::Int(leg.hold) } else { V::Null },
-            "ended_at" => ts(leg.end),
-            "agent_assist" => V::Null,
-            "virtual_agent" => V::Null,
-            "adapter_fail_code" => V::Null,
-            "adapter_fail_message" => V::Null,
-        });
+}
+
+/// A virtual agent on a call; a `task` one has no escalation parameters.
+fn call_virtual_agent(
+    rng: &mut Rng,
+    l: &Layout,
+    va: &VaTalk,
+    task: bool,
+    sip: Option<&V>,
+    dnis: Option<&str>,
+) -> V {
+    let ts = |t| V::Local(t, l.offset);
+    let mut pairs = vec![
+        ("id", V::Int(va.participant_id)),
+        (
+            "type",
+            s(if task {
+                "task_virtual_agent"
+            } else {
+                "virtual_agent"
+            }),
+        ),
+        ("entry_type", s("queue_or_transfer")),
+        ("user_id", V::Null),
+        ("end_user_id", V::Null),
+        ("virtual_agent_id", V::Int(va.va.0)),
+    ];
+    if !task {
+        pairs.push((
+            "virtual_agent_params",
+            va_params(l, l.end_user_phone.as_deref(), dnis),
+        ));
     }
-    if let Some(task) = &l.task_va {
-        out.push(va_participant(rng, task, true));
+    pairs.extend([
+        ("status", s("finished")),
+        ("fail_reason", s("nothing")),
+        ("connected_at", ts(va.start)),
+        ("sip_headers", sip_or_null(sip, true)),
+        ("call_id", V::Int(l.id)),
+        ("call_duration", V::Int(va.end - va.start)),
+        ("hold_duration", V::Null),
+        ("ended_at", ts(va.end)),
+        ("agent_assist", V::Null),
+        (
+            "virtual_agent",
+            obj! { "conversation_id" => string(conversation_id(rng)) },
+        ),
+        ("adapter_fail_code", V::Null),
+        ("adapter_fail_message", V::Null),
+    ]);
+    V::Obj(pairs)
+}
+
+/// The agent of one leg of a call.
+fn call_agent(rng: &mut Rng, l: &Layout, leg: &Leg, sip: Option<&V>) -> V {
+    let ts = |t| V::Local(t, l.offset);
+    let (first, last) = (leg.agent.first().0, leg.agent.last().0);
+    obj! {
+        "id" => V::Int(leg.participant_id),
+        "type" => s("agent"),
+        "entry_type" => s("queue_or_transfer"),
+        "user_id" => V::Int(leg.agent.id()),
+        "end_user_id" => V::Null,
+        "virtual_agent_id" => V::Null,
+        "status" => s("finished"),
+        "fail_reason" => s("nothing"),
+        "connected_at" => ts(leg.start),
+        "sip_headers" => sip_or_null(sip, leg.sip),
+        "location" => location(l.offset, l.lang),
+        "location_id" => V::Int(2),
+        "email" => string(leg.agent.email()),
+        "first_name" => s(first),
+        "last_name" => s(last),
+        "middle_name" => V::Null,
+        "teams" => teams(rng),
+        "call_id" => V::Int(l.id),
+        "call_duration" => V::Int(leg.end - leg.start),
+        "hold_duration" => if leg.hold > 0 { V::Int(leg.hold) } else { V::Null },
+        "ended_at" => ts(leg.end),
+        "agent_assist" => V::Null,
+        "virtual_agent" => V::Null,
+        "adapter_fail_code" => V::Null,
+        "adapter_fail_message" => V::Null,
     }
-    V::Arr(out)
 }
 
 fn agent_assist() -> V {
     obj! { "spelling_and_grammar_check" => V::Obj(vec![]) }
 }
 
+/// A chat's `participants`: the end user, the virtual agent, one agent per leg, the task
+/// virtual agent.
 pub(super) fn chat_participants(rng: &mut Rng, l: &Layout) -> V {
-    let ts = |t| V::Local(t, l.offset);
-    let mut out = Vec::new();
+    let mut out = vec![chat_end_user(l)];
+    if let Some(va) = &l.va {
+        out.push(chat_virtual_agent(rng, l, va, false));
+    }
+    for leg in &l.legs {
+        out.push(chat_agent(l, leg));
+    }
+    if let Some(task) = &l.task_va {
+        out.push(chat_virtual_agent(rng, l, task, true));
+    }
+    V::Arr(out)
+}
+
+/// The end user of a chat.
+fn chat_end_user(l: &Layout) -> V {
     let (eu_status, eu_fail) = match (l.status, l.fail) {
         (GenStatus::Failed, Some((reason, _))) => ("failed", reason),
         _ => ("finished", "nothing"),
     };
-    out.push(obj! {
+    obj! {
         "id" => V::Int(l.id * 100 + 1),
         "type" => s("end_user"),
         "entry_type" => s("queue_or_transfer"),
@@ -208,60 +247,59 @@ pub(super) fn chat_participants(rng: &mut Rng, l: &Layout) -> V {
         },
         "virtual_agent" => V::Null,
         "agent_assist" => agent_assist(),
-    });
-    let va_participant = |rng: &mut Rng, va: &VaTalk, task: bool| {
-        obj! {
-            "id" => V::Int(va.participant_id),
-            "type" => s(if task { "task_virtual_agent" } else { "virtual_agent" }),
-            "entry_type" => s("queue_or_transfer"),
-            "user_id" => V::Null,
-            "end_user_id" => V::Null,
-            "virtual_agent_id" => V::Int(va.va.0),
-            "status" => s("finished"),
-            "fail_reason" => s("nothing"),
-            "connected_at" => ts(va.start),
-            "sip_headers" => V::Null,
-            "chat_id" => V::Int(l.id),
-            "finished_at" => ts(va.end),
-            "chat_duration" => V::Int(va.end - va.start),
-            "virtual_agent" => obj! { "conversation_id" => string(conversation_id(rng)) },
-            "agent_assist" => V::Null,
-        }
-    };
-    if let Some(va) = &l.va {
-        out.push(va_participant(rng, va, false));
     }
-    for leg in &l.legs {
-        let (first, last) = (leg.agent.first().0, leg.agent.last().0);
-        out.push(obj! {
-            "id" => V::Int(leg.participant_id),
-            "type" => s("agent"),
-            "entry_type" => s("queue_or_transfer"),
-            "user_id" => V::Int(leg.agent.id()),
-            "end_user_id" => V::Null,
-            "virtual_agent_id" => V::Null,
-            "status" => s("finished"),
-            "fail_reason" => s("nothing"),
-            "connected_at" => ts(leg.start),
-            "sip_headers" => V::Null,
-            "location" => if leg.sip { location(l.offset, l.lang) } else { V::Null },
-            "location_id" => if leg.sip { V::Int(2) } else { V::Null },
-            "email" => string(leg.agent.email()),
-            "first_name" => s(first),
-            "last_name" => s(last),
-            "middle_name" => V::Null,
-            "teams" => V::Arr(vec![]),
-            "chat_id" => V::Int(l.id),
-            "finished_at" => ts(leg.end),
-            "chat_duration" => V::Int(leg.end - leg.start),
-            "virtual_agent" => V::Null,
-            "agent_assist" => agent_assist(),
-        });
+}
+
+/// A virtual agent in a chat.
+fn chat_virtual_agent(rng: &mut Rng, l: &Layout, va: &VaTalk, task: bool) -> V {
+    let ts = |t| V::Local(t, l.offset);
+    obj! {
+        "id" => V::Int(va.participant_id),
+        "type" => s(if task { "task_virtual_agent" } else { "virtual_agent" }),
+        "entry_type" => s("queue_or_transfer"),
+        "user_id" => V::Null,
+        "end_user_id" => V::Null,
+        "virtual_agent_id" => V::Int(va.va.0),
+        "status" => s("finished"),
+        "fail_reason" => s("nothing"),
+        "connected_at" => ts(va.start),
+        "sip_headers" => V::Null,
+        "chat_id" => V::Int(l.id),
+        "finished_at" => ts(va.end),
+        "chat_duration" => V::Int(va.end - va.start),
+        "virtual_agent" => obj! { "conversation_id" => string(conversation_id(rng)) },
+        "agent_assist" => V::Null,
     }
-    if let Some(task) = &l.task_va {
-        out.push(va_participant(rng, task, true));
+}
+
+/// The agent of one leg of a chat.
+fn chat_agent(l: &Layout, leg: &Leg) -> V {
+    let ts = |t| V::Local(t, l.offset);
+    let (first, last) = (leg.agent.first().0, leg.agent.last().0);
+    obj! {
+        "id" => V::Int(leg.participant_id),
+        "type" => s("agent"),
+        "entry_type" => s("queue_or_transfer"),
+        "user_id" => V::Int(leg.agent.id()),
+        "end_user_id" => V::Null,
+        "virtual_agent_id" => V::Null,
+        "status" => s("finished"),
+        "fail_reason" => s("nothing"),
+        "connected_at" => ts(leg.start),
+        "sip_headers" => V::Null,
+        "location" => if leg.sip { location(l.offset, l.lang) } else { V::Null },
+        "location_id" => if leg.sip { V::Int(2) } else { V::Null },
+        "email" => string(leg.agent.email()),
+        "first_name" => s(first),
+        "last_name" => s(last),
+        "middle_name" => V::Null,
+        "teams" => V::Arr(vec![]),
+        "chat_id" => V::Int(l.id),
+        "finished_at" => ts(leg.end),
+        "chat_duration" => V::Int(leg.end - leg.start),
+        "virtual_agent" => V::Null,
+        "agent_assist" => agent_assist(),
     }
-    V::Arr(out)
 }
 
 /// The post-session survey agent added by some re-exports (after `ends_at`, before the new

@@ -11,7 +11,7 @@ use crate::SessionKind;
 /// Share of eligible inbound sessions whose queue has `automation_redirection` groups.
 const REDIRECTED: f64 = 0.06;
 
-pub(crate) fn offer_events(rng: &mut Rng, l: &Layout) -> V {
+pub(super) fn offer_events(rng: &mut Rng, l: &Layout) -> V {
     let ts = |t| V::Local(t, l.offset);
     let mut out = Vec::new();
     let mut queues: Vec<(i64, i64)> = l.legs.iter().filter_map(|leg| leg.queue).collect();
@@ -27,7 +27,7 @@ pub(crate) fn offer_events(rng: &mut Rng, l: &Layout) -> V {
     V::Arr(out)
 }
 
-pub(crate) fn transfers(l: &Layout, duration_key: &'static str) -> V {
+pub(super) fn transfers(l: &Layout, duration_key: &'static str) -> V {
     let ts = |t| V::Local(t, l.offset);
     let mut out = Vec::new();
     for pair in l.legs.windows(2) {
@@ -87,7 +87,7 @@ pub(super) fn va_deflected_escalations(rng: &mut Rng, l: &Layout) -> V {
 
 /// `automation_redirection`: the percentage-based redirection groups of the queue, on a few
 /// inbound sessions (not on the largest calls, to keep their size realistic).
-pub(crate) fn automation_redirection(rng: &mut Rng, l: &Layout) -> Option<V> {
+pub(super) fn automation_redirection(rng: &mut Rng, l: &Layout) -> Option<V> {
     let eligible = matches!(l.route, Route::Ivr | Route::Inbound)
         && l.status != GenStatus::Scheduled
         && l.legs.len() < 3;
@@ -124,7 +124,7 @@ pub(crate) fn automation_redirection(rng: &mut Rng, l: &Layout) -> Option<V> {
     })
 }
 
-pub(crate) fn escalations(l: &Layout) -> V {
+pub(super) fn escalations(l: &Layout) -> V {
     let ts = |t| V::Local(t, l.offset);
     match (&l.va, l.legs.first()) {
         (Some(va), Some(leg)) => {
@@ -145,7 +145,7 @@ pub(crate) fn escalations(l: &Layout) -> V {
     }
 }
 
-pub(crate) fn deflection_details(l: &Layout) -> V {
+pub(super) fn deflection_details(l: &Layout) -> V {
     let mut out = Vec::new();
     if l.deflection.is_some() {
         out.push(obj! {

@@ -7,7 +7,7 @@ use crate::json::{obj, opt_int, opt_ts, s, string, V};
 use crate::rng::Rng;
 use crate::SessionKind;
 
-pub(crate) fn queue_durations(l: &Layout) -> V {
+pub(super) fn queue_durations(l: &Layout) -> V {
     let ts = |t| V::Local(t, l.offset);
     let mut out = Vec::new();
     let mut entry = |n: i64,
@@ -86,7 +86,7 @@ pub(super) fn va_handle_durations(rng: &mut Rng, l: &Layout, duration_key: &'sta
     }])
 }
 
-pub(crate) fn consumer_event_durations(l: &Layout) -> V {
+pub(super) fn consumer_event_durations(l: &Layout) -> V {
     let ts = |t| V::Local(t, l.offset);
     match l.csat {
         Some((start, end)) => V::Arr(vec![obj! {
