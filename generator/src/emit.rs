@@ -74,6 +74,7 @@ enum Naming {
     Metadata,
 }
 
+/// The file name without its extension.
 fn stem(kind: SessionKind, id: i64, naming: Naming) -> String {
     match naming {
         Naming::Prefix => format!("{}-{id}", kind.as_str()),

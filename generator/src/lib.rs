@@ -36,6 +36,10 @@
 //! The output is a pure function of [`GenerateOptions`]: every session slot draws from its
 //! own random stream derived from the seed, so the files are byte-identical across runs
 //! and thread counts. Generation runs on the rayon pool.
+//!
+//! The crate does not depend on the pipeline, so the truth is computed independently of it;
+//! the tests that read a corpus back with the pipeline's parser are the root package's
+//! (`tests/generator.rs`).
 
 mod bad;
 mod derived;
@@ -228,6 +232,7 @@ const CORPUS_DIR: &str = "sessions";
 /// The truth file in the output folder.
 const TRUTH_FILE: &str = "truth.json";
 
+/// Refuses options that cannot give a corpus whose truth is right.
 fn validate(opts: &GenerateOptions) -> Result<(), Error> {
     let fractions = [
         ("bad_fraction", opts.bad_fraction),

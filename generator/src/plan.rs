@@ -48,6 +48,7 @@ pub(crate) struct Slot {
     pub(crate) role: Role,
 }
 
+/// `fraction` of `n`, rounded: exact counts, not a coin per item.
 fn fraction_of(n: u64, fraction: f64) -> u64 {
     ((n as f64) * fraction).round() as u64
 }

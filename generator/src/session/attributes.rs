@@ -5,6 +5,7 @@ use crate::json::{obj, s, string, V};
 use crate::rng::Rng;
 use crate::SessionKind;
 
+/// SIP headers of an inbound call's carrier.
 pub(super) fn sip_headers(rng: &mut Rng) -> V {
     let mut pairs = vec![
         (
@@ -22,6 +23,7 @@ pub(super) fn sip_headers(rng: &mut Rng) -> V {
     V::Obj(pairs)
 }
 
+/// Custom data the tenant attached: account data (`secured`) or order and app data.
 pub(super) fn custom_data(rng: &mut Rng, l: &Layout, secured: bool) -> V {
     let mut pairs = Vec::new();
     let entry = |label: &'static str, value: V| obj! { "label" => s(label), "value" => value };

@@ -6,6 +6,7 @@ use crate::json::{opt_int, s, V};
 use crate::rng::Rng;
 use crate::SessionKind;
 
+/// The disposition list `(id, name)` agents pick codes from: chats, outbound calls, the rest.
 pub(super) fn list_for(l: &Layout) -> (i64, &'static str) {
     match (l.kind, l.route) {
         (SessionKind::Chat, _) => (2, "Chat dispositions"),
@@ -14,6 +15,7 @@ pub(super) fn list_for(l: &Layout) -> (i64, &'static str) {
     }
 }
 
+/// One wrap-up code an agent set, on the leg's participant.
 pub(super) fn disposition(
     rng: &mut Rng,
     participant_id: i64,
@@ -42,6 +44,7 @@ pub(super) fn disposition(
     V::Obj(pairs)
 }
 
+/// Codes for some of the legs, at most two (a re-export may add a third).
 pub(super) fn dispositions(rng: &mut Rng, l: &Layout) -> V {
     let list = list_for(l);
     let mut out = Vec::new();

@@ -335,6 +335,7 @@ fn end_before_an_agent(rng: &mut Rng, l: &mut Layout, mut t: i64) {
     l.updated_at = t + rng.range(2, 15);
 }
 
+/// `n` different agents of the tenant.
 fn pick_agents(rng: &mut Rng, n: usize) -> Vec<Agent> {
     let mut out: Vec<Agent> = Vec::with_capacity(n);
     while out.len() < n {

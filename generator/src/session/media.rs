@@ -4,6 +4,7 @@ use super::layout::Layout;
 use crate::json::{obj, s, string, V};
 use crate::rng::Rng;
 
+/// Photos or screenshots the end user shared with an agent (rare).
 pub(super) fn photos(rng: &mut Rng, l: &Layout) -> V {
     if l.legs.is_empty() || !rng.chance(0.03) {
         return V::Arr(vec![]);
@@ -23,6 +24,7 @@ pub(super) fn photos(rng: &mut Rng, l: &Layout) -> V {
     )
 }
 
+/// A video the end user shared with an agent (rarer).
 pub(super) fn videos(rng: &mut Rng, l: &Layout) -> V {
     if l.legs.is_empty() || !rng.chance(0.01) {
         return V::Arr(vec![]);
@@ -34,6 +36,7 @@ pub(super) fn videos(rng: &mut Rng, l: &Layout) -> V {
     }])
 }
 
+/// The call's recording (from the first leg) with its redactions, or the voicemail.
 pub(super) fn recordings(rng: &mut Rng, l: &Layout) -> V {
     let ts = |t| V::Local(t, l.offset);
     let (start, end, agent) = match (l.voicemail, l.legs.first(), l.ends_at) {

@@ -85,6 +85,7 @@ pub(crate) fn build(
     Built { doc, info }
 }
 
+/// `agent_info`: the last agent, else the virtual agent; absent when neither joined.
 fn agent_info(l: &Layout) -> Option<V> {
     if let Some(leg) = l.legs.last() {
         Some(leg.agent.object())

@@ -10,6 +10,7 @@ use crate::json::{obj, opt_ts, s, string, V};
 use crate::rng::Rng;
 use crate::SessionKind;
 
+/// The agent's site.
 fn location(offset: i32, lang: &'static str) -> V {
     // 2025-10-17T15:32:47Z, the day the tenant's location was set up.
     let at = 1_760_715_167;
@@ -27,6 +28,7 @@ fn location(offset: i32, lang: &'static str) -> V {
     }
 }
 
+/// The agent's team, for some agents.
 fn teams(rng: &mut Rng) -> V {
     if rng.chance(0.3) {
         let id = rng.range(1, 6);
@@ -38,6 +40,7 @@ fn teams(rng: &mut Rng) -> V {
     }
 }
 
+/// The parameters a virtual agent escalates with (`virtual_agent_params`).
 fn va_params(l: &Layout, ani: Option<&str>, dnis: Option<&str>) -> V {
     obj! {
         "payload_menu_id" => string(l.menu.id.to_string()),
@@ -201,6 +204,7 @@ fn call_agent(rng: &mut Rng, l: &Layout, leg: &Leg, sip: Option<&V>) -> V {
     }
 }
 
+/// A chat participant's `agent_assist` settings.
 fn agent_assist() -> V {
     obj! { "spelling_and_grammar_check" => V::Obj(vec![]) }
 }

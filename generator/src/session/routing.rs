@@ -11,6 +11,7 @@ use crate::SessionKind;
 /// Share of eligible inbound sessions whose queue has `automation_redirection` groups.
 const REDIRECTED: f64 = 0.06;
 
+/// When each queue wait offered the session to agent groups.
 pub(super) fn offer_events(rng: &mut Rng, l: &Layout) -> V {
     let ts = |t| V::Local(t, l.offset);
     let mut out = Vec::new();
@@ -27,6 +28,7 @@ pub(super) fn offer_events(rng: &mut Rng, l: &Layout) -> V {
     V::Arr(out)
 }
 
+/// One transfer per leg after the first, from the previous leg's agent and queue.
 pub(super) fn transfers(l: &Layout, duration_key: &'static str) -> V {
     let ts = |t| V::Local(t, l.offset);
     let mut out = Vec::new();
@@ -67,6 +69,7 @@ pub(super) fn transfers(l: &Layout, duration_key: &'static str) -> V {
     V::Arr(out)
 }
 
+/// The virtual agent's hand-over that a deflection redirected (some deflected sessions).
 pub(super) fn va_deflected_escalations(rng: &mut Rng, l: &Layout) -> V {
     let ts = |t| V::Local(t, l.offset);
     match (&l.va, l.deflection) {
@@ -124,6 +127,7 @@ pub(super) fn automation_redirection(rng: &mut Rng, l: &Layout) -> Option<V> {
     })
 }
 
+/// The virtual agent's hand-over to the first agent.
 pub(super) fn escalations(l: &Layout) -> V {
     let ts = |t| V::Local(t, l.offset);
     match (&l.va, l.legs.first()) {
@@ -145,6 +149,7 @@ pub(super) fn escalations(l: &Layout) -> V {
     }
 }
 
+/// The session's deflection and each deflected transfer, with the queue it came from.
 pub(super) fn deflection_details(l: &Layout) -> V {
     let mut out = Vec::new();
     if l.deflection.is_some() {

@@ -7,6 +7,7 @@ use crate::json::{obj, opt_int, opt_ts, s, string, V};
 use crate::rng::Rng;
 use crate::SessionKind;
 
+/// One queue wait per leg that had one, and the unanswered wait.
 pub(super) fn queue_durations(l: &Layout) -> V {
     let ts = |t| V::Local(t, l.offset);
     let mut out = Vec::new();
@@ -60,6 +61,7 @@ pub(super) fn queue_durations(l: &Layout) -> V {
     V::Arr(out)
 }
 
+/// The virtual agent's conversation.
 pub(super) fn va_handle_durations(rng: &mut Rng, l: &Layout, duration_key: &'static str) -> V {
     let ts = |t| V::Local(t, l.offset);
     let Some(va) = &l.va else {
@@ -86,6 +88,7 @@ pub(super) fn va_handle_durations(rng: &mut Rng, l: &Layout, duration_key: &'sta
     }])
 }
 
+/// The end user's survey after the session.
 pub(super) fn consumer_event_durations(l: &Layout) -> V {
     let ts = |t| V::Local(t, l.offset);
     match l.csat {
@@ -104,6 +107,7 @@ pub(super) fn consumer_event_durations(l: &Layout) -> V {
     }
 }
 
+/// Per leg of a call: the talk segment, then the wrap-up segment when there is one.
 pub(super) fn call_handle_durations(l: &Layout) -> V {
     let ts = |t| V::Local(t, l.offset);
     let mut out = Vec::new();
@@ -140,6 +144,7 @@ pub(super) fn call_handle_durations(l: &Layout) -> V {
     V::Arr(out)
 }
 
+/// The caller's time on the call, with the total hold time.
 pub(super) fn call_consumer_handle(l: &Layout, hold: i64) -> V {
     let ts = |t| V::Local(t, l.offset);
     match (l.end_user_connected, l.end_user_left) {
@@ -154,6 +159,7 @@ pub(super) fn call_consumer_handle(l: &Layout, hold: i64) -> V {
     }
 }
 
+/// The IVR menus the caller went through.
 pub(super) fn in_menu_durations(l: &Layout) -> V {
     let ts = |t| V::Local(t, l.offset);
     V::Arr(
@@ -176,6 +182,7 @@ pub(super) fn in_menu_durations(l: &Layout) -> V {
     )
 }
 
+/// Per leg of a chat: the talk segment with response times, then the wrap-up segment.
 pub(super) fn chat_handle_durations(rng: &mut Rng, l: &Layout) -> V {
     let ts = |t| V::Local(t, l.offset);
     let mut out = Vec::new();
@@ -226,6 +233,7 @@ pub(super) fn chat_handle_durations(rng: &mut Rng, l: &Layout) -> V {
     V::Arr(out)
 }
 
+/// The end user's time in the chat, with message and response counts.
 pub(super) fn chat_consumer_handle(rng: &mut Rng, l: &Layout, messages: i64) -> V {
     let ts = |t| V::Local(t, l.offset);
     match (l.end_user_connected, l.end_user_left) {

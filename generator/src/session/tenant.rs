@@ -94,6 +94,7 @@ pub(super) const TASK_VIRTUAL_AGENTS: [Va; 3] = [
 /// The post-session survey agent that joins some re-exports.
 pub(super) const SURVEY_VA: Va = (21, "csat_survey_tva", None);
 
+/// The virtual-agent object (`virtual_agent`, `from_virtual_agent`, `agent_info`).
 pub(super) fn va_object(va: Va) -> V {
     obj! {
         "id" => V::Int(va.0),
