@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The project's test command (README, .ci/run): every Rust test, including the BI
-# compatibility suite, which needs DuckDB, pyarrow, Polars and PySpark from PyPI in ./.venv
-# and a Java 17 runtime for Spark (installed from Debian's packages when missing).
+# The project's test command (README, .ci/run): every Rust test of the workspace (the pipeline
+# and the corpus generator), including the BI compatibility suite, which needs DuckDB, pyarrow,
+# Polars and PySpark from PyPI in ./.venv and a Java 17 runtime for Spark (installed from
+# Debian's packages when missing).
 # The venv is reused between local runs and rebuilt when tests/compat/requirements.txt changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,4 +33,4 @@ fi
 
 export SESSION_ETL_PYTHON="$PWD/$venv/bin/python"
 export SESSION_ETL_REQUIRE_COMPAT=1
-cargo test --all-targets "$@"
+cargo test --workspace --all-targets "$@"

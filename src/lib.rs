@@ -13,7 +13,6 @@ pub mod commit;
 pub mod derive;
 pub mod discover;
 pub mod error;
-pub mod generate;
 pub mod guard;
 pub mod memory;
 pub mod normalize;

@@ -8,12 +8,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use session_etl::generate::GenerateOptions;
 use session_etl::report::ProgressMode;
 use session_etl::select::Shard;
 use session_etl::settings::{cmd, Flags, Invocation, Layer, RunConfig, Settings};
 use session_etl::sink::catalog;
 use session_etl::stop::{StopFlag, EXIT_INTERRUPTED};
+use session_etl_generator::GenerateOptions;
 
 /// Exit code for a bad command line or pipeline file (clap uses it for usage errors too).
 const EXIT_USAGE: u8 = 2;
@@ -310,7 +310,7 @@ fn generate(args: GenerateArgs) -> anyhow::Result<()> {
         gzip_fraction: args.gzip_fraction,
         pretty: !args.compact,
     };
-    let truth = session_etl::generate::generate(&options)
+    let truth = session_etl_generator::generate(&options)
         .with_context(|| format!("generate into {}", options.out.display()))?;
     println!(
         "wrote {} files ({} sessions, {} superseded re-exports, {} bad, {} ignored; {:.1} MB) to {}",

@@ -5,6 +5,7 @@ mod compat;
 mod derived;
 mod docs;
 mod failures;
+mod generator;
 mod incremental;
 mod layout;
 mod rejects;

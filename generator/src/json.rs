@@ -116,7 +116,7 @@ impl V {
 /// Builds a [`V::Obj`] from `"key" => value` pairs, in order.
 macro_rules! obj {
     ($($key:expr => $value:expr),* $(,)?) => {
-        $crate::generate::json::V::Obj(vec![$(($key, $value)),*])
+        $crate::json::V::Obj(vec![$(($key, $value)),*])
     };
 }
 pub(crate) use obj;
@@ -302,7 +302,7 @@ fn write_utc_ms(ms: i64, out: &mut String) {
 }
 
 /// `2026-03-23T20:12:51Z`: an instant in UTC, second precision (truth file).
-pub(crate) fn utc_seconds(secs: i64) -> String {
+pub fn utc_seconds(secs: i64) -> String {
     let mut out = String::with_capacity(20);
     write_date_time(secs, &mut out);
     out.push('Z');
