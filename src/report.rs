@@ -7,9 +7,10 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use crate::derive::{Attr, Derived, EventCode};
-use crate::normalize::{Session, SessionKind};
+use crate::normalize::Session;
 use crate::sink::PartitionBy;
 use crate::source::Parsed;
+use crate::vocab::SessionKind;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 

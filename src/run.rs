@@ -23,21 +23,19 @@ use crate::memory::FreedMemory;
 use crate::normalize::{read_and_normalize, Session};
 use crate::reject::{FileError, RejectKind};
 use crate::report::{IncrementalSummary, Progress, RunFacts, RunSummary, ShardSummary, Tally};
-use crate::select::SessionKey;
-use crate::select::{prescan_files, select_by_key, FileKey, Moved, Selection};
+use crate::select::{prescan_files, select_by_key, Moved, Selection};
 use crate::sink::carry::{Carried, CarryOver};
 use crate::sink::exchange::{event_json, identifiers_json};
 use crate::sink::manifest::Manifest;
-use crate::sink::partition::Day;
 use crate::sink::publish::{
     new_run_id, replace_output, resolved, write_json, Existing, RUN_SUMMARY,
 };
 use crate::sink::{Publishable, RejectsTable, SessionTables, SessionsTable, Sink, TableBatch};
-use crate::source::read::Compression;
 use crate::source::Parsed;
 use crate::stable_hash::StableHash;
 use crate::state::{self, Change, Comparison, FullReason, InputState, Loaded, Produced, Rebuild};
 use crate::stop::{PausePoint, StopFlag};
+use crate::vocab::{Compression, FileKey, SessionKey};
 
 /// How a run ended.
 #[derive(Debug)]
@@ -670,7 +668,7 @@ impl<'a> ChunkBuilder<'a> {
                 file: index as usize,
                 key,
                 updated_at,
-                day: Day::of(session.created_at),
+                day: session.created_at.day(),
             });
         }
         let derived = if config.derive {

@@ -23,11 +23,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::discover::InputFiles;
 use crate::error::{Error, Result};
-use crate::normalize::{Instant, SessionKind};
-use crate::select::{prescan, prescan_file, FileKey, SessionKey};
-use crate::sink::partition::Day;
+use crate::normalize::Instant;
+use crate::select::{prescan, prescan_file};
 use crate::source::read::read_file;
 use crate::stop::StopFlag;
+use crate::vocab::{Day, FileKey, SessionKey, SessionKind};
 
 /// The state folder inside an output.
 pub const STATE_DIR: &str = "_state";

@@ -471,8 +471,8 @@ fn commit_refuses_a_shard_whose_files_do_not_match_its_manifest() {
 
 #[test]
 fn commit_refuses_shards_that_saw_the_input_change_between_them() {
-    use session_etl::normalize::SessionKind;
-    use session_etl::select::{SessionKey, Shard};
+    use session_etl::select::Shard;
+    use session_etl::vocab::{SessionKey, SessionKind};
     let dir = Dir::new();
     let input = good_input(&dir);
     let owner = |id| {

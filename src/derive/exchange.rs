@@ -8,8 +8,9 @@ use std::borrow::Cow;
 
 use crate::derive::catalog::{Attr, EventCode};
 use crate::derive::is_clean_text;
-use crate::normalize::{EscalationKind, Instant, Segment, SegmentKind, Session, SessionKind};
+use crate::normalize::{EscalationKind, Instant, Segment, SegmentKind, Session};
 use crate::source::{text, RawDisposition};
+use crate::vocab::SessionKind;
 
 /// One derived Exchange event.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,8 +5,9 @@
 //! and listed in the README: chat participants leave at `finished_at`, and virtual-agent
 //! escalations (`escalations[]`) are moments too.
 
-use crate::normalize::{EscalationKind, Instant, SegmentKind, Session, SessionKind};
+use crate::normalize::{EscalationKind, Instant, SegmentKind, Session};
 use crate::source::text;
+use crate::vocab::SessionKind;
 
 /// One moment in a session's life.
 #[derive(Debug, Clone, PartialEq)]

@@ -15,7 +15,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, TimeUnit};
 
 use crate::normalize::Instant;
-use crate::sink::partition::Day;
+use crate::vocab::Day;
 
 /// An output column type: its Arrow type and builder.
 pub trait ColumnType {

@@ -15,7 +15,7 @@ use crate::normalize::{
 };
 use crate::reject::FileError;
 use crate::sink::columns::ColumnDoc;
-use crate::sink::partition::{Day, DayRuns};
+use crate::sink::partition::DayRuns;
 use crate::source::{
     text, RawAgent, RawDeflectionDetail, RawDisposition, RawMenuPath, RawRedirectionGroup,
 };
@@ -680,7 +680,7 @@ impl SessionTables {
             source_path,
         };
         self.append_rows(s, derived, &context);
-        let day = Day::of(s.created_at);
+        let day = s.created_at.day();
         let lens = self.lens();
         for (runs, len) in self.days.iter_mut().zip(lens) {
             runs.extend_to(day, len);
