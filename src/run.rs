@@ -35,7 +35,7 @@ use crate::source::Parsed;
 use crate::stable_hash::StableHash;
 use crate::state::{self, Change, Comparison, FullReason, InputState, Loaded, Produced, Rebuild};
 use crate::stop::{PausePoint, StopFlag};
-use crate::vocab::{Compression, FileKey, SessionKey};
+use crate::vocab::{Compression, FileKey};
 
 /// How a run ended.
 #[derive(Debug)]
@@ -638,10 +638,7 @@ impl<'a> ChunkBuilder<'a> {
         let (config, selection) = (self.config, self.selection);
         // The session as read now, not as the pre-scan read it: a file rewritten in between
         // must not give a session a second row.
-        let key = SessionKey {
-            kind: session.kind,
-            id: session.raw.id,
-        };
+        let key = session.key();
         let updated_at = session.updated_at.map(|at| at.micros);
         if selection.expected(index) != Some(key) {
             if selection.is_second_read(index) {

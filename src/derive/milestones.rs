@@ -5,8 +5,7 @@
 //! and listed in the README: chat participants leave at `finished_at`, and virtual-agent
 //! escalations (`escalations[]`) are moments too.
 
-use crate::normalize::{EscalationKind, Instant, SegmentKind, Session};
-use crate::source::text;
+use crate::normalize::{text, EscalationKind, Instant, SegmentKind, Session};
 use crate::vocab::SessionKind;
 
 /// One moment in a session's life.
@@ -80,7 +79,7 @@ pub fn milestones<'a>(s: &Session<'a>) -> Vec<Milestone<'a>> {
         s.updated_at,
     ];
     for (name, at) in session_moments.into_iter().zip(session_times) {
-        push(name, at, "session", Some(s.raw.id), None, None);
+        push(name, at, "session", Some(s.id), None, None);
     }
 
     for p in &s.participants {

@@ -229,7 +229,7 @@ macro_rules! __has_flag {
 /// table! {
 ///     /// doc
 ///     pub struct ParticipantsTable("participants", s: &Session<'_>, p: &Participant<'_>) {
-///         session_id: I64, "The session's id.", required => s.raw.id;
+///         session_id: I64, "The session's id.", required => s.id;
 ///     }
 /// }
 /// ```
