@@ -253,8 +253,8 @@ fn main() -> ExitCode {
                         shards.len(),
                         output.display(),
                         committed.files,
-                        committed.summary["sessions"]["written"],
-                        committed.summary["files"]["rejected"],
+                        committed.summary.sessions.written,
+                        committed.summary.files.rejected,
                     );
                 }
                 ExitCode::SUCCESS

@@ -113,6 +113,29 @@ impl Serialize for FullReason {
     }
 }
 
+/// Read back from [`FullReason::as_str`] (a `_run.json` read by `commit`).
+impl<'de> Deserialize<'de> for FullReason {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<FullReason, D::Error> {
+        const ALL: [FullReason; 4] = [
+            FullReason::Asked,
+            FullReason::NoState,
+            FullReason::OtherVersion,
+            FullReason::SettingsChanged,
+        ];
+        let name = String::deserialize(deserializer)?;
+        ALL.into_iter()
+            .find(|reason| reason.as_str() == name)
+            .ok_or_else(|| {
+                serde::de::Error::unknown_variant(
+                    &name,
+                    &["asked", "no_state", "other_version", "settings_changed"],
+                )
+            })
+    }
+}
+
 /// What an output offers an incremental run to build on.
 #[derive(Debug)]
 pub enum Loaded {
