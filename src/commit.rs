@@ -12,20 +12,22 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::guard::{Guards, Result as GuardedResult};
+use crate::report::{EventSummary, FileCounts, RunSummary, SessionCounts, ShardRun, ShardSummary};
 use crate::sink::exchange::EXCHANGE_DIR;
 use crate::sink::manifest::Manifest;
 use crate::sink::publish::{self, new_run_id, replace_output, RUN_SUMMARY, SUCCESS_MARKER};
+use crate::sink::SessionsTable;
 use crate::stop::StopFlag;
 
 /// What a commit published.
 #[derive(Debug)]
 pub struct Committed {
     /// The merged `_run.json`.
-    pub summary: Value,
+    pub summary: RunSummary,
     /// Files linked or copied into the output.
     pub files: u64,
 }
@@ -38,7 +40,7 @@ pub fn commit(shards: &[PathBuf], output: &Path, guards: &Guards) -> Result<Comm
         crate::settings::local_path(shard, "shard")?;
     }
     crate::settings::local_path(output, "output")?;
-    let (summaries, manifests) = check_shards(shards)?;
+    let (parts, manifests) = check_shards(shards)?;
     let given = output;
     let output = &publish::resolved(output)?;
     let started_at = chrono::Utc::now();
@@ -52,68 +54,98 @@ pub fn commit(shards: &[PathBuf], output: &Path, guards: &Guards) -> Result<Comm
         &StopFlag::new(),
         |staging, existing| {
             let clock = std::time::Instant::now();
-            let mut summary = merged_summary(&summaries, &run_id, started_at);
-            let count = |v: &Value| v.as_u64().unwrap_or(0);
+            let mut summary = merged_summary(&parts, &run_id, started_at);
             guards
                 .check_result(GuardedResult {
-                    files: count(&summary["files"]["seen"]),
-                    rejected: count(&summary["files"]["rejected"]),
-                    sessions: count(&summary["rows"]["sessions"]),
+                    files: summary.files.seen,
+                    rejected: summary.files.rejected,
+                    sessions: summary.rows.get(SessionsTable::NAME).copied().unwrap_or(0),
                     previous_sessions: existing.sessions(),
                 })
                 .map_err(Error::Guard)?;
             let files = link_shard_files(shards, &manifests, staging)?;
             Manifest::write(staging)?;
-            summary["output"] = given.display().to_string().into();
-            summary["wall_time_s"] = clock.elapsed().as_secs_f64().into();
-            let path = staging.join(RUN_SUMMARY);
-            publish::write_json(&path, &summary)?;
+            summary.output = given.display().to_string();
+            summary.wall_time_s = clock.elapsed().as_secs_f64();
+            write_summary(&staging.join(RUN_SUMMARY), &summary)?;
             Ok((Committed { summary, files }, true))
         },
     )
 }
 
+/// Writes a commit's `_run.json` with its keys sorted at every level (as a JSON value has
+/// them), the order commit has always written them in, unlike a run's struct order.
+fn write_summary(path: &Path, summary: &RunSummary) -> Result<()> {
+    let sorted = serde_json::to_value(summary)
+        .map_err(|e| Error::Internal(format!("serialize {}: {e}", path.display())))?;
+    publish::write_json(path, &sorted)
+}
+
+/// One shard output's `_run.json`, checked to be a shard's.
+struct ShardPart {
+    /// Which shard it is.
+    shard: ShardSummary,
+    /// Its whole summary.
+    summary: RunSummary,
+}
+
+fn refusal(why: String) -> Error {
+    Error::Config(format!("cannot commit: {why}"))
+}
+
+/// Reads a shard's `_run.json` as the typed summary a run writes: a key missing, renamed or
+/// of another type is refused here, naming the key, rather than merged as zero.
+fn read_summary(path: &Path) -> Result<RunSummary> {
+    let bytes = fs::read(path).map_err(Error::io("read", path))?;
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| e.to_string())
+        .and_then(|summary| de.end().map(|()| summary).map_err(|e| e.to_string()))
+        .map_err(|e| {
+            refusal(format!(
+                "{} is not a shard's run summary this version can read: {e}; rerun that shard",
+                path.display()
+            ))
+        })
+}
+
 /// Reads every shard's `_run.json` and checks they are the N parts of one sharded run, each
 /// holding exactly the files its manifest lists, with the rows its `_run.json` counts.
-fn check_shards(shards: &[PathBuf]) -> Result<(Vec<Value>, Vec<Manifest>)> {
-    let refuse = |why: String| Error::Config(format!("cannot commit: {why}"));
-    let mut summaries = Vec::with_capacity(shards.len());
+fn check_shards(shards: &[PathBuf]) -> Result<(Vec<ShardPart>, Vec<Manifest>)> {
+    let mut parts: Vec<ShardPart> = Vec::with_capacity(shards.len());
     let mut manifests = Vec::with_capacity(shards.len());
     let mut seen_index = BTreeMap::new();
     for dir in shards {
         if !dir.join(SUCCESS_MARKER).exists() {
-            return Err(refuse(format!(
+            return Err(refusal(format!(
                 "{} is not a completed shard output (no {SUCCESS_MARKER})",
                 dir.display()
             )));
         }
-        let path = dir.join(RUN_SUMMARY);
-        let bytes = fs::read(&path).map_err(Error::io("read", &path))?;
-        let summary: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| refuse(format!("{}: {e}", path.display())))?;
-        let shard = &summary["shard"];
-        let (Some(index), Some(count)) = (shard["index"].as_u64(), shard["count"].as_u64()) else {
-            return Err(refuse(format!(
+        let summary = read_summary(&dir.join(RUN_SUMMARY))?;
+        let Some(shard) = summary.shard.clone() else {
+            return Err(refusal(format!(
                 "{} was not written by a `run --shard` run",
                 dir.display()
             )));
         };
-        if count != shards.len() as u64 {
-            return Err(refuse(format!(
+        let (index, count) = (shard.index, shard.count);
+        if count as usize != shards.len() {
+            return Err(refusal(format!(
                 "{} is shard {index} of {count}, but {} shard outputs were given",
                 dir.display(),
                 shards.len()
             )));
         }
         if let Some(other) = seen_index.insert(index, dir) {
-            return Err(refuse(format!(
+            return Err(refusal(format!(
                 "{} and {} are both shard {index}",
                 other.display(),
                 dir.display()
             )));
         }
         let damaged = |why: String| {
-            refuse(format!(
+            refusal(format!(
                 "the shard output {} is damaged: {why}; rerun that shard",
                 dir.display()
             ))
@@ -121,37 +153,58 @@ fn check_shards(shards: &[PathBuf]) -> Result<(Vec<Value>, Vec<Manifest>)> {
         let manifest = Manifest::read(dir).map_err(damaged)?;
         manifest.verify(dir).map_err(damaged)?;
         for (table, rows) in manifest.rows_by_folder() {
-            let counted = summary["rows"][table].as_u64();
-            if counted.is_some_and(|n| n != rows) {
-                return Err(damaged(format!(
-                    "its `{table}` files hold {rows} rows, its {RUN_SUMMARY} says {}",
-                    counted.unwrap_or(0)
-                )));
+            match summary.rows.get(table) {
+                Some(&counted) if counted != rows => {
+                    return Err(damaged(format!(
+                        "its `{table}` files hold {rows} rows, its {RUN_SUMMARY} says {counted}"
+                    )));
+                }
+                _ => {}
             }
         }
-        summaries.push(summary);
+        parts.push(ShardPart { shard, summary });
         manifests.push(manifest);
     }
-    if let Some(odd) = summaries
-        .iter()
-        .find(|s| s["shard"]["fingerprint"] != summaries[0]["shard"]["fingerprint"])
-    {
-        return Err(refuse(format!(
+    let fingerprint = &parts[0].shard.fingerprint;
+    if let Some(odd) = parts.iter().find(|p| p.shard.fingerprint != *fingerprint) {
+        return Err(refusal(format!(
             "the shards are not parts of one run: they saw different input files or settings \
              (fingerprints {} and {}); rerun the stale shards",
-            summaries[0]["shard"]["fingerprint"], odd["shard"]["fingerprint"]
+            json(fingerprint),
+            json(&odd.shard.fingerprint)
         )));
     }
-    // Tables must have the same layout to be read as one.
-    for key in ["partition_by", "session_etl_version"] {
-        if let Some(odd) = summaries.iter().find(|s| s[key] != summaries[0][key]) {
-            return Err(refuse(format!(
-                "the shards disagree on `{key}` ({} and {})",
-                summaries[0][key], odd[key]
-            )));
-        }
+    // Tables must have the same layout to be read as one, and the summary one format.
+    agree(&parts, "partition_by", |s| &s.partition_by)?;
+    agree(&parts, "session_etl_version", |s| &s.session_etl_version)?;
+    agree(&parts, "output_format", |s| &s.output_format)?;
+    Ok((parts, manifests))
+}
+
+/// Refuses shards whose summaries disagree on `key`, read by `value`.
+fn agree<T: PartialEq + Serialize>(
+    parts: &[ShardPart],
+    key: &str,
+    value: impl Fn(&RunSummary) -> &T,
+) -> Result<()> {
+    let first = value(&parts[0].summary);
+    match parts
+        .iter()
+        .map(|p| value(&p.summary))
+        .find(|v| *v != first)
+    {
+        Some(odd) => Err(refusal(format!(
+            "the shards disagree on `{key}` ({} and {})",
+            json(first),
+            json(odd)
+        ))),
+        None => Ok(()),
     }
-    Ok((summaries, manifests))
+}
+
+/// A value as it is written in `_run.json`, for messages.
+fn json(value: &impl Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// Links every file of every shard's manifest into `staging`; returns how many it placed.
@@ -192,98 +245,215 @@ fn link_shard_files(shards: &[PathBuf], manifests: &[Manifest], staging: &Path) 
 }
 
 /// The shards' `_run.json` files added up: counts and per-key maps are summed (`threads` too:
-/// the threads of all machines), lists joined, rates recomputed; what the input walk found is
-/// taken once; each shard's own run id, wall time and throughput stay under `shards`.
+/// the threads of all machines), lists joined, rates recomputed; what the input walk found and
+/// what every shard shares (tool, format, version, layout) is taken once; each shard's own run
+/// id, start, wall time and throughput stay under `shards`. `output` and `wall_time_s` are
+/// the caller's to set.
 fn merged_summary(
-    summaries: &[Value],
+    parts: &[ShardPart],
     run_id: &str,
     started_at: chrono::DateTime<chrono::Utc>,
-) -> Value {
-    let mut merged = Value::Null;
-    for summary in summaries {
-        let mut counts = summary.clone();
-        if let Some(object) = counts.as_object_mut() {
-            for per_run in ["run_id", "started_at", "wall_time_s", "throughput", "shard"] {
-                object.remove(per_run);
-            }
-        }
-        merged = add(merged, counts);
-    }
-    let seen = merged["files"]["seen"].as_u64().unwrap_or(0);
-    let rejected = merged["files"]["rejected"].as_u64().unwrap_or(0);
-    merged["reject_rate"] = if seen == 0 {
-        0.0.into()
-    } else {
-        (rejected as f64 / seen as f64).into()
+) -> RunSummary {
+    let first = &parts[0].summary;
+    let all = || parts.iter().map(|p| &p.summary);
+    let total = |count: fn(&RunSummary) -> u64| all().map(count).sum::<u64>();
+    let files = FileCounts {
+        seen: total(|s| s.files.seen),
+        sessions: total(|s| s.files.sessions),
+        rejected: total(|s| s.files.rejected),
+        superseded: total(|s| s.files.superseded),
+        // Every shard walks the whole input: what the walk found is counted once, not N times.
+        ignored: first.files.ignored,
+        walk_errors: first.files.walk_errors,
+        external_links: first.files.external_links,
+        bytes_read: total(|s| s.files.bytes_read),
+        other_shards: 0,
     };
-    merged["files"]["other_shards"] = 0.into();
-    // Every shard walks the whole input: what the walk found is counted once, not N times.
-    merged["files"]["ignored"] = summaries[0]["files"]["ignored"].clone();
-    merged["files"]["walk_errors"] = summaries[0]["files"]["walk_errors"].clone();
-    merged["files"]["external_links"] = summaries[0]["files"]["external_links"].clone();
-    merged["walk_errors"] = summaries[0]["walk_errors"].clone();
-    merged["run_id"] = run_id.into();
-    merged["started_at"] = started_at
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        .into();
-    merged["shard"] = Value::Null;
-    merged["shards"] = summaries
-        .iter()
-        .map(|s| {
-            serde_json::json!({
-                "shard": s["shard"],
-                "run_id": s["run_id"],
-                "started_at": s["started_at"],
-                "wall_time_s": s["wall_time_s"],
-                "throughput": s["throughput"],
-            })
-        })
-        .collect();
-    merged
+    RunSummary {
+        tool: first.tool.clone(),
+        output_format: first.output_format,
+        session_etl_version: first.session_etl_version.clone(),
+        run_id: run_id.to_owned(),
+        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        wall_time_s: 0.0,
+        inputs: joined(all().map(|s| &s.inputs)),
+        output: first.output.clone(),
+        shard: None,
+        // A shard is never an incremental run.
+        incremental: None,
+        threads: all().map(|s| s.threads).sum(),
+        reject_rate: if files.seen == 0 {
+            0.0
+        } else {
+            files.rejected as f64 / files.seen as f64
+        },
+        files,
+        rejects_by_kind: summed(all().map(|s| &s.rejects_by_kind)),
+        sessions: SessionCounts {
+            written: total(|s| s.sessions.written),
+            calls: total(|s| s.sessions.calls),
+            chats: total(|s| s.sessions.chats),
+        },
+        duplicates_collapsed: total(|s| s.duplicates_collapsed),
+        rows: summed(all().map(|s| &s.rows)),
+        partition_by: first.partition_by,
+        partitions: joined(all().map(|s| &s.partitions)),
+        unknown_statuses: summed(all().map(|s| &s.unknown_statuses)),
+        unknown_statuses_unlisted: total(|s| s.unknown_statuses_unlisted),
+        unknown_fields: summed(all().map(|s| &s.unknown_fields)),
+        unknown_fields_unlisted: total(|s| s.unknown_fields_unlisted),
+        events: EventSummary {
+            derived: first.events.derived,
+            by_code: summed(all().map(|s| &s.events.by_code)),
+            total: total(|s| s.events.total),
+            unaddressable_events: total(|s| s.events.unaddressable_events),
+            sessions_without_identifiers: total(|s| s.events.sessions_without_identifiers),
+            missing_required: summed(all().map(|s| &s.events.missing_required)),
+            duplicate_event_ids: total(|s| s.events.duplicate_event_ids),
+            published_events: total(|s| s.events.published_events),
+            request_bodies: total(|s| s.events.request_bodies),
+            individuals: total(|s| s.events.individuals),
+        },
+        throughput: None,
+        walk_errors: first.walk_errors.clone(),
+        shards: Some(
+            parts
+                .iter()
+                .map(|p| ShardRun {
+                    shard: p.shard.clone(),
+                    run_id: p.summary.run_id.clone(),
+                    started_at: p.summary.started_at.clone(),
+                    wall_time_s: p.summary.wall_time_s,
+                    throughput: p.summary.throughput.clone(),
+                })
+                .collect(),
+        ),
+    }
 }
 
-/// `a + b` for run summaries: numbers add, objects merge key by key, arrays join without
-/// repeats (sorted when they hold strings), and anything else keeps the first value.
-fn add(a: Value, b: Value) -> Value {
-    match (a, b) {
-        (Value::Null, b) => b,
-        (Value::Number(x), Value::Number(y)) => match (x.as_u64(), y.as_u64()) {
-            (Some(x), Some(y)) => (x + y).into(),
-            _ => (x.as_f64().unwrap_or(0.0) + y.as_f64().unwrap_or(0.0)).into(),
-        },
-        (Value::Object(mut x), Value::Object(y)) => {
-            for (key, value) in y {
-                let sum = add(x.remove(&key).unwrap_or(Value::Null), value);
-                x.insert(key, sum);
-            }
-            Value::Object(x)
+/// Per-key counts summed key by key.
+fn summed<'a>(maps: impl Iterator<Item = &'a BTreeMap<String, u64>>) -> BTreeMap<String, u64> {
+    let mut sum = BTreeMap::new();
+    for map in maps {
+        for (key, n) in map {
+            *sum.entry(key.clone()).or_default() += n;
         }
-        (Value::Array(mut x), Value::Array(y)) => {
-            for value in y {
-                if !x.contains(&value) {
-                    x.push(value);
-                }
-            }
-            if x.iter().all(Value::is_string) {
-                x.sort_by(|p, q| p.as_str().cmp(&q.as_str()));
-            }
-            Value::Array(x)
-        }
-        (a, _) => a,
     }
+    sum
+}
+
+/// Lists joined: the first one whole, then the values of the others it does not hold yet,
+/// sorted.
+fn joined<'a>(lists: impl Iterator<Item = &'a Vec<String>>) -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
+    for (i, list) in lists.enumerate() {
+        for value in list {
+            if i == 0 || !all.contains(value) {
+                all.push(value.clone());
+            }
+        }
+    }
+    all.sort();
+    all
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Shard `index` of 2 as a run writes its `_run.json`, with `seen` files.
+    fn part(index: u32, seen: u64, partitions: &[&str]) -> ShardPart {
+        let summary: RunSummary = serde_json::from_value(serde_json::json!({
+            "tool": "session-etl", "output_format": 1, "session_etl_version": "0.1.0",
+            "run_id": format!("r{index}"), "started_at": "2026-02-01T00:00:00Z",
+            "wall_time_s": 1.5, "inputs": ["/in/b", "/in/a"], "output": format!("/s{index}"),
+            "shard": {"index": index, "count": 2, "fingerprint": "f"}, "incremental": null,
+            "threads": 2,
+            "files": {"seen": seen, "sessions": seen - 1, "rejected": 1, "superseded": 0,
+                      "ignored": 4, "walk_errors": 0, "external_links": 0, "bytes_read": 10,
+                      "other_shards": 9},
+            "rejects_by_kind": {"empty_file": 1}, "reject_rate": 0.5,
+            "sessions": {"written": seen - 1, "calls": seen - 1, "chats": 0},
+            "duplicates_collapsed": 0, "rows": {"sessions": seen - 1, "events": index},
+            "partition_by": "date", "partitions": partitions,
+            "unknown_statuses": {}, "unknown_statuses_unlisted": 0,
+            "unknown_fields": {"x": 1}, "unknown_fields_unlisted": 0,
+            "events": {"derived": true, "by_code": {"agentTalk": 2}, "total": 2,
+                       "unaddressable_events": 0, "sessions_without_identifiers": 0,
+                       "missing_required": {}, "duplicate_event_ids": 0, "published_events": 2,
+                       "request_bodies": 1, "individuals": 1},
+            "throughput": {"files_per_s": 2.0, "sessions_per_s": 1.0, "mb_per_s": 0.5},
+            "walk_errors": []
+        }))
+        .unwrap();
+        ShardPart {
+            shard: summary.shard.clone().unwrap(),
+            summary,
+        }
+    }
+
     #[test]
-    fn summaries_add_up_key_by_key() {
-        let a = serde_json::json!({"files": {"seen": 3}, "rows": {"sessions": 2}, "partitions": ["b", "a"], "derived": true, "rate": 0.5});
-        let b = serde_json::json!({"files": {"seen": 4}, "rows": {"sessions": 1, "events": 5}, "partitions": ["c", "a"], "derived": true, "rate": 0.25});
+    fn summaries_add_up_key_by_key_and_shared_facts_are_taken_once() {
+        let parts = [
+            part(0, 3, &["date=b", "date=a"]),
+            part(1, 5, &["date=c", "date=a"]),
+        ];
+        let started = chrono::DateTime::parse_from_rfc3339("2026-02-02T00:00:00Z").unwrap();
+        let merged = merged_summary(&parts, "c", started.into());
+        assert_eq!((merged.files.seen, merged.files.rejected), (8, 2));
+        assert_eq!((merged.files.ignored, merged.files.other_shards), (4, 0));
         assert_eq!(
-            add(add(Value::Null, a), b),
-            serde_json::json!({"files": {"seen": 7}, "rows": {"sessions": 3, "events": 5}, "partitions": ["a", "b", "c"], "derived": true, "rate": 0.75})
+            merged.rows,
+            BTreeMap::from([("events".into(), 1), ("sessions".into(), 6)])
         );
+        assert_eq!(merged.partitions, ["date=a", "date=b", "date=c"]);
+        assert_eq!(merged.inputs, ["/in/a", "/in/b"]);
+        assert_eq!((merged.reject_rate, merged.threads), (0.25, 4));
+        assert_eq!(
+            (
+                merged.unknown_fields["x"],
+                merged.events.by_code["agentTalk"]
+            ),
+            (2, 4)
+        );
+        // What every shard shares is not summed: an output_format of 2 would make the merged
+        // output one no later run may replace.
+        assert_eq!((merged.output_format, merged.events.derived), (1, true));
+        assert!(merged.shard.is_none() && merged.throughput.is_none());
+        let shards = merged.shards.as_deref().unwrap();
+        assert_eq!(
+            (shards[1].run_id.as_str(), shards[1].shard.index),
+            ("r1", 1)
+        );
+        // Written with the keys sorted at every level, `shards` among them and no
+        // `throughput` of the whole.
+        let value = serde_json::to_value(&merged).unwrap();
+        let json = serde_json::to_string(&value).unwrap();
+        assert!(
+            json.starts_with(r#"{"duplicates_collapsed":0,"events":{"by_code""#),
+            "{json}"
+        );
+        assert!(value["shard"].is_null() && value.get("throughput").is_none());
+    }
+
+    #[test]
+    fn a_shard_summary_that_is_not_a_run_summary_is_refused_naming_file_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(RUN_SUMMARY);
+        let good = serde_json::to_string(&part(0, 3, &[]).summary).unwrap();
+        fs::write(&path, good.replace("\"seen\"", "\"seen_files\"")).unwrap();
+        let err = read_summary(&path).unwrap_err().to_string();
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains("files: missing field `seen`"), "{err}");
+        fs::write(&path, good.replace("\"threads\":2", "\"threads\":\"2\"")).unwrap();
+        let err = read_summary(&path).unwrap_err().to_string();
+        assert!(err.contains("threads: invalid type: string"), "{err}");
+        fs::write(&path, format!("{good} {{}}")).unwrap();
+        assert!(read_summary(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("trailing"));
+        fs::write(&path, good).unwrap();
+        assert_eq!(read_summary(&path).unwrap().files.seen, 3);
     }
 }

@@ -14,8 +14,8 @@ use walkdir::WalkDir;
 
 use crate::error::{Error, Result};
 use crate::paths::Identity;
-use crate::source::read::Compression;
 use crate::stop::{PausePoint, StopFlag};
+use crate::vocab::Compression;
 
 /// One input file, as a view into an [`InputFiles`] list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

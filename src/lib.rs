@@ -7,7 +7,9 @@
 //!     → sink (tables, Parquet, Exchange request bodies, publish) ↘ report (progress, _run.json)
 //! ```
 //!
-//! [`run::run`] wires the stages together; `main.rs` only parses arguments.
+//! [`run::run`] wires the stages together; `main.rs` only parses arguments. The types every
+//! stage names (session and file keys, days, call or chat, compression) live below the
+//! stages, in [`vocab`], so that no stage depends on another for them.
 
 pub mod commit;
 pub mod derive;
@@ -28,5 +30,6 @@ pub mod stable_hash;
 pub mod state;
 pub mod stop;
 pub mod validate;
+pub mod vocab;
 
 pub use error::{Error, Result};

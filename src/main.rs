@@ -279,8 +279,8 @@ fn commit(shards: &[PathBuf], flags: &Layer, quiet: bool) -> anyhow::Result<()> 
             shards.len(),
             output.display(),
             committed.files,
-            committed.summary["sessions"]["written"],
-            committed.summary["files"]["rejected"],
+            committed.summary.sessions.written,
+            committed.summary.files.rejected,
         );
     }
     Ok(())

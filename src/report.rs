@@ -7,11 +7,12 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use crate::derive::{Attr, Derived, EventCode};
-use crate::normalize::{Session, SessionKind};
+use crate::normalize::Session;
 use crate::sink::PartitionBy;
 use crate::source::Parsed;
+use crate::vocab::SessionKind;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Counters one worker accumulates for one chunk of files; merged by the runner.
 #[derive(Debug, Default, Clone)]
@@ -140,7 +141,7 @@ impl KeyCounts {
 
 /// File accounting: `sessions + rejected + superseded = seen` in a full run. In an
 /// incremental run `seen` is the whole input and the other counts are this run's work.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct FileCounts {
     /// Session files discovered (`*.json`, `*.json.gz`, and files named explicitly).
     pub seen: u64,
@@ -162,16 +163,18 @@ pub struct FileCounts {
     pub other_shards: u64,
 }
 
-/// `_run.json`: everything a scheduler or a person needs to judge a run.
-#[derive(Debug, Clone, Serialize)]
+/// `_run.json`: everything a scheduler or a person needs to judge a run. Written by a run,
+/// read back by `commit` (a shard's) and written again merged: one type for both, so a key
+/// renamed here is renamed for `commit` too, and a shard summary without it is refused.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunSummary {
     /// Always `session-etl`: with `output_format`, what marks a folder as this tool's own
     /// (a `_SUCCESS` alone may be Spark's).
-    pub tool: &'static str,
+    pub tool: String,
     /// The layout version of the output ([`crate::sink::publish::OUTPUT_FORMAT`]).
     pub output_format: u64,
     /// Version of session-etl that wrote the output.
-    pub session_etl_version: &'static str,
+    pub session_etl_version: String,
     /// Unique id of the run (also the prefix of its Parquet file names).
     pub run_id: String,
     /// UTC start, RFC 3339.
@@ -218,14 +221,35 @@ pub struct RunSummary {
     pub unknown_fields_unlisted: u64,
     /// Derived Acoustic Exchange events.
     pub events: EventSummary,
-    /// Throughput of the whole run.
-    pub throughput: Throughput,
+    /// Throughput of the whole run; absent from a commit's summary, whose shards each have
+    /// their own (under `shards`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<Throughput>,
     /// Walk errors, first 20 (the count is in `files.walk_errors`).
     pub walk_errors: Vec<String>,
+    /// The shards a commit merged, each with its own run id, start, wall time and
+    /// throughput; absent from a run's summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<Vec<ShardRun>>,
+}
+
+/// One shard of a commit, as it ran (`_run.json` → `shards[]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShardRun {
+    /// Which shard.
+    pub shard: ShardSummary,
+    /// Its run id.
+    pub run_id: String,
+    /// When it started, RFC 3339.
+    pub started_at: String,
+    /// Its wall time, seconds.
+    pub wall_time_s: f64,
+    /// Its throughput.
+    pub throughput: Option<Throughput>,
 }
 
 /// Which part of which sharded run an output is (`_run.json` → `shard`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShardSummary {
     /// This shard.
     pub index: u32,
@@ -238,7 +262,7 @@ pub struct ShardSummary {
 }
 
 /// What an incremental run compared and redid (`_run.json` → `incremental`).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct IncrementalSummary {
     /// The run whose output and state this one started from; null when it started from
     /// scratch.
@@ -277,7 +301,7 @@ pub struct IncrementalSummary {
 }
 
 /// What was derived for Acoustic Exchange (`_run.json` → `events`).
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct EventSummary {
     /// False when the run skipped derivation (`--no-derive`).
     pub derived: bool,
@@ -303,7 +327,7 @@ pub struct EventSummary {
 }
 
 /// Sessions written.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct SessionCounts {
     /// All sessions.
     pub written: u64,
@@ -314,7 +338,7 @@ pub struct SessionCounts {
 }
 
 /// Whole-run rates.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Throughput {
     /// Session files per second (seen / wall time).
     pub files_per_s: f64,
@@ -341,16 +365,18 @@ impl RunSummary {
         }
         let rows: Vec<String> = self.rows.iter().map(|(t, n)| format!("{t}={n}")).collect();
         table.line("rows", rows.join(" "));
-        table.line(
-            "throughput",
-            format!(
-                "{:.1}s wall, {:.0} files/s, {:.0} sessions/s, {:.1} MB/s",
-                self.wall_time_s,
-                self.throughput.files_per_s,
-                self.throughput.sessions_per_s,
-                self.throughput.mb_per_s
-            ),
-        );
+        if let Some(throughput) = &self.throughput {
+            table.line(
+                "throughput",
+                format!(
+                    "{:.1}s wall, {:.0} files/s, {:.0} sessions/s, {:.1} MB/s",
+                    self.wall_time_s,
+                    throughput.files_per_s,
+                    throughput.sessions_per_s,
+                    throughput.mb_per_s
+                ),
+            );
+        }
         table.0
     }
 
@@ -529,9 +555,9 @@ impl RunSummary {
         }
         let sessions = tally.calls + tally.chats;
         RunSummary {
-            tool: crate::sink::publish::TOOL,
+            tool: crate::sink::publish::TOOL.to_owned(),
             output_format: crate::sink::publish::OUTPUT_FORMAT,
-            session_etl_version: env!("CARGO_PKG_VERSION"),
+            session_etl_version: env!("CARGO_PKG_VERSION").to_owned(),
             run_id: facts.run_id.to_owned(),
             started_at: facts
                 .started_at
@@ -596,17 +622,18 @@ impl RunSummary {
                 request_bodies: written.exchange.bodies,
                 individuals: written.exchange.individuals,
             },
-            throughput: Throughput {
+            throughput: Some(Throughput {
                 files_per_s: seen as f64 / wall,
                 sessions_per_s: sessions as f64 / wall,
                 mb_per_s: tally.bytes_read as f64 / 1e6 / wall,
-            },
+            }),
             walk_errors: discovery
                 .walk_errors
                 .iter()
                 .take(20)
                 .map(|e| e.message.clone())
                 .collect(),
+            shards: None,
         }
     }
 }

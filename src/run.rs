@@ -22,22 +22,20 @@ use crate::memory::FreedMemory;
 use crate::normalize::{read_and_normalize, Session};
 use crate::reject::{FileError, RejectKind};
 use crate::report::{IncrementalSummary, Progress, RunFacts, RunSummary, ShardSummary, Tally};
-use crate::select::SessionKey;
-use crate::select::{prescan_files, select_by_key, FileKey, Moved, Selection};
+use crate::select::{prescan_files, select_by_key, Moved, Selection};
 use crate::settings::RunConfig;
 use crate::sink::carry::{Carried, CarryOver};
 use crate::sink::exchange::{event_json, identifiers_json};
 use crate::sink::manifest::Manifest;
-use crate::sink::partition::Day;
 use crate::sink::publish::{
     new_run_id, replace_output, resolved, write_json, Existing, RUN_SUMMARY,
 };
 use crate::sink::{Publishable, RejectsTable, SessionTables, SessionsTable, Sink, TableBatch};
-use crate::source::read::Compression;
 use crate::source::Parsed;
 use crate::stable_hash::StableHash;
 use crate::state::{self, Change, Comparison, FullReason, InputState, Loaded, Produced, Rebuild};
 use crate::stop::{PausePoint, StopFlag};
+use crate::vocab::{Compression, FileKey};
 
 /// How a run ended.
 #[derive(Debug)]
@@ -671,10 +669,7 @@ impl<'a> ChunkBuilder<'a> {
         let (config, selection) = (self.config, self.selection);
         // The session as read now, not as the pre-scan read it: a file rewritten in between
         // must not give a session a second row.
-        let key = SessionKey {
-            kind: session.kind,
-            id: session.raw.id,
-        };
+        let key = session.key();
         let updated_at = session.updated_at.map(|at| at.micros);
         if selection.expected(index) != Some(key) {
             if selection.is_second_read(index) {
@@ -701,7 +696,7 @@ impl<'a> ChunkBuilder<'a> {
                 file: index as usize,
                 key,
                 updated_at,
-                day: Day::of(session.created_at),
+                day: session.created_at.day(),
             });
         }
         let derived = if config.derive {

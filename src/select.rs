@@ -17,20 +17,12 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visi
 
 use crate::discover::{InputFile, InputFiles};
 use crate::error::{Error, Result};
-use crate::normalize::{Instant, KindEvidence, SessionKind};
+use crate::normalize::{Instant, KindEvidence};
 use crate::source::read::{read_file, read_prefix};
 use crate::source::Str;
 use crate::stable_hash::fnv1a;
 use crate::stop::{PausePoint, StopFlag};
-
-/// The identity of a session across exports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SessionKey {
-    /// Call or chat.
-    pub kind: SessionKind,
-    /// The platform id.
-    pub id: i64,
-}
+use crate::vocab::{FileKey, SessionKey};
 
 /// One of `count` disjoint parts of the input, for running a big backfill on several
 /// machines (`--shard index/count`) and merging the parts with `session-etl commit`.
@@ -208,10 +200,6 @@ impl Selection {
 /// Bytes of each file the pre-scan reads first: the header keys sit in the first ~500 bytes of
 /// real and generated exports. A file whose header is not complete within them is read whole.
 const PREFIX_BYTES: usize = 4096;
-
-/// What the pre-scan learns of one file: its session and `updated_at`, or `None` when the
-/// file has no readable key (the full parse then says precisely why).
-pub type FileKey = Option<(SessionKey, Option<i64>)>;
 
 /// Pre-scans every file in parallel and picks the export to keep for each session of `shard`
 /// (of every session when `None`).
@@ -458,6 +446,7 @@ impl<'de: 'a, 'a> Visitor<'de> for HeaderSeed<'_, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::SessionKind;
 
     #[test]
     fn shards_parse_and_split_sessions_exactly_and_evenly() {
@@ -522,7 +511,7 @@ mod tests {
         files.push(InputFile {
             path: &path,
             size: 0,
-            compression: crate::source::read::Compression::None,
+            compression: crate::vocab::Compression::None,
             modified_ns: None,
         });
     }
@@ -562,7 +551,7 @@ mod tests {
             files.push(InputFile {
                 path: std::path::Path::new(name),
                 size: 1,
-                compression: crate::source::read::Compression::None,
+                compression: crate::vocab::Compression::None,
                 modified_ns: None,
             });
         }

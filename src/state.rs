@@ -23,11 +23,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::discover::InputFiles;
 use crate::error::{Error, Result};
-use crate::normalize::{Instant, SessionKind};
-use crate::select::{prescan, prescan_file, FileKey, SessionKey};
-use crate::sink::partition::Day;
+use crate::normalize::Instant;
+use crate::select::{prescan, prescan_file};
 use crate::source::read::read_file;
 use crate::stop::StopFlag;
+use crate::vocab::{Day, FileKey, SessionKey, SessionKind};
 
 /// The state folder inside an output.
 pub const STATE_DIR: &str = "_state";
@@ -110,6 +110,29 @@ impl Serialize for FullReason {
         serializer: S,
     ) -> std::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Read back from [`FullReason::as_str`] (a `_run.json` read by `commit`).
+impl<'de> Deserialize<'de> for FullReason {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<FullReason, D::Error> {
+        const ALL: [FullReason; 4] = [
+            FullReason::Asked,
+            FullReason::NoState,
+            FullReason::OtherVersion,
+            FullReason::SettingsChanged,
+        ];
+        let name = String::deserialize(deserializer)?;
+        ALL.into_iter()
+            .find(|reason| reason.as_str() == name)
+            .ok_or_else(|| {
+                serde::de::Error::unknown_variant(
+                    &name,
+                    &["asked", "no_state", "other_version", "settings_changed"],
+                )
+            })
     }
 }
 

@@ -8,9 +8,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 
-use session_etl::normalize::{normalize, Instant, Segment, SegmentKind, Session, SessionKind};
-use session_etl::source::read::{read_file, Compression};
+use session_etl::normalize::{normalize, Instant, Segment, SegmentKind, Session};
+use session_etl::source::read::read_file;
 use session_etl::source::{parse, text};
+use session_etl::vocab::{Compression, SessionKind};
 use session_etl_generator::{
     generate, has_word, is_e164, is_email, utc_seconds, BadKind, Facts, GenerateOptions, Truth,
     EVENT_CODES, RULES,

@@ -470,9 +470,47 @@ fn commit_refuses_a_shard_whose_files_do_not_match_its_manifest() {
 }
 
 #[test]
+fn commit_refuses_a_shard_summary_with_a_key_it_does_not_know_and_names_the_file() {
+    let dir = Dir::new();
+    let input = good_input(&dir);
+    let shards = [dir.join("s0"), dir.join("s1")];
+    shard(&input, &shards[0], "0/2");
+    shard(&input, &shards[1], "1/2");
+    // A key renamed (by another version, by hand): refused, not merged as zero.
+    let summary = shards[1].join("_run.json");
+    let saved = std::fs::read_to_string(&summary).unwrap();
+    std::fs::write(&summary, saved.replacen("\"seen\"", "\"files_seen\"", 1)).unwrap();
+    let stderr = commit(&dir, &shards, 2);
+    assert!(
+        stderr.contains(&summary.display().to_string())
+            && stderr.contains("files: missing field `seen`"),
+        "{stderr}"
+    );
+    assert!(!dir.join("merged").exists());
+    std::fs::write(&summary, saved).unwrap();
+    commit(&dir, &shards, 0);
+}
+
+#[test]
+fn a_committed_output_is_replaced_by_the_next_commit_and_by_a_run() {
+    let dir = Dir::new();
+    let input = good_input(&dir);
+    let shards = [dir.join("s0"), dir.join("s1")];
+    shard(&input, &shards[0], "0/2");
+    shard(&input, &shards[1], "1/2");
+    commit(&dir, &shards, 0);
+    assert_eq!(run_summary(&dir.join("merged"))["output_format"], 1);
+    commit(&dir, &shards, 0);
+    session_etl(&["run", "--quiet", "--output"])
+        .arg(dir.join("merged"))
+        .arg(&input)
+        .assert_exit(0);
+}
+
+#[test]
 fn commit_refuses_shards_that_saw_the_input_change_between_them() {
-    use session_etl::normalize::SessionKind;
-    use session_etl::select::{SessionKey, Shard};
+    use session_etl::select::Shard;
+    use session_etl::vocab::{SessionKey, SessionKind};
     let dir = Dir::new();
     let input = good_input(&dir);
     let owner = |id| {

@@ -8,8 +8,10 @@ use std::borrow::Cow;
 
 use crate::derive::catalog::{Attr, EventCode};
 use crate::derive::is_clean_text;
-use crate::normalize::{EscalationKind, Instant, Segment, SegmentKind, Session, SessionKind};
-use crate::source::{text, RawDisposition};
+use crate::normalize::{
+    text, EscalationKind, Instant, RawDisposition, Segment, SegmentKind, Session,
+};
+use crate::vocab::SessionKind;
 
 /// One derived Exchange event.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,7 +170,7 @@ impl<'a> Facts<'a> {
         };
         Facts {
             kind: s.kind.as_str(),
-            id: s.raw.id,
+            id: s.id,
             direction,
             sub_channel,
             device_type,

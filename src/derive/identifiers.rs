@@ -11,8 +11,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::derive::is_bidi_control;
-use crate::normalize::Session;
-use crate::source::{text, Scalar};
+use crate::normalize::{text, Scalar, Session};
 
 /// A session field an identifier can be taken from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,8 +5,8 @@
 //! and listed in the README: chat participants leave at `finished_at`, and virtual-agent
 //! escalations (`escalations[]`) are moments too.
 
-use crate::normalize::{EscalationKind, Instant, SegmentKind, Session, SessionKind};
-use crate::source::text;
+use crate::normalize::{text, EscalationKind, Instant, SegmentKind, Session};
+use crate::vocab::SessionKind;
 
 /// One moment in a session's life.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +32,7 @@ pub fn milestones<'a>(s: &Session<'a>) -> Vec<Milestone<'a>> {
     let mut line = Timeline {
         out: Vec::with_capacity(16 + 2 * (s.participants.len() + s.segments.len())),
     };
-    let session = About::of("session", Some(s.raw.id));
+    let session = About::of("session", Some(s.id));
     for (name, at) in session_names(s.kind).into_iter().zip([
         Some(s.created_at),
         s.queued_at,

@@ -3,6 +3,7 @@
 use chrono::DateTime;
 
 use crate::reject::quote;
+use crate::vocab::Day;
 
 /// The first instant the tables hold, 0001-01-01T00:00:00Z, in microseconds since the epoch.
 ///
@@ -77,6 +78,11 @@ impl Instant {
     /// Whole seconds since the epoch (floor), for second-resolution comparisons.
     pub fn unix_seconds(self) -> i64 {
         self.micros.div_euclid(1_000_000)
+    }
+
+    /// The UTC day this instant falls on (whatever offset it was written in).
+    pub fn day(self) -> Day {
+        Day::of_unix_micros(self.micros)
     }
 }
 

@@ -1,44 +1,8 @@
 //! Call or chat: decided from the document, falling back to the session type text and then
 //! to the file name (`call-1418.json`, `chat-135.json`).
 
-use std::fmt;
-
 use crate::reject::{FileError, RejectKind};
-
-/// The two kinds of session the platform exports. Ids are unique per kind only: call 135
-/// and chat 135 are different sessions, so every table keys sessions by `(kind, session_id)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SessionKind {
-    /// A voice session.
-    Call,
-    /// A messaging session (web, mobile, SMS, WhatsApp...).
-    Chat,
-}
-
-impl SessionKind {
-    /// `call` or `chat`, as written to the `kind` columns.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionKind::Call => "call",
-            SessionKind::Chat => "chat",
-        }
-    }
-
-    /// The kind written as `name` in a `kind` column, the inverse of [`SessionKind::as_str`].
-    pub fn from_name(name: &str) -> Option<SessionKind> {
-        match name {
-            "call" => Some(SessionKind::Call),
-            "chat" => Some(SessionKind::Chat),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for SessionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::vocab::SessionKind;
 
 /// What a document says about its own kind.
 #[derive(Debug, Default, Clone, Copy)]

@@ -5,7 +5,10 @@
 //! name and code, timestamps to UTC, durations to seconds, which agent variant handled the
 //! session, and the six kinds of time segment flattened into one shape. Values that need no
 //! interpretation stay borrowed from the raw document (`session.raw.voip_provider`), so this
-//! stage copies little and allocates only the per-session vectors.
+//! stage copies little and allocates only the per-session vectors. The raw record types reach
+//! the later stages through this module's re-exports, so they never depend on `source`. A
+//! value that needs interpreting before it can be written (a fallback between two keys, a
+//! number rendered as text) is a field here, not a rule in `sink`.
 //!
 //! Policy (documented in the README): a session is rejected when `id` is missing or not an
 //! integer, its kind cannot be decided, `created_at` is missing, or *any* timestamp or
@@ -21,11 +24,20 @@ use std::borrow::Cow;
 use std::fmt;
 
 pub use instant::Instant;
-pub use kind::{KindEvidence, SessionKind};
+pub use kind::KindEvidence;
 pub use status::Status;
 
+use crate::vocab::SessionKind;
+
+/// The raw records a [`Session`] exposes (`session.raw`, `participant.raw`...) and their leaf
+/// types, for the values that need no interpretation. The stages after this one reach them
+/// through here, never through `source`: normalize is the one door between the parse and the
+/// rest of the pipeline.
+pub use crate::source::types::*;
+pub use crate::source::{text, Opaque, Scalar, Str};
+
 use crate::reject::{FileError, RejectKind};
-use crate::source::*;
+use crate::vocab::SessionKey;
 
 /// Reads one input file into `buf`, parses and normalizes it: every check a file goes
 /// through before it becomes rows, the same in `run` and in `validate`. `on_read` is told the
@@ -57,6 +69,8 @@ pub fn read_and_normalize<R>(
 pub struct Session<'a> {
     /// The document as parsed, for values that need no interpretation.
     pub raw: &'a RawSession<'a>,
+    /// `id`: the platform id, unique per kind (see [`Session::key`]).
+    pub id: i64,
     /// Call or chat.
     pub kind: SessionKind,
     /// `status` as name and code; `None` when the document has no status.
@@ -95,6 +109,10 @@ pub struct Session<'a> {
     pub longest_response_time_s: Option<i64>,
     /// Which variant of `agent_info` the document carries.
     pub agent_kind: Option<AgentKind>,
+    /// `agent_info.agent_number` as text (a number in its JSON spelling).
+    pub agent_number: Option<Cow<'a, str>>,
+    /// `adapter_fail_code` as text (a number in its JSON spelling).
+    pub adapter_fail_code: Option<Cow<'a, str>>,
     /// `participants[]`.
     pub participants: Vec<Participant<'a>>,
     /// `transfers[]`.
@@ -111,6 +129,16 @@ pub struct Session<'a> {
     pub offer_events: Vec<OfferEvent<'a>>,
     /// Open-ended key/value data: custom data, SIP headers, virtual-agent parameters.
     pub attributes: Vec<Attribute<'a>>,
+}
+
+impl Session<'_> {
+    /// The session's identity across exports: `(kind, id)`.
+    pub fn key(&self) -> SessionKey {
+        SessionKey {
+            kind: self.kind,
+            id: self.id,
+        }
+    }
 }
 
 /// Whether `agent_info` describes a human or a virtual agent.
@@ -155,6 +183,13 @@ pub struct Participant<'a> {
     pub duration_s: Option<i64>,
     /// `hold_duration`, seconds.
     pub hold_duration_s: Option<i64>,
+    /// The agent's location id: `location_id`, else `location.id`.
+    pub location_id: Option<i64>,
+    /// Whether agent assist has a spelling and grammar check configured (`agent_assist` has
+    /// a `spelling_and_grammar_check` key); `None` without `agent_assist`.
+    pub spelling_and_grammar_check: Option<bool>,
+    /// `adapter_fail_code` as text (a number in its JSON spelling).
+    pub adapter_fail_code: Option<Cow<'a, str>>,
 }
 
 /// One `transfers[]` entry.
@@ -507,6 +542,12 @@ pub fn normalize<'a>(raw: &'a RawSession<'a>, file_name: &str) -> Result<Session
                 },
                 duration_s: at.either_seconds(&p.call_duration, &p.chat_duration)?,
                 hold_duration_s: at.seconds(&p.hold_duration, "hold_duration")?,
+                location_id: p.location_id.or(p.location.as_ref().and_then(|l| l.id)),
+                spelling_and_grammar_check: p
+                    .agent_assist
+                    .as_ref()
+                    .map(|a| a.keys().any(|k| k.as_str() == "spelling_and_grammar_check")),
+                adapter_fail_code: p.adapter_fail_code.as_ref().map(Scalar::to_text),
             })
         })
         .collect::<Result<Vec<_>, FileError>>()?;
@@ -614,6 +655,7 @@ pub fn normalize<'a>(raw: &'a RawSession<'a>, file_name: &str) -> Result<Session
 
     Ok(Session {
         raw,
+        id: raw.id,
         kind,
         status: raw.status.as_ref().map(Status::from_scalar),
         session_type: text(&raw.call_type)
@@ -637,6 +679,12 @@ pub fn normalize<'a>(raw: &'a RawSession<'a>, file_name: &str) -> Result<Session
         longest_response_time_s: root
             .seconds(&raw.longest_response_time, "longest_response_time")?,
         agent_kind: raw.agent_info.as_ref().and_then(AgentKind::of),
+        agent_number: raw
+            .agent_info
+            .as_ref()
+            .and_then(|a| a.agent_number.as_ref())
+            .map(Scalar::to_text),
+        adapter_fail_code: raw.adapter_fail_code.as_ref().map(Scalar::to_text),
         participants,
         transfers,
         escalations,

@@ -19,12 +19,11 @@ use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, Result};
-use crate::normalize::SessionKind;
-use crate::select::SessionKey;
-use crate::sink::partition::Day;
+use crate::sink::partition;
 use crate::sink::publish::parquet_rows;
 use crate::sink::{Sink, TableId};
 use crate::stop::StopFlag;
+use crate::vocab::{Day, SessionKey, SessionKind};
 
 /// What to keep of a previous output.
 #[derive(Debug)]
@@ -130,7 +129,7 @@ fn partition_files(dir: &Path) -> Result<BTreeMap<Option<Day>, Vec<PathBuf>>> {
             partitions.entry(None).or_default().push(path);
             continue;
         }
-        let day = Day::from_folder(&entry.file_name().to_string_lossy());
+        let day = partition::day_of_folder(&entry.file_name().to_string_lossy());
         let Some(day) = day.filter(|_| path.is_dir()) else {
             return Err(unexpected(path));
         };

@@ -15,7 +15,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, TimeUnit};
 
 use crate::normalize::Instant;
-use crate::sink::partition::Day;
+use crate::vocab::Day;
 
 /// An output column type: its Arrow type and builder.
 pub trait ColumnType {
@@ -229,7 +229,7 @@ macro_rules! __has_flag {
 /// table! {
 ///     /// doc
 ///     pub struct ParticipantsTable("participants", s: &Session<'_>, p: &Participant<'_>) {
-///         session_id: I64, "The session's id.", required => s.raw.id;
+///         session_id: I64, "The session's id.", required => s.id;
 ///     }
 /// }
 /// ```

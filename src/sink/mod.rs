@@ -138,7 +138,7 @@ impl Sink {
         Ok(Written {
             rows: rows?,
             exchange: exchange?,
-            partitions: days.into_iter().map(|d| d.folder()).collect(),
+            partitions: days.into_iter().map(partition::folder).collect(),
         })
     }
 }

@@ -7,7 +7,8 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-use crate::normalize::{instant, Instant};
+use crate::normalize::instant;
+use crate::vocab::Day;
 
 /// How the session tables are laid out on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -46,59 +47,35 @@ impl std::str::FromStr for PartitionBy {
 /// of that name, so readers can add it as a column without a clash.
 pub const PARTITION_KEY: &str = "date";
 
-/// A UTC calendar day, counted in days since 1970-01-01.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Day(i32);
-
-const MICROS_PER_DAY: i64 = 86_400_000_000;
-
 /// Days from 0001-01-01 (chrono's day 1 of the common era) to 1970-01-01.
 const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 /// The first and last day an instant the tables hold can fall on: 0001-01-01, 9999-12-31.
-const FIRST_DAY: Day = Day(instant::MIN_MICROS.div_euclid(MICROS_PER_DAY) as i32);
-const LAST_DAY: Day = Day(instant::MAX_MICROS.div_euclid(MICROS_PER_DAY) as i32);
+const FIRST_DAY: Day = Day::of_unix_micros(instant::MIN_MICROS);
+const LAST_DAY: Day = Day::of_unix_micros(instant::MAX_MICROS);
 
-impl Day {
-    /// The UTC day `instant` falls on.
-    pub fn of(instant: Instant) -> Day {
-        let days = instant.micros.div_euclid(MICROS_PER_DAY);
-        Day(i32::try_from(days).unwrap_or(if days < 0 { i32::MIN } else { i32::MAX }))
-    }
+/// The day of a partition folder name (`date=YYYY-MM-DD`), the inverse of [`folder`].
+pub fn day_of_folder(name: &str) -> Option<Day> {
+    let date = name.strip_prefix(PARTITION_KEY)?.strip_prefix('=')?;
+    use chrono::Datelike;
+    let date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+    Some(Day::from_days_since_epoch(
+        date.num_days_from_ce().checked_sub(EPOCH_DAYS_FROM_CE)?,
+    ))
+}
 
-    /// The day `days` days after 1970-01-01 (Arrow's `Date32`).
-    pub fn from_days_since_epoch(days: i32) -> Day {
-        Day(days)
-    }
-
-    /// Days since 1970-01-01 (Arrow's `Date32`).
-    pub fn days_since_epoch(self) -> i32 {
-        self.0
-    }
-
-    /// The day of a partition folder name (`date=YYYY-MM-DD`), the inverse of [`Day::folder`].
-    pub fn from_folder(name: &str) -> Option<Day> {
-        let date = name.strip_prefix(PARTITION_KEY)?.strip_prefix('=')?;
-        use chrono::Datelike;
-        let date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
-        Some(Day(date
-            .num_days_from_ce()
-            .checked_sub(EPOCH_DAYS_FROM_CE)?))
-    }
-
-    /// The partition folder: `date=YYYY-MM-DD`, always with four year digits.
-    pub fn folder(self) -> String {
-        let date = Some(self)
-            .filter(|day| (FIRST_DAY..=LAST_DAY).contains(day))
-            .and_then(|day| day.0.checked_add(EPOCH_DAYS_FROM_CE))
-            .and_then(chrono::NaiveDate::from_num_days_from_ce_opt);
-        match date {
-            Some(date) => format!("{PARTITION_KEY}={}", date.format("%Y-%m-%d")),
-            // Outside years 1-9999 (`date=+10000-01-01` would make readers type `date` as
-            // text): parsed instants never are (`Instant::parse` bounds them), but a day read
-            // back from elsewhere could be, and a folder name must exist.
-            None => format!("{PARTITION_KEY}=__HIVE_DEFAULT_PARTITION__"),
-        }
+/// The partition folder of `day`: `date=YYYY-MM-DD`, always with four year digits.
+pub fn folder(day: Day) -> String {
+    let date = Some(day)
+        .filter(|day| (FIRST_DAY..=LAST_DAY).contains(day))
+        .and_then(|day| day.days_since_epoch().checked_add(EPOCH_DAYS_FROM_CE))
+        .and_then(chrono::NaiveDate::from_num_days_from_ce_opt);
+    match date {
+        Some(date) => format!("{PARTITION_KEY}={}", date.format("%Y-%m-%d")),
+        // Outside years 1-9999 (`date=+10000-01-01` would make readers type `date` as
+        // text): parsed instants never are (`Instant::parse` bounds them), but a day read
+        // back from elsewhere could be, and a folder name must exist.
+        None => format!("{PARTITION_KEY}=__HIVE_DEFAULT_PARTITION__"),
     }
 }
 
@@ -143,6 +120,7 @@ impl DayRuns {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normalize::Instant;
 
     fn at(rfc3339: &str) -> Instant {
         let t = chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap();
@@ -156,43 +134,37 @@ mod tests {
     fn the_day_is_the_utc_day() {
         // 23:30 at -07:00 is 06:30 UTC the next day.
         assert_eq!(
-            Day::of(at("2026-02-01T23:30:00-07:00")).folder(),
+            folder(at("2026-02-01T23:30:00-07:00").day()),
             "date=2026-02-02"
         );
         assert_eq!(
-            Day::of(at("1969-12-31T23:59:59.999999Z")).folder(),
+            folder(at("1969-12-31T23:59:59.999999Z").day()),
             "date=1969-12-31"
         );
-        assert_eq!(
-            Day::of(at("1970-01-01T00:00:00Z")).folder(),
-            "date=1970-01-01"
-        );
-        let day = Day::of(at("2026-02-01T23:30:00-07:00"));
-        assert_eq!(Day::from_folder(&day.folder()), Some(day));
+        assert_eq!(folder(at("1970-01-01T00:00:00Z").day()), "date=1970-01-01");
+        let day = at("2026-02-01T23:30:00-07:00").day();
+        assert_eq!(day_of_folder(&folder(day)), Some(day));
         // The first and last day of the range instants are bounded to, and a step beyond.
+        assert_eq!(folder(at("0001-01-01T00:00:00Z").day()), "date=0001-01-01");
         assert_eq!(
-            Day::of(at("0001-01-01T00:00:00Z")).folder(),
-            "date=0001-01-01"
-        );
-        assert_eq!(
-            Day::of(at("9999-12-31T23:59:59.999999Z")).folder(),
+            folder(at("9999-12-31T23:59:59.999999Z").day()),
             "date=9999-12-31"
         );
         for beyond in [
-            Day(FIRST_DAY.0 - 1),
-            Day(LAST_DAY.0 + 1),
-            Day(i32::MIN),
-            Day(i32::MAX),
+            Day::from_days_since_epoch(FIRST_DAY.days_since_epoch() - 1),
+            Day::from_days_since_epoch(LAST_DAY.days_since_epoch() + 1),
+            Day::from_days_since_epoch(i32::MIN),
+            Day::from_days_since_epoch(i32::MAX),
         ] {
-            assert_eq!(beyond.folder(), "date=__HIVE_DEFAULT_PARTITION__");
+            assert_eq!(folder(beyond), "date=__HIVE_DEFAULT_PARTITION__");
         }
-        assert_eq!(Day::from_folder("date=2026-13-01"), None);
-        assert_eq!(Day::from_folder("2026-02-01"), None);
+        assert_eq!(day_of_folder("date=2026-13-01"), None);
+        assert_eq!(day_of_folder("2026-02-01"), None);
     }
 
     #[test]
     fn runs_group_rows_by_day_in_row_order() {
-        let (a, b) = (Day(1), Day(2));
+        let (a, b) = (Day::from_days_since_epoch(1), Day::from_days_since_epoch(2));
         let mut runs = DayRuns::default();
         runs.extend_to(b, 0); // the chunk's first session has no row here
         runs.extend_to(a, 3);

@@ -10,15 +10,13 @@ use arrow::datatypes::SchemaRef;
 use crate::derive::{Derived, ExchangeEvent, Milestone};
 use crate::error::{Error, Result};
 use crate::normalize::{
-    Attribute, Escalation, OfferEvent, Participant, Recording, Redaction, Segment, Session,
+    text, Attribute, Escalation, OfferEvent, Participant, RawAgent, RawDeflectionDetail,
+    RawDisposition, RawMenuPath, RawRedirectionGroup, Recording, Redaction, Segment, Session,
     Transfer,
 };
 use crate::reject::FileError;
 use crate::sink::columns::ColumnDoc;
-use crate::sink::partition::{Day, DayRuns};
-use crate::source::{
-    text, RawAgent, RawDeflectionDetail, RawDisposition, RawMenuPath, RawRedirectionGroup,
-};
+use crate::sink::partition::DayRuns;
 use crate::table;
 
 fn agent_id(a: Option<&RawAgent<'_>>) -> Option<i64> {
@@ -40,7 +38,7 @@ fn path_depth(m: Option<&RawMenuPath<'_>>) -> Option<i64> {
 table! {
     /// One row per session: the newest export of each `(kind, session_id)`.
     pub struct SessionsTable("sessions", s: &Session<'_>, export_count: usize, source_path: &str) {
-        session_id: I64, "Session id (`id`); unique per kind.", required => s.raw.id;
+        session_id: I64, "Session id (`id`); unique per kind.", required => s.id;
         kind: Text, "`call` or `chat`.", required, dict => s.kind.as_str();
         status: Text, "Status name (`finished`, `failed`...); unknown names kept as written.", dict => s.status.as_ref().map(|st| st.name.as_ref());
         status_code: I64, "Published numeric code of the status (0-23, 80, 81); null when the status has none." => s.status.as_ref().and_then(|st| st.code);
@@ -76,7 +74,7 @@ table! {
         disconnected_by: Text, "Who ended the session.", dict => text(&s.raw.disconnected_by);
         fail_reason: Text, "`nothing` or the failure code name (`eu_abandoned`...).", dict => text(&s.raw.fail_reason);
         fail_details: Text, "Free-text failure detail." => text(&s.raw.fail_details);
-        adapter_fail_code: Text, "Agent-adapter failure code, as text." => s.raw.adapter_fail_code.as_ref().map(|c| c.to_text()).as_ref();
+        adapter_fail_code: Text, "Agent-adapter failure code, as text." => s.adapter_fail_code.as_ref();
         adapter_fail_message: Text, "Agent-adapter failure message." => text(&s.raw.adapter_fail_message);
         voip_provider: Text, "Deprecated (`deprecated`).", dict => text(&s.raw.voip_provider);
         out_ticket_id: Text, "CRM ticket id." => text(&s.raw.out_ticket_id);
@@ -113,7 +111,7 @@ table! {
         agent_email: Text, "Human agent e-mail." => s.raw.agent_info.as_ref().and_then(|a| a.email.as_ref().and_then(|e| text(e)));
         agent_first_name: Text, "Human agent first name." => s.raw.agent_info.as_ref().and_then(|a| text(&a.first_name));
         agent_last_name: Text, "Human agent last name." => s.raw.agent_info.as_ref().and_then(|a| text(&a.last_name));
-        agent_number: Text, "Human agent number, as text." => s.raw.agent_info.as_ref().and_then(|a| a.agent_number.as_ref()).map(|n| n.to_text()).as_ref();
+        agent_number: Text, "Human agent number, as text." => s.agent_number.as_ref();
         agent_va_alias: Text, "Virtual agent alias." => s.raw.agent_info.as_ref().and_then(|a| a.va_alias.as_ref().and_then(|v| text(v)));
         agent_avatar_url: Text, "Agent avatar URL." => s.raw.agent_info.as_ref().and_then(|a| text(&a.avatar_url));
         end_user_id: I64, "`end_user.id`." => s.raw.end_user.as_ref().and_then(|u| u.id);
@@ -131,7 +129,7 @@ table! {
 table! {
     /// One row per `participants[]` entry (a participant who leaves and rejoins has two).
     pub struct ParticipantsTable("participants", s: &Session<'_>, p: &Participant<'_>) {
-        session_id: I64, "Session id.", required => s.raw.id;
+        session_id: I64, "Session id.", required => s.id;
         kind: Text, "`call` or `chat`.", required, dict => s.kind.as_str();
         participant_id: I64, "Participant id (referenced by `dispositions.participant_id`)." => p.raw.id;
         participant_type: Text, "`end_user`, `agent`, `virtual_agent`, `task_virtual_agent`; others kept as written.", dict => text(&p.raw.participant_type);
@@ -150,12 +148,12 @@ table! {
         first_name: Text, "First name (agents)." => text(&p.raw.first_name);
         middle_name: Text, "Middle name (agents)." => text(&p.raw.middle_name);
         last_name: Text, "Last name (agents)." => text(&p.raw.last_name);
-        location_id: I64, "Agent location id." => p.raw.location_id.or(p.raw.location.as_ref().and_then(|l| l.id));
+        location_id: I64, "Agent location id." => p.location_id;
         location: Text, "Agent location (`en-US`).", dict => p.raw.location.as_ref().and_then(|l| text(&l.location));
         team_count: I64, "Entries of `teams`.", required => p.raw.teams.len();
         virtual_agent_conversation_id: Text, "Dialogflow conversation id (virtual agents)." => p.raw.virtual_agent.as_ref().and_then(|v| text(&v.conversation_id));
-        agent_assist_spelling_and_grammar_check: Bool, "Agent assist spelling and grammar check was configured." => p.raw.agent_assist.as_ref().map(|a| a.keys().any(|k| k.as_str() == "spelling_and_grammar_check"));
-        adapter_fail_code: Text, "Agent-adapter failure code, as text." => p.raw.adapter_fail_code.as_ref().map(|c| c.to_text()).as_ref();
+        agent_assist_spelling_and_grammar_check: Bool, "Agent assist spelling and grammar check was configured." => p.spelling_and_grammar_check;
+        adapter_fail_code: Text, "Agent-adapter failure code, as text." => p.adapter_fail_code.as_ref();
         adapter_fail_message: Text, "Agent-adapter failure message." => text(&p.raw.adapter_fail_message);
     }
 }
@@ -163,7 +161,7 @@ table! {
 table! {
     /// One row per `transfers[]` entry.
     pub struct TransfersTable("transfers", s: &Session<'_>, t: &Transfer<'_>) {
-        session_id: I64, "Session id.", required => s.raw.id;
+        session_id: I64, "Session id.", required => s.id;
         kind: Text, "`call` or `chat`.", required, dict => s.kind.as_str();
         transfer_id: I64, "Transfer id (referenced by segments and dispositions)." => t.raw.id;
         status: Text, "`transferred`, `transferring`...", dict => text(&t.raw.status);
@@ -197,7 +195,7 @@ table! {
     /// Virtual-agent escalations to humans (`escalations[]`) and deflected ones
     /// (`virtual_agent_deflected_escalations[]`).
     pub struct EscalationsTable("escalations", s: &Session<'_>, e: &Escalation<'_>) {
-        session_id: I64, "Session id.", required => s.raw.id;
+        session_id: I64, "Session id.", required => s.id;
         kind: Text, "`call` or `chat`.", required, dict => s.kind.as_str();
         escalation_kind: Text, "`escalation` or `va_deflected`.", required, dict => e.escalation_kind.as_str();
         record_id: I64, "Id of the record." => e.record_id;
@@ -223,7 +221,7 @@ table! {
 table! {
     /// One row per `deflection_details[]` entry.
     pub struct DeflectionsTable("deflections", s: &Session<'_>, d: &RawDeflectionDetail<'_>) {
-        session_id: I64, "Session id.", required => s.raw.id;
+        session_id: I64, "Session id.", required => s.id;
         kind: Text, "`call` or `chat`.", required, dict => s.kind.as_str();
         deflection_id: I64, "Deflection id." => d.id;
         transfer_id: I64, "Transfer it applied to, if any." => d.transfer_id;
@@ -237,7 +235,7 @@ table! {
     /// Every time segment of a session, all kinds in one table (`segment_kind`); columns a
     /// kind does not have are null.
     pub struct SegmentsTable("segments", s: &Session<'_>, g: &Segment<'_>) {
-        session_id: I64, "Session id.", required => s.raw.id;
+        session_id: I64, "Session id.", required => s.id;
         kind: Text, "`call` or `chat`.", required, dict => s.kind.as_str();
         segment_kind: Text, "`agent_handle`, `queue`, `virtual_agent`, `consumer_handle`, `consumer_event`, `consumer_in_menu`.", dict => g.segment_kind.map(|k| k.as_str());
         segment_id: I64, "The entry's id." => g.segment_id;
@@ -281,7 +279,7 @@ table! {
 table! {
     /// One row per `dispositions[]` entry: the wrap-up code an agent applied.
     pub struct DispositionsTable("dispositions", s: &Session<'_>, d: &RawDisposition<'_>) {
-        session_id: I64, "Session id.", required => s.raw.id;
+        session_id: I64, "Session id.", required => s.id;
         kind: Text, "`call` or `chat`.", required, dict => s.kind.as_str();
         participant_id: I64, "The agent participant who applied it." => d.participant_id;
         user_id: I64, "The agent's user id." => d.user_id;
@@ -300,7 +298,7 @@ table! {
 table! {
     /// One row per `recordings[]` entry.
     pub struct RecordingsTable("recordings", s: &Session<'_>, r: &Recording<'_>) {
-        session_id: I64, "Session id.", required => s.raw.id;
+        session_id: I64, "Session id.", required => s.id;
         kind: Text, "`call` or `chat`.", required, dict => s.kind.as_str();
         recording_id: I64, "Recording id." => r.raw.id;
         conference_sid: Text, "Conference id." => text(&r.raw.conference_sid);
@@ -315,7 +313,7 @@ table! {
 table! {
     /// One row per `recordings[].redaction_times[]` entry.
     pub struct RedactionsTable("redactions", s: &Session<'_>, r: &Redaction<'_>) {
-        session_id: I64, "Session id.", required => s.raw.id;
+        session_id: I64, "Session id.", required => s.id;
         kind: Text, "`call` or `chat`.", required, dict => s.kind.as_str();
         recording_id: I64, "Recording id." => r.recording_id;
         started_at: Timestamp, "Redaction start (UTC)." => r.start;
@@ -329,7 +327,7 @@ table! {
 table! {
     /// One row per `offer_events[]` entry.
     pub struct OfferEventsTable("offer_events", s: &Session<'_>, o: &OfferEvent<'_>) {
-        session_id: I64, "Session id.", required => s.raw.id;
+        session_id: I64, "Session id.", required => s.id;
         kind: Text, "`call` or `chat`.", required, dict => s.kind.as_str();
         casting_time: Timestamp, "When the session was offered (UTC)." => o.casting_time;
         offer_group: Text, "Agent group offered to (`group`).", dict => o.group;
@@ -339,7 +337,7 @@ table! {
 table! {
     /// Smart Action uploads: `photos[]` and `videos[]`.
     pub struct MediaTable("media", s: &Session<'_>, media_type: &str, media_id: Option<i64>, photo_type: Option<&str>, url: Option<&str>) {
-        session_id: I64, "Session id.", required => s.raw.id;
+        session_id: I64, "Session id.", required => s.id;
         kind: Text, "`call` or `chat`.", required, dict => s.kind.as_str();
         media_type: Text, "`photo` or `video`.", required, dict => media_type;
         media_id: I64, "Upload id." => media_id;
@@ -351,7 +349,7 @@ table! {
 table! {
     /// Open-ended key/value data: custom data, SIP headers, virtual-agent parameters.
     pub struct AttributesTable("attributes", s: &Session<'_>, a: &Attribute<'_>) {
-        session_id: I64, "Session id.", required => s.raw.id;
+        session_id: I64, "Session id.", required => s.id;
         kind: Text, "`call` or `chat`.", required, dict => s.kind.as_str();
         participant_id: I64, "Participant the pair belongs to; null for session-level data." => a.participant_id;
         source: Text, "`custom_data_secured`, `custom_data_not_secured`, `sip_header`, `virtual_agent_param`.", required, dict => a.source;
@@ -364,7 +362,7 @@ table! {
 table! {
     /// One row per `automation_redirection.redirection_group[]` entry.
     pub struct AutomationRedirectionsTable("automation_redirections", s: &Session<'_>, index: usize, g: &RawRedirectionGroup<'_>) {
-        session_id: I64, "Session id.", required => s.raw.id;
+        session_id: I64, "Session id.", required => s.id;
         kind: Text, "`call` or `chat`.", required, dict => s.kind.as_str();
         group_index: I64, "Position of the group in the list (0-based).", required => index;
         group_label: Text, "Group label.", dict => text(&g.group_label);
@@ -381,7 +379,7 @@ table! {
 table! {
     /// One row per derived Acoustic Exchange event (README: "Acoustic Exchange events").
     pub struct EventsTable("events", s: &Session<'_>, e: &ExchangeEvent<'_>, channel: &str, identifiers: Option<&str>) {
-        session_id: I64, "Session id.", required => s.raw.id;
+        session_id: I64, "Session id.", required => s.id;
         kind: Text, "`call` or `chat`.", required, dict => s.kind.as_str();
         event_id: Text, "Deterministic event id `<kind>-<session_id>:<code>:<source>` (also the `eventId` attribute); stable across reruns.", required => e.event_id.as_str();
         code: Text, "Exchange event code: `agentTalk`, `messageAnalysis`, `selfService`, `automationTriggered`.", required, dict => e.code.as_str();
@@ -427,7 +425,7 @@ fn missing_required(e: &ExchangeEvent<'_>) -> Option<String> {
 table! {
     /// One row per lifecycle moment of a session (README: "Session lifecycle").
     pub struct MilestonesTable("milestones", s: &Session<'_>, m: &Milestone<'_>) {
-        session_id: I64, "Session id.", required => s.raw.id;
+        session_id: I64, "Session id.", required => s.id;
         kind: Text, "`call` or `chat`.", required, dict => s.kind.as_str();
         seq: I64, "Position in the session's timeline, 0-based, by time.", required => i64::from(m.seq);
         milestone: Text, "Google's milestone name: `call_created`, `participant_connected`, `agent_handle_completed`...", required, dict => m.name;
@@ -680,7 +678,7 @@ impl SessionTables {
             source_path,
         };
         self.append_rows(s, derived, &context);
-        let day = Day::of(s.created_at);
+        let day = s.created_at.day();
         let lens = self.lens();
         for (runs, len) in self.days.iter_mut().zip(lens) {
             runs.extend_to(day, len);

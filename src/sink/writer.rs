@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::sink::columns::ColumnDoc;
-use crate::sink::partition::{Day, DayRuns, PartitionBy};
+use crate::sink::partition::{self, DayRuns, PartitionBy};
+use crate::vocab::Day;
 
 /// Parquet compression codec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -326,7 +327,7 @@ impl TableWriter {
     /// The folder of `partition`: `<table>/date=YYYY-MM-DD/`, or the table folder itself.
     fn partition_dir(&self, partition: Option<Day>) -> PathBuf {
         match partition {
-            Some(day) => self.dir.join(day.folder()),
+            Some(day) => self.dir.join(partition::folder(day)),
             None => self.dir.clone(),
         }
     }
@@ -534,10 +535,11 @@ mod tests {
     use crate::normalize::Instant;
 
     fn day(n: i64) -> Day {
-        Day::of(Instant {
+        Instant {
             micros: n * 86_400_000_000,
             offset_minutes: 0,
-        })
+        }
+        .day()
     }
 
     /// A writer of table `table` with one int64 column `v`.
@@ -628,7 +630,7 @@ mod tests {
         assert_eq!(files.len(), days as usize);
         for (d, (folder, values)) in files.iter().enumerate() {
             let d = d as i64;
-            assert_eq!(*folder, day(d).folder());
+            assert_eq!(*folder, partition::folder(day(d)));
             assert_eq!(*values, vec![d * 10, d * 10 + 1, d * 10 + 2, d * 10 + 3]);
         }
         assert!(row_groups(&tmp.path().join("t")).iter().all(|&n| n == 1));
@@ -658,7 +660,7 @@ mod tests {
             "each day: two files of one row group"
         );
         for d in 0..days {
-            let folder = day(d).folder();
+            let folder = partition::folder(day(d));
             let mine: Vec<i64> = files
                 .iter()
                 .filter(|(f, _)| *f == folder)

@@ -11,15 +11,7 @@ use std::path::Path;
 use flate2::read::MultiGzDecoder;
 
 use crate::reject::{FileError, RejectKind};
-
-/// Whether an input file is plain JSON or gzip-compressed JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    /// `*.json`
-    None,
-    /// `*.json.gz`
-    Gzip,
-}
+use crate::vocab::Compression;
 
 /// Reads `path` into `buf` (cleared first), refusing content larger than `max_bytes`.
 /// `disk_size` is the size discovery saw: it sizes the buffer and turns away a plain file
