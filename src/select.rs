@@ -17,11 +17,12 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visi
 
 use crate::discover::{InputFile, InputFiles};
 use crate::error::{Error, Result};
-use crate::normalize::{Instant, KindEvidence};
+use crate::normalize::{kind_of_key, Instant, KindEvidence};
 use crate::source::read::{read_file, read_prefix};
 use crate::source::Str;
 use crate::stable_hash::fnv1a;
 use crate::stop::{PausePoint, StopFlag};
+use crate::vocab::SessionKind;
 use crate::vocab::{FileKey, SessionKey};
 
 /// One of `count` disjoint parts of the input, for running a big backfill on several
@@ -408,14 +409,6 @@ impl<'de: 'a, 'a> Visitor<'de> for HeaderSeed<'_, 'a> {
                         .and_then(|t| Instant::parse(t.as_str()).ok())
                         .map(|t| t.micros);
                 }
-                "call_type" | "call_uuid" => {
-                    h.call_keys |= map.next_value::<Option<IgnoredAny>>()?.is_some();
-                    h.type_key_seen = true;
-                }
-                "chat_type" | "chat_uuid" => {
-                    h.chat_keys |= map.next_value::<Option<IgnoredAny>>()?.is_some();
-                    h.type_key_seen = true;
-                }
                 "session_type_v2" => {
                     if let Some(t) = map.next_value::<Option<Str<'de>>>()? {
                         h.session_type = Some(t);
@@ -427,9 +420,19 @@ impl<'de: 'a, 'a> Visitor<'de> for HeaderSeed<'_, 'a> {
                         h.session_type = t;
                     }
                 }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                other => match kind_of_key(other) {
+                    Some(kind) => {
+                        let present = map.next_value::<Option<IgnoredAny>>()?.is_some();
+                        match kind {
+                            SessionKind::Call => h.call_keys |= present,
+                            SessionKind::Chat => h.chat_keys |= present,
+                        }
+                        h.type_key_seen = true;
+                    }
+                    None => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                },
             }
             // `*_uuid` keys can follow `*_type`; stopping at the first type key is safe
             // because a document with both kinds' keys is rejected by the full parse, which
@@ -446,7 +449,6 @@ impl<'de: 'a, 'a> Visitor<'de> for HeaderSeed<'_, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vocab::SessionKind;
 
     #[test]
     fn shards_parse_and_split_sessions_exactly_and_evenly() {

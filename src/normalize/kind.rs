@@ -4,6 +4,17 @@
 use crate::reject::{FileError, RejectKind};
 use crate::vocab::SessionKind;
 
+/// The top-level keys that say a document is a call or a chat: the one list of them. The
+/// header pre-scan (`select`) matches keys with it; `RawSession::kind_evidence` reads the same
+/// keys as typed fields, and a test holds the two together.
+pub fn kind_of_key(key: &str) -> Option<SessionKind> {
+    match key {
+        "call_type" | "call_uuid" => Some(SessionKind::Call),
+        "chat_type" | "chat_uuid" => Some(SessionKind::Chat),
+        _ => None,
+    }
+}
+
 /// What a document says about its own kind.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct KindEvidence<'a> {
@@ -62,6 +73,28 @@ fn kind_of_session_type(session_type: &str) -> Option<SessionKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_prescan_and_the_typed_document_read_the_same_kind_keys() {
+        for key in [
+            "call_type",
+            "call_uuid",
+            "chat_type",
+            "chat_uuid",
+            "session_type",
+            "email",
+        ] {
+            let json = format!(r#"{{"id": 1, "{key}": "x"}}"#);
+            let parsed = crate::source::parse(json.as_bytes()).unwrap();
+            let evidence = parsed.session.kind_evidence();
+            let typed = match (evidence.call_keys, evidence.chat_keys) {
+                (true, false) => Some(SessionKind::Call),
+                (false, true) => Some(SessionKind::Chat),
+                _ => None,
+            };
+            assert_eq!(kind_of_key(key), typed, "{key}");
+        }
+    }
 
     #[test]
     fn document_keys_win_over_the_file_name() {

@@ -24,7 +24,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 pub use instant::Instant;
-pub use kind::KindEvidence;
+pub use kind::{kind_of_key, KindEvidence};
 pub use status::Status;
 
 use crate::vocab::SessionKind;
