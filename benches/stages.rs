@@ -8,10 +8,10 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use session_etl::derive::derive;
 use session_etl::normalize::normalize;
+use session_etl::parse;
 use session_etl::settings::Settings;
-use session_etl::sink::exchange::{event_json, identifiers_json};
-use session_etl::sink::{Codec, ParquetSettings, SessionTables};
-use session_etl::source;
+use session_etl::write::exchange::{event_json, identifiers_json};
+use session_etl::write::{Codec, ParquetSettings, SessionTables};
 
 fn export() -> Vec<u8> {
     std::fs::read(concat!(
@@ -26,9 +26,9 @@ fn parse_and_normalize(c: &mut Criterion) {
     let mut group = c.benchmark_group("session");
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.bench_function("parse", |b| {
-        b.iter(|| source::parse(black_box(&bytes)).map(|p| p.session.id))
+        b.iter(|| parse::parse(black_box(&bytes)).map(|p| p.session.id))
     });
-    let parsed = source::parse(&bytes).expect("fixture parses");
+    let parsed = parse::parse(&bytes).expect("fixture parses");
     group.bench_function("normalize", |b| {
         b.iter(|| {
             normalize(black_box(&parsed.session), "call-5001.json").map(|s| s.participants.len())
@@ -54,7 +54,7 @@ fn parse_and_normalize(c: &mut Criterion) {
 fn tables_and_parquet(c: &mut Criterion) {
     const SESSIONS: usize = 1000;
     let bytes = export();
-    let parsed = source::parse(&bytes).expect("fixture parses");
+    let parsed = parse::parse(&bytes).expect("fixture parses");
     let session = normalize(&parsed.session, "call-5001.json").expect("fixture normalizes");
     let settings = Settings::default().exchange();
     let derived = derive(&session, &settings);

@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use walkdir::WalkDir;
 
-use crate::error::{Error, Result};
-use crate::paths::Identity;
-use crate::stop::{PausePoint, StopFlag};
-use crate::vocab::Compression;
+use crate::shared::error::{Error, Result};
+use crate::shared::paths::Identity;
+use crate::shared::stop::{PausePoint, StopFlag};
+use crate::shared::vocab::Compression;
 
 /// One input file, as a view into an [`InputFiles`] list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

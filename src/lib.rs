@@ -1,35 +1,33 @@
-//! session-etl: CCAI Platform session metadata exports → normalized Parquet tables.
+//! session-etl: CCAI Platform session metadata exports → normalized Parquet tables and
+//! Acoustic Exchange request bodies.
 //!
-//! The data flows one way through the modules, one per stage:
+//! The data flows one way, through one module per stage:
 //!
 //! ```text
-//! discover → select → source (parse) → normalize → derive (Exchange events, milestones)
-//!     → sink (tables, Parquet, Exchange request bodies, publish) ↘ report (progress, _run.json)
+//! discover → select → parse → normalize → derive → write
+//!   files     one export   serde     typed      Exchange    Parquet tables,
+//!             per session  mirror    Session    events,     Exchange bodies
+//!                                               milestones
 //! ```
 //!
-//! [`run::run`] wires the stages together; `main.rs` only parses arguments. The types every
-//! stage names (session and file keys, days, call or chat, compression) live below the
-//! stages, in [`vocab`], so that no stage depends on another for them.
+//! Around the stages: [`commands`] (`run` wires the stages together, `commit` merges shards,
+//! `validate` checks files), [`incremental`] (the `_state/` of the last run and the
+//! partitions carried over from it), [`publish`] (staging, lock, ownership, the atomic swap
+//! and `_manifest.json`), [`settings`] and [`report`] (progress, `_run.json`). Below them,
+//! [`shared`]: the vocabulary every stage names (keys, days, call or chat), errors, reject
+//! kinds, guards, paths and stopping. `main.rs` only parses arguments.
 
-pub mod commit;
+pub mod commands;
 pub mod derive;
 pub mod discover;
-pub mod error;
-pub mod guard;
-pub mod memory;
+pub mod incremental;
 pub mod normalize;
-pub mod paths;
-pub mod reject;
+pub mod parse;
+pub mod publish;
 pub mod report;
-pub mod run;
 pub mod select;
 pub mod settings;
-pub mod sink;
-pub mod source;
-pub mod stable_hash;
-pub mod state;
-pub mod stop;
-pub mod validate;
-pub mod vocab;
+pub mod shared;
+pub mod write;
 
-pub use error::{Error, Result};
+pub use shared::error::{Error, Result};

@@ -11,13 +11,13 @@ use clap::{Parser, Subcommand};
 use session_etl::report::ProgressMode;
 use session_etl::select::Shard;
 use session_etl::settings::{cmd, Flags, Invocation, Layer, RunConfig, Settings};
-use session_etl::sink::catalog;
-use session_etl::stop::{StopFlag, EXIT_INTERRUPTED};
+use session_etl::shared::stop::{StopFlag, EXIT_INTERRUPTED};
+use session_etl::write::catalog;
 use session_etl_generator::GenerateOptions;
 
 /// Exit code for a bad command line or pipeline file (clap uses it for usage errors too).
 const EXIT_USAGE: u8 = 2;
-/// Exit code when a guard stopped the run (nothing published): see `session_etl::guard`.
+/// Exit code when a guard stopped the run (nothing published): see `session_etl::shared::guard`.
 const EXIT_GUARD: u8 = 3;
 /// Exit code when another run holds the output's lock: retry later, nothing is wrong.
 const EXIT_LOCKED: u8 = 4;
@@ -208,7 +208,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let config = RunConfig::new(&settings, invocation)?;
     let stop = StopFlag::on_signals().context("install the SIGINT, SIGTERM and SIGHUP handlers")?;
-    let outcome = session_etl::run::run(&config, &stop)
+    let outcome = session_etl::commands::run::run(&config, &stop)
         .with_context(|| format!("run into {}", config.output.display()))?;
     if !args.quiet {
         print!("{}", outcome.summary.to_table());
@@ -226,7 +226,7 @@ fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let settings = settings(&args.settings.layer, args.pipeline.as_ref())?;
     let inputs = settings.required_inputs()?;
     let (max_file_bytes, threads) = (settings.max_file_bytes, settings.worker_threads());
-    let found = session_etl::validate::validate(&inputs, max_file_bytes, threads)?;
+    let found = session_etl::commands::validate::validate(&inputs, max_file_bytes, threads)?;
     let mut stdout = std::io::stdout().lock();
     for problem in &found.problems {
         let line = if args.json {
@@ -271,8 +271,9 @@ fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
 fn commit(shards: &[PathBuf], flags: &Layer, quiet: bool) -> anyhow::Result<()> {
     let settings = Settings::resolve(&[flags])?;
     let output = settings.required_output()?;
-    let committed = session_etl::commit::commit(shards, &output, &settings.commit_guards())
-        .with_context(|| format!("commit into {}", output.display()))?;
+    let committed =
+        session_etl::commands::commit::commit(shards, &output, &settings.commit_guards())
+            .with_context(|| format!("commit into {}", output.display()))?;
     if !quiet {
         println!(
             "session-etl: committed {} shards into {}: {} files, {} sessions, {} rejected",

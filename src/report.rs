@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use crate::derive::{Attr, Derived, EventCode};
 use crate::normalize::Session;
-use crate::sink::PartitionBy;
-use crate::source::Parsed;
-use crate::vocab::SessionKind;
+use crate::parse::Parsed;
+use crate::shared::vocab::SessionKind;
+use crate::write::PartitionBy;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
@@ -171,7 +171,7 @@ pub struct RunSummary {
     /// Always `session-etl`: with `output_format`, what marks a folder as this tool's own
     /// (a `_SUCCESS` alone may be Spark's).
     pub tool: String,
-    /// The layout version of the output ([`crate::sink::publish::OUTPUT_FORMAT`]).
+    /// The layout version of the output ([`crate::publish::OUTPUT_FORMAT`]).
     pub output_format: u64,
     /// Version of session-etl that wrote the output.
     pub session_etl_version: String,
@@ -269,7 +269,7 @@ pub struct IncrementalSummary {
     pub previous_run: Option<String>,
     /// Why the run started from scratch (`asked`, `no_state`, `other_version`,
     /// `settings_changed`); null when it built on the previous output.
-    pub full_refresh: Option<crate::state::FullReason>,
+    pub full_refresh: Option<crate::incremental::state::FullReason>,
     /// Files with the size and modification time of the state: not opened.
     pub files_unchanged: u64,
     /// Files modified on disk with the same content hash: read, not parsed.
@@ -528,7 +528,7 @@ pub struct RunFacts<'a> {
     /// The counters of the parse.
     pub tally: Tally,
     /// What the sink wrote.
-    pub written: crate::sink::Written,
+    pub written: crate::write::Written,
     /// The folder layout.
     pub partition_by: PartitionBy,
     /// Whether events were derived.
@@ -555,8 +555,8 @@ impl RunSummary {
         }
         let sessions = tally.calls + tally.chats;
         RunSummary {
-            tool: crate::sink::publish::TOOL.to_owned(),
-            output_format: crate::sink::publish::OUTPUT_FORMAT,
+            tool: crate::publish::TOOL.to_owned(),
+            output_format: crate::publish::OUTPUT_FORMAT,
             session_etl_version: env!("CARGO_PKG_VERSION").to_owned(),
             run_id: facts.run_id.to_owned(),
             started_at: facts

@@ -1,6 +1,6 @@
-//! Duplicate resolution: the platform re-exports a session ~15 minutes after it ends, so one
-//! session can arrive as several files. Exactly one survives per `(kind, id)`: the newest
-//! `updated_at`, ties going to the file whose path sorts last.
+//! Stage 2 of the data flow: one export per session. The platform re-exports a session ~15
+//! minutes after it ends, so one session can arrive as several files. Exactly one survives
+//! per `(kind, id)`: the newest `updated_at`, ties going to the file whose path sorts last.
 //!
 //! Choosing *before* the full parse keeps the pipeline single-pass over the data that matters:
 //! a light pre-scan reads each file's top-level `id`, `updated_at` and kind keys, usually
@@ -16,14 +16,14 @@ use rayon::prelude::*;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use crate::discover::{InputFile, InputFiles};
-use crate::error::{Error, Result};
 use crate::normalize::{kind_of_key, Instant, KindEvidence};
-use crate::source::read::{read_file, read_prefix};
-use crate::source::Str;
-use crate::stable_hash::fnv1a;
-use crate::stop::{PausePoint, StopFlag};
-use crate::vocab::SessionKind;
-use crate::vocab::{FileKey, SessionKey};
+use crate::parse::read::{read_file, read_prefix};
+use crate::parse::Str;
+use crate::shared::error::{Error, Result};
+use crate::shared::stable_hash::fnv1a;
+use crate::shared::stop::{PausePoint, StopFlag};
+use crate::shared::vocab::SessionKind;
+use crate::shared::vocab::{FileKey, SessionKey};
 
 /// One of `count` disjoint parts of the input, for running a big backfill on several
 /// machines (`--shard index/count`) and merging the parts with `session-etl commit`.
@@ -343,7 +343,7 @@ pub fn prescan(bytes: &[u8], file_name: &str) -> FileKey {
 /// [`prescan`], and whether the header was complete before the end of `bytes` (so a prefix of
 /// the document gave the same answer as the whole would).
 fn scan_header(bytes: &[u8], file_name: &str) -> (Option<(SessionKey, Option<i64>)>, bool) {
-    let bytes = bytes.strip_prefix(crate::source::UTF8_BOM).unwrap_or(bytes);
+    let bytes = bytes.strip_prefix(crate::parse::UTF8_BOM).unwrap_or(bytes);
     let mut found = Header::default();
     let mut de = serde_json::Deserializer::from_slice(bytes);
     // `Err` is expected: the scan aborts itself as soon as it has what it needs.
@@ -513,7 +513,7 @@ mod tests {
         files.push(InputFile {
             path: &path,
             size: 0,
-            compression: crate::vocab::Compression::None,
+            compression: crate::shared::vocab::Compression::None,
             modified_ns: None,
         });
     }
@@ -553,7 +553,7 @@ mod tests {
             files.push(InputFile {
                 path: std::path::Path::new(name),
                 size: 1,
-                compression: crate::vocab::Compression::None,
+                compression: crate::shared::vocab::Compression::None,
                 modified_ns: None,
             });
         }

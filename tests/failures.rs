@@ -123,7 +123,7 @@ fn visible_output(out: &std::path::Path) -> (serde_json::Value, Vec<Vec<String>>
         "no _SUCCESS in {}",
         out.display()
     );
-    let tables = session_etl::sink::catalog()
+    let tables = session_etl::write::catalog()
         .into_iter()
         .map(|(name, ..)| name)
         .chain(["rejects"])
@@ -250,7 +250,7 @@ fn sigint_and_sigterm_stop_the_run_publish_nothing_and_exit_130() {
 fn a_second_run_on_the_same_output_is_refused_while_the_first_holds_it() {
     let dir = Dir::new();
     let out = dir.join("out");
-    let lock = session_etl::sink::publish::OutputLock::acquire(&out, "held-by-the-test").unwrap();
+    let lock = session_etl::publish::OutputLock::acquire(&out, "held-by-the-test").unwrap();
     let refused = session_etl(&["run", "--quiet", "--output"])
         .arg(&out)
         .arg("fixtures/good")

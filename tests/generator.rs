@@ -9,9 +9,9 @@ use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use session_etl::normalize::{normalize, Instant, Segment, SegmentKind, Session};
-use session_etl::source::read::read_file;
-use session_etl::source::{parse, text};
-use session_etl::vocab::{Compression, SessionKind};
+use session_etl::parse::read::read_file;
+use session_etl::parse::{parse, text};
+use session_etl::shared::vocab::{Compression, SessionKind};
 use session_etl_generator::{
     generate, has_word, is_e164, is_email, utc_seconds, BadKind, Facts, GenerateOptions, Truth,
     EVENT_CODES, RULES,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::util::{read_table, run_summary, session_etl, Dir};
 
 fn tables() -> Vec<&'static str> {
-    session_etl::sink::catalog()
+    session_etl::write::catalog()
         .into_iter()
         .map(|(name, ..)| name)
         .collect()

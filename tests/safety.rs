@@ -359,7 +359,7 @@ fn run_changing_input(dir: &Dir, input: &Path, out: &Path, change: impl FnOnce()
     cmd.args(["run", "--quiet", "--output"])
         .arg(out)
         .arg(input)
-        .env(session_etl::stop::RESUME_ENV, &resume);
+        .env(session_etl::shared::stop::RESUME_ENV, &resume);
     let (mut child, stderr) = spawn_paused(cmd, "selected");
     change();
     std::fs::write(&resume, "").unwrap();
@@ -510,7 +510,7 @@ fn a_committed_output_is_replaced_by_the_next_commit_and_by_a_run() {
 #[test]
 fn commit_refuses_shards_that_saw_the_input_change_between_them() {
     use session_etl::select::Shard;
-    use session_etl::vocab::{SessionKey, SessionKind};
+    use session_etl::shared::vocab::{SessionKey, SessionKind};
     let dir = Dir::new();
     let input = good_input(&dir);
     let owner = |id| {
@@ -870,7 +870,7 @@ fn a_removed_lock_file_never_lets_a_second_run_remove_a_live_runs_staging() {
     .arg("--output")
     .arg(&out)
     .arg(corpus.join("sessions"))
-    .env(session_etl::stop::RESUME_ENV, &resume);
+    .env(session_etl::shared::stop::RESUME_ENV, &resume);
     let (mut first, stderr) = spawn_paused(cmd, "writing");
     std::fs::remove_file(dir.join(".out.lock")).unwrap();
     let second = run_expect(

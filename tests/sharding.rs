@@ -82,7 +82,7 @@ fn shards_committed_together_equal_one_whole_run() {
         .arg(&merged)
         .args(&shards)
         .assert_exit(0);
-    let tables: Vec<&str> = session_etl::sink::catalog()
+    let tables: Vec<&str> = session_etl::write::catalog()
         .into_iter()
         .map(|(name, ..)| name)
         .collect();

@@ -412,7 +412,7 @@ pub fn spawn_paused(
 ) {
     use std::io::BufRead;
     let mut child = cmd
-        .env(session_etl::stop::PAUSE_ENV, point)
+        .env(session_etl::shared::stop::PAUSE_ENV, point)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -2,7 +2,7 @@
 //! table (one function per event code, in the table's order).
 //!
 //! The rules read only the normalized [`Session`]; the request-body format and the Parquet
-//! columns are the sink's business.
+//! columns are the business of `write`.
 
 use std::borrow::Cow;
 
@@ -11,7 +11,7 @@ use crate::derive::is_clean_text;
 use crate::normalize::{
     text, EscalationKind, Instant, RawDisposition, Segment, SegmentKind, Session,
 };
-use crate::vocab::SessionKind;
+use crate::shared::vocab::SessionKind;
 
 /// One derived Exchange event.
 #[derive(Debug, Clone, PartialEq)]
@@ -685,7 +685,7 @@ mod tests {
                 {"id": 20, "call_duration": 9, "virtual_agent": {"name": "va\u2066x"}}],
             "automation_redirection": {"redirection_group": [
                 {"group_label": "\u200fGroup", "destination": {"type": "Qu\u0000eue"}}]}}"#;
-        let parsed = crate::source::parse(json.as_bytes()).unwrap();
+        let parsed = crate::parse::parse(json.as_bytes()).unwrap();
         let session = crate::normalize::normalize(&parsed.session, "call-1.json").unwrap();
         let events = events(&session);
         let find = |id: &str| {

@@ -278,7 +278,7 @@ mod tests {
             r#"{{"id": 1, "call_type": "Voice Inbound", "created_at": "2026-01-01T00:00:00Z",
                  "participants": [{{"type": "end_user", "phone_number": "+15550100100"}}]{extra}}}"#
         );
-        let parsed = crate::source::parse(json.as_bytes()).unwrap();
+        let parsed = crate::parse::parse(json.as_bytes()).unwrap();
         let session = crate::normalize::normalize(&parsed.session, "call-1.json").unwrap();
         identify(&session, rules)
             .into_iter()

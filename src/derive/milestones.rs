@@ -6,7 +6,7 @@
 //! escalations (`escalations[]`) are moments too.
 
 use crate::normalize::{text, EscalationKind, Instant, SegmentKind, Session};
-use crate::vocab::SessionKind;
+use crate::shared::vocab::SessionKind;
 
 /// One moment in a session's life.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,11 +1,11 @@
-//! Stage 4 of the data flow: a normalized [`Session`] → what is *derived* from it: Acoustic
+//! Stage 5 of the data flow: a normalized [`Session`] → what is *derived* from it: Acoustic
 //! Exchange events (with the identifiers of the individual they are about) and the lifecycle
 //! timeline (milestones).
 //!
 //! Derivation reads the normalized session: its typed instants, durations and segments, and,
 //! through `session.raw`, the parsed values that need no interpretation (menu paths,
 //! dispositions, deflection names). It produces plain records; turning them into Parquet rows
-//! and `POST v1/event` bodies is the sink's job.
+//! and `POST v1/event` bodies is the job of `write`.
 
 pub mod catalog;
 pub mod exchange;

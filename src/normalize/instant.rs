@@ -2,8 +2,8 @@
 
 use chrono::DateTime;
 
-use crate::reject::quote;
-use crate::vocab::Day;
+use crate::shared::reject::quote;
+use crate::shared::vocab::Day;
 
 /// The first instant the tables hold, 0001-01-01T00:00:00Z, in microseconds since the epoch.
 ///

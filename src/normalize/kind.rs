@@ -1,8 +1,8 @@
 //! Call or chat: decided from the document, falling back to the session type text and then
 //! to the file name (`call-1418.json`, `chat-135.json`).
 
-use crate::reject::{FileError, RejectKind};
-use crate::vocab::SessionKind;
+use crate::shared::reject::{FileError, RejectKind};
+use crate::shared::vocab::SessionKind;
 
 /// The top-level keys that say a document is a call or a chat: the one list of them. The
 /// header pre-scan (`select`) matches keys with it; `RawSession::kind_evidence` reads the same
@@ -85,7 +85,7 @@ mod tests {
             "email",
         ] {
             let json = format!(r#"{{"id": 1, "{key}": "x"}}"#);
-            let parsed = crate::source::parse(json.as_bytes()).unwrap();
+            let parsed = crate::parse::parse(json.as_bytes()).unwrap();
             let evidence = parsed.session.kind_evidence();
             let typed = match (evidence.call_keys, evidence.chat_keys) {
                 (true, false) => Some(SessionKind::Call),

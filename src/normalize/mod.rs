@@ -1,4 +1,4 @@
-//! Stage 3 of the data flow: [`RawSession`] → [`Session`], the typed record every table and
+//! Stage 4 of the data flow: [`RawSession`] → [`Session`], the typed record every table and
 //! every derived event is built from.
 //!
 //! Normalization interprets what the source layer kept verbatim: call or chat, the status
@@ -6,9 +6,9 @@
 //! session, and the six kinds of time segment flattened into one shape. Values that need no
 //! interpretation stay borrowed from the raw document (`session.raw.voip_provider`), so this
 //! stage copies little and allocates only the per-session vectors. The raw record types reach
-//! the later stages through this module's re-exports, so they never depend on `source`. A
+//! the later stages through this module's re-exports, so they never depend on `parse`. A
 //! value that needs interpreting before it can be written (a fallback between two keys, a
-//! number rendered as text) is a field here, not a rule in `sink`.
+//! number rendered as text) is a field here, not a rule in `write`.
 //!
 //! Policy (documented in the README): a session is rejected when `id` is missing or not an
 //! integer, its kind cannot be decided, `created_at` is missing, or *any* timestamp or
@@ -27,17 +27,17 @@ pub use instant::Instant;
 pub use kind::{kind_of_key, KindEvidence};
 pub use status::Status;
 
-use crate::vocab::SessionKind;
+use crate::shared::vocab::SessionKind;
 
 /// The raw records a [`Session`] exposes (`session.raw`, `participant.raw`...) and their leaf
 /// types, for the values that need no interpretation. The stages after this one reach them
-/// through here, never through `source`: normalize is the one door between the parse and the
+/// through here, never through `parse`: normalize is the one door between the parse and the
 /// rest of the pipeline.
-pub use crate::source::types::*;
-pub use crate::source::{text, Opaque, Scalar, Str};
+pub use crate::parse::types::*;
+pub use crate::parse::{text, Opaque, Scalar, Str};
 
-use crate::reject::{FileError, RejectKind};
-use crate::vocab::SessionKey;
+use crate::shared::reject::{FileError, RejectKind};
+use crate::shared::vocab::SessionKey;
 
 /// Reads one input file into `buf`, parses and normalizes it: every check a file goes
 /// through before it becomes rows, the same in `run` and in `validate`. `on_read` is told the
@@ -48,19 +48,14 @@ pub fn read_and_normalize<R>(
     max_file_bytes: u64,
     buf: &mut Vec<u8>,
     on_read: impl FnOnce(u64),
-    use_it: impl FnOnce(&crate::source::Parsed<'_>, Session<'_>) -> Result<R, FileError>,
+    use_it: impl FnOnce(&crate::parse::Parsed<'_>, Session<'_>) -> Result<R, FileError>,
 ) -> Result<R, FileError> {
-    let bytes = crate::source::read::read_file(
-        file.path,
-        file.compression,
-        file.size,
-        max_file_bytes,
-        buf,
-    )?;
+    let bytes =
+        crate::parse::read::read_file(file.path, file.compression, file.size, max_file_bytes, buf)?;
     on_read(bytes);
-    let parsed = crate::source::parse(buf)?;
+    let parsed = crate::parse::parse(buf)?;
     let session = normalize(&parsed.session, file.file_name())
-        .map_err(|e| crate::source::with_position(e, buf))?;
+        .map_err(|e| crate::parse::with_position(e, buf))?;
     use_it(&parsed, session)
 }
 
@@ -885,7 +880,7 @@ mod tests {
     use super::*;
 
     fn session(json: &str) -> Result<(), FileError> {
-        let parsed = crate::source::parse(json.as_bytes())?;
+        let parsed = crate::parse::parse(json.as_bytes())?;
         normalize(&parsed.session, "x.json").map(|_| ())
     }
 
@@ -1009,7 +1004,7 @@ mod tests {
     fn agent_variant_is_read_from_key_presence() {
         let json = r#"{"id": 1, "chat_type": "Messaging (SMS)", "created_at": "2026-01-01T00:00:00Z",
                        "agent_info": {"id": 6, "name": "billing_va", "va_alias": null}}"#;
-        let parsed = crate::source::parse(json.as_bytes()).unwrap();
+        let parsed = crate::parse::parse(json.as_bytes()).unwrap();
         let s = normalize(&parsed.session, "x.json").unwrap();
         assert_eq!(
             (s.kind, s.agent_kind),

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::source::Scalar;
+use crate::parse::Scalar;
 
 /// Published states with their numeric codes (CCAI Platform session metadata overview; codes
 /// 20–23, 80 and 81 from the French edition of that page).
@@ -131,7 +131,7 @@ fn same_name(name: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::Str;
+    use crate::parse::Str;
 
     fn text(s: &str) -> Scalar<'_> {
         Scalar::Text(Str(Cow::Borrowed(s)))

@@ -1,8 +1,8 @@
 //! Durations and decimal amounts, accepted as JSON numbers or numeric strings.
 
 use crate::normalize::instant::SPAN_MICROS;
-use crate::reject::{quote, FileError, RejectKind};
-use crate::source::Scalar;
+use crate::parse::Scalar;
+use crate::shared::reject::{quote, FileError, RejectKind};
 
 /// The longest duration accepted, in whole seconds: the time between the first and the last
 /// instant the timestamp columns hold (`instant::MIN_MICROS` ..= `instant::MAX_MICROS`), about
@@ -97,7 +97,7 @@ fn shown(value: &Scalar<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::Str;
+    use crate::parse::Str;
     use std::borrow::Cow;
 
     fn text(s: &str) -> Scalar<'_> {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use super::{Alias, Cmd, Def, Section, SettingValue};
 use crate::derive::IdentifierRule;
-use crate::sink::{Codec, PartitionBy, TimestampUnit};
+use crate::write::{Codec, PartitionBy, TimestampUnit};
 
 /// At most this many worker threads: beyond it a pool costs seconds to start and memory for
 /// nothing (the work is cut into files, and memory in flight grows with threads).
@@ -137,7 +137,7 @@ macro_rules! settings {
         impl Settings {
             /// The first layer that gives a value wins, else the default; then every range
             /// is checked.
-            pub(super) fn layered(layers: &[&Layer]) -> crate::error::Result<Settings> {
+            pub(super) fn layered(layers: &[&Layer]) -> crate::shared::error::Result<Settings> {
                 let defaults = Settings::default();
                 let settings = Settings {
                     $($key: layers

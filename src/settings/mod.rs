@@ -21,12 +21,13 @@ use clap::{Arg, ArgAction, ArgMatches};
 pub use defs::{Settings, DEFS, MAX_THREADS};
 pub use value::{SettingValue, Shape};
 
-use crate::error::{Error, Result};
-use crate::paths::read_small_file;
+use crate::derive::ExchangeSettings;
 use crate::report::ProgressMode;
 use crate::select::Shard;
-use crate::sink::ParquetSettings;
-use crate::{derive::ExchangeSettings, guard::Guards};
+use crate::shared::error::{Error, Result};
+use crate::shared::guard::Guards;
+use crate::shared::paths::read_small_file;
+use crate::write::ParquetSettings;
 
 /// The commands that take settings; a setting lists those it applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

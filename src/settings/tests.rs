@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args as _, FromArgMatches as _};
 
 use super::*;
-use crate::sink::Codec;
+use crate::write::Codec;
 
 /// The settings of `run` from a command line (no environment variable is set by the tests).
 fn flags(args: &[&str]) -> std::result::Result<Layer, String> {

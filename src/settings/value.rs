@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::derive::IdentifierRule;
-use crate::sink::{Codec, PartitionBy, TimestampUnit};
+use crate::write::{Codec, PartitionBy, TimestampUnit};
 
 /// How a value is given on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

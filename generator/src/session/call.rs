@@ -213,7 +213,16 @@ fn push_ending(rng: &mut Rng, l: &Layout, d: &Draws, pairs: &mut Pairs) {
 /// `end_user` to `recordings`: the nested arrays.
 fn push_arrays(rng: &mut Rng, l: &Layout, d: &Draws, pairs: &mut Pairs) {
     pairs.extend([
-        ("end_user", end_user_object(rng, l)),
+        (
+            "end_user",
+            end_user_object(
+                rng,
+                l.kind,
+                l.end_user_id,
+                l.type_names.0,
+                l.end_user_phone.as_deref(),
+            ),
+        ),
         ("photos", photos(rng, l)),
         ("videos", videos(rng, l)),
         ("transfers", transfers(l, "call_duration")),

@@ -147,7 +147,16 @@ fn push_ticket_and_messages(rng: &mut Rng, l: &Layout, d: &Draws, pairs: &mut Pa
 /// `end_user` to `consumer_event_durations`: the nested arrays.
 fn push_arrays(rng: &mut Rng, l: &Layout, d: &Draws, pairs: &mut Pairs) {
     pairs.extend([
-        ("end_user", end_user_object(rng, l)),
+        (
+            "end_user",
+            end_user_object(
+                rng,
+                l.kind,
+                l.end_user_id,
+                l.type_names.0,
+                l.end_user_phone.as_deref(),
+            ),
+        ),
         ("photos", photos(rng, l)),
         ("videos", V::Arr(vec![])),
         ("transfers", transfers(l, "chat_duration")),

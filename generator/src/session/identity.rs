@@ -2,7 +2,6 @@
 //! and channel ids. Withheld caller ids and web chats without contact details leave about one
 //! session in eight without any identifier.
 
-use super::layout::Layout;
 use super::tenant::Route;
 use crate::json::{obj, string, V};
 use crate::rng::Rng;
@@ -58,17 +57,22 @@ fn phone(rng: &mut Rng) -> String {
 }
 
 /// The `end_user` object: its identifier is an e-mail address, a WhatsApp address or a UUID.
-pub(super) fn end_user_object(rng: &mut Rng, l: &Layout) -> V {
-    let identifier = match (l.kind, rng.below(3)) {
-        (SessionKind::Chat, 0) => string(format!("customer.{}@example.com", l.end_user_id)),
-        (SessionKind::Chat, 1) if l.type_names.0 == "Messaging (WhatsApp)" => string(format!(
-            "whatsapp:{}",
-            l.end_user_phone.as_deref().unwrap_or("+15550100000")
-        )),
+pub(super) fn end_user_object(
+    rng: &mut Rng,
+    kind: SessionKind,
+    end_user_id: i64,
+    type_name: &str,
+    phone: Option<&str>,
+) -> V {
+    let identifier = match (kind, rng.below(3)) {
+        (SessionKind::Chat, 0) => string(format!("customer.{end_user_id}@example.com")),
+        (SessionKind::Chat, 1) if type_name == "Messaging (WhatsApp)" => {
+            string(format!("whatsapp:{}", phone.unwrap_or("+15550100000")))
+        }
         _ => string(rng.uuid()),
     };
     obj! {
-        "id" => V::Int(l.end_user_id),
+        "id" => V::Int(end_user_id),
         "identifier" => identifier,
         "out_contact_id" => if rng.chance(0.7) { string(crm_id(rng, "003", "AAE")) } else { V::Null },
     }

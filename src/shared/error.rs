@@ -1,5 +1,5 @@
 //! Errors that stop a run. Problems with one input file are not errors: they become rows of
-//! the `rejects` table (see [`crate::reject`]).
+//! the `rejects` table (see [`crate::shared::reject`]).
 
 use std::path::PathBuf;
 
@@ -106,7 +106,7 @@ pub enum Error {
     Internal(String),
     /// A guard stopped the run before publication: the night looks broken.
     #[error("{0}")]
-    Guard(crate::guard::Stopped),
+    Guard(crate::shared::guard::Stopped),
     /// A stop was asked for (`SIGINT`, `SIGTERM`): nothing was published.
     #[error("interrupted: nothing was published; the previous output is unchanged")]
     Interrupted,

@@ -14,14 +14,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
-use crate::guard::{Guards, Result as GuardedResult};
+use crate::publish::manifest::Manifest;
+use crate::publish::{self, new_run_id, replace_output, RUN_SUMMARY, SUCCESS_MARKER};
 use crate::report::{EventSummary, FileCounts, RunSummary, SessionCounts, ShardRun, ShardSummary};
-use crate::sink::exchange::EXCHANGE_DIR;
-use crate::sink::manifest::Manifest;
-use crate::sink::publish::{self, new_run_id, replace_output, RUN_SUMMARY, SUCCESS_MARKER};
-use crate::sink::SessionsTable;
-use crate::stop::StopFlag;
+use crate::shared::error::{Error, Result};
+use crate::shared::guard::{Guards, Result as GuardedResult};
+use crate::shared::stop::StopFlag;
+use crate::write::exchange::EXCHANGE_DIR;
+use crate::write::SessionsTable;
 
 /// What a commit published.
 #[derive(Debug)]

@@ -15,7 +15,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, TimeUnit};
 
 use crate::normalize::Instant;
-use crate::vocab::Day;
+use crate::shared::vocab::Day;
 
 /// An output column type: its Arrow type and builder.
 pub trait ColumnType {
@@ -245,7 +245,7 @@ macro_rules! table {
         $(#[$meta])*
         $vis struct $name {
             rows: usize,
-            $( $col: <$crate::sink::columns::$ty as $crate::sink::columns::ColumnType>::Builder, )*
+            $( $col: <$crate::write::columns::$ty as $crate::write::columns::ColumnType>::Builder, )*
         }
 
         impl $name {
@@ -253,10 +253,10 @@ macro_rules! table {
             pub const NAME: &'static str = $table;
 
             /// Every column, in order, with its documentation.
-            pub const COLUMNS: &'static [$crate::sink::columns::ColumnDoc] = &[
-                $( $crate::sink::columns::ColumnDoc {
+            pub const COLUMNS: &'static [$crate::write::columns::ColumnDoc] = &[
+                $( $crate::write::columns::ColumnDoc {
                     name: stringify!($col),
-                    type_name: <$crate::sink::columns::$ty as $crate::sink::columns::ColumnType>::DOC_NAME,
+                    type_name: <$crate::write::columns::$ty as $crate::write::columns::ColumnType>::DOC_NAME,
                     nullable: !$crate::__has_flag!(required; $($flag),*),
                     dictionary: $crate::__has_flag!(dict; $($flag),*),
                     description: $desc,
@@ -267,7 +267,7 @@ macro_rules! table {
             pub fn with_capacity(capacity: usize) -> Self {
                 $name {
                     rows: 0,
-                    $( $col: <$crate::sink::columns::$ty as $crate::sink::columns::ColumnType>::builder(capacity), )*
+                    $( $col: <$crate::write::columns::$ty as $crate::write::columns::ColumnType>::builder(capacity), )*
                 }
             }
 
@@ -276,8 +276,8 @@ macro_rules! table {
                 static SCHEMA: std::sync::OnceLock<arrow::datatypes::SchemaRef> = std::sync::OnceLock::new();
                 SCHEMA
                     .get_or_init(|| {
-                        let types = [$( <$crate::sink::columns::$ty as $crate::sink::columns::ColumnType>::data_type(), )*];
-                        $crate::sink::columns::schema_of(Self::COLUMNS, types.into_iter())
+                        let types = [$( <$crate::write::columns::$ty as $crate::write::columns::ColumnType>::data_type(), )*];
+                        $crate::write::columns::schema_of(Self::COLUMNS, types.into_iter())
                     })
                     .clone()
             }
@@ -285,7 +285,7 @@ macro_rules! table {
             /// Appends one row.
             #[allow(clippy::redundant_closure_call)]
             pub fn append(&mut self $(, $arg: $argty)*) {
-                $( $crate::sink::columns::Cell::<$crate::sink::columns::$ty>::append_to($value, &mut self.$col); )*
+                $( $crate::write::columns::Cell::<$crate::write::columns::$ty>::append_to($value, &mut self.$col); )*
                 self.rows += 1;
             }
 

@@ -10,8 +10,8 @@ use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 
-use crate::reject::{FileError, RejectKind};
-use crate::vocab::Compression;
+use crate::shared::reject::{FileError, RejectKind};
+use crate::shared::vocab::Compression;
 
 /// Reads `path` into `buf` (cleared first), refusing content larger than `max_bytes`.
 /// `disk_size` is the size discovery saw: it sizes the buffer and turns away a plain file

@@ -12,10 +12,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::discover::{discover, InputFile};
-use crate::error::{Error, Result};
 use crate::normalize::read_and_normalize;
-use crate::reject::FileError;
-use crate::stop::StopFlag;
+use crate::shared::error::{Error, Result};
+use crate::shared::reject::FileError;
+use crate::shared::stop::StopFlag;
 
 /// One file a run would reject.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +30,7 @@ impl Problem {
     /// `path:line:column: kind: field `f`: detail`, the shape editors and `grep` understand.
     pub fn to_line(&self) -> String {
         let e = &self.error;
-        let mut out = crate::paths::to_text(&self.path).into_owned();
+        let mut out = crate::shared::paths::to_text(&self.path).into_owned();
         if let (Some(line), Some(column)) = (e.line, e.column) {
             out.push_str(&format!(":{line}:{column}"));
         }
@@ -47,7 +47,7 @@ impl Problem {
         let e = &self.error;
         serde_json::json!({
             "type": "problem",
-            "file": crate::paths::to_text(&self.path),
+            "file": crate::shared::paths::to_text(&self.path),
             "kind": e.kind.as_str(),
             "field": e.field,
             "line": e.line,

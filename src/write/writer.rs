@@ -15,10 +15,10 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersi
 use parquet::schema::types::ColumnPath;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
-use crate::sink::columns::ColumnDoc;
-use crate::sink::partition::{self, DayRuns, PartitionBy};
-use crate::vocab::Day;
+use crate::shared::error::{Error, Result};
+use crate::shared::vocab::Day;
+use crate::write::columns::ColumnDoc;
+use crate::write::partition::{self, DayRuns, PartitionBy};
 
 /// Parquet compression codec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -340,7 +340,7 @@ impl TableWriter {
             .file_name()
             .ok_or_else(|| Error::Internal(format!("{}: no file name", file.display())))?;
         // place_file creates the folder.
-        crate::sink::publish::place_file(file, &self.partition_dir(partition).join(name))?;
+        crate::publish::place_file(file, &self.partition_dir(partition).join(name))?;
         self.adopted.insert(partition);
         self.rows += rows;
         Ok(())
@@ -457,7 +457,7 @@ impl TableWriter {
     }
 
     /// Writes the footer of an open file and closes it. Durability comes later, in one step
-    /// for the whole output before it is published ([`crate::sink::Staging::publish`]):
+    /// for the whole output before it is published ([`crate::write::Staging::publish`]):
     /// one `fsync` per file costs seconds when a run writes thousands of partition files.
     fn finish_file(&mut self, index: usize) -> Result<()> {
         let OpenFile { writer, .. } = self.open.swap_remove(index);

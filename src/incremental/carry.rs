@@ -18,12 +18,12 @@ use arrow::datatypes::Int64Type;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::error::{Error, Result};
-use crate::sink::partition;
-use crate::sink::publish::parquet_rows;
-use crate::sink::{Sink, TableId};
-use crate::stop::StopFlag;
-use crate::vocab::{Day, SessionKey, SessionKind};
+use crate::publish::parquet_rows;
+use crate::shared::error::{Error, Result};
+use crate::shared::stop::StopFlag;
+use crate::shared::vocab::{Day, SessionKey, SessionKind};
+use crate::write::partition;
+use crate::write::{Sink, TableId};
 
 /// What to keep of a previous output.
 #[derive(Debug)]
@@ -54,7 +54,7 @@ impl Sink {
     pub fn carry_over(&mut self, carry: &CarryOver<'_>) -> Result<Carried> {
         let mut carried = Carried::default();
         for &id in TableId::ALL {
-            let (index, table) = (id.index(), id.name());
+            let table = id.name();
             let dir = carry.previous.join(table);
             if !dir.is_dir() {
                 continue;
@@ -76,7 +76,7 @@ impl Sink {
                         continue;
                     }
                     if !rewrite {
-                        self.writers[index].adopt(partition, &file, rows as u64)?;
+                        self.adopt(id, partition, &file, rows as u64)?;
                         carried.files_kept += 1;
                         continue;
                     }
@@ -94,9 +94,7 @@ impl Sink {
                         })?;
                         let kept = filter_record_batch(&batch, &keep)
                             .map_err(|source| Error::Arrow { table, source })?;
-                        self.clock += 1;
-                        self.writers[index].write_partition(partition, &kept, self.clock)?;
-                        self.keep_within_budget()?;
+                        self.write_kept(id, partition, &kept)?;
                     }
                 }
             }

@@ -2,7 +2,7 @@
 //! call or chat, how an input file is stored.
 //!
 //! These types are named by several stages (the pre-scan keys files by [`SessionKey`], the
-//! incremental state records each file's [`FileKey`] and [`Day`], the sink partitions by
+//! incremental state records each file's [`FileKey`] and [`Day`], `write` partitions by
 //! [`Day`] and carries rows over by [`SessionKey`], the report counts by [`SessionKind`]).
 //! Living in one of those stages, they made every other one depend on its internals; here,
 //! below the stages, each stage depends on this module and never on another stage for them.
@@ -10,7 +10,7 @@
 //! What belongs here: plain keys and values with no behaviour beyond their spelling and
 //! arithmetic. How they are *decided* stays with the stage that decides: the kind evidence
 //! in `normalize::kind`, a file's key in `select::prescan`, the partition folder of a day in
-//! `sink::partition`. This module depends on no other module of the crate.
+//! `write::partition`. This module depends on no other module of the crate.
 
 use std::fmt;
 

@@ -8,16 +8,16 @@
 use arrow::datatypes::SchemaRef;
 
 use crate::derive::{Derived, ExchangeEvent, Milestone};
-use crate::error::{Error, Result};
 use crate::normalize::{
     text, Attribute, Escalation, OfferEvent, Participant, RawAgent, RawDeflectionDetail,
     RawDisposition, RawMenuPath, RawRedirectionGroup, Recording, Redaction, Segment, Session,
     Transfer,
 };
-use crate::reject::FileError;
-use crate::sink::columns::ColumnDoc;
-use crate::sink::partition::DayRuns;
+use crate::shared::error::{Error, Result};
+use crate::shared::reject::FileError;
 use crate::table;
+use crate::write::columns::ColumnDoc;
+use crate::write::partition::DayRuns;
 
 fn agent_id(a: Option<&RawAgent<'_>>) -> Option<i64> {
     a.and_then(|a| a.id)
@@ -467,7 +467,7 @@ pub struct RowContext<'a> {
 /// and how one session fills it; then `rejects`. From it come [`TableId`] (which [`Sink`]
 /// indexes its writers by), [`SessionTables`] and the [`catalog`].
 ///
-/// [`Sink`]: crate::sink::Sink
+/// [`Sink`]: crate::write::Sink
 macro_rules! tables {
     (
         $(

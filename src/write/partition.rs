@@ -8,7 +8,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 use crate::normalize::instant;
-use crate::vocab::Day;
+use crate::shared::vocab::Day;
 
 /// How the session tables are laid out on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn no_table_has_a_column_named_like_the_partition_key() {
-        for (table, _, columns) in crate::sink::catalog() {
+        for (table, _, columns) in crate::write::catalog() {
             assert!(columns.iter().all(|c| c.name != PARTITION_KEY), "{table}");
         }
     }

@@ -193,7 +193,7 @@ where
 ///
 /// A `BTreeMap` keeps the last of two equal keys, so `{"a": 1, "a": 2}` would silently lose a
 /// value. serde's derive refuses that in a struct; this gives maps the same error, in the same
-/// words (duplicate field, then the key in backticks), so `source::json_error` names the key
+/// words (duplicate field, then the key in backticks), so `parse::json_error` names the key
 /// below the map's path (`custom_data_not_secured.a`). Use with `#[serde(default)]`: absent
 /// and `null` are `None`. The map keeps key order, the order of the `attributes` rows.
 pub fn unique_keys<'de, D, K, V>(deserializer: D) -> Result<Option<BTreeMap<K, V>>, D::Error>

@@ -1,4 +1,4 @@
-//! Stage 2 of the data flow: bytes of one file → [`RawSession`], the JSON as written.
+//! Stage 3 of the data flow: bytes of one file → [`RawSession`], the JSON as written.
 //!
 //! Parsing is strict about structure and JSON types (a string where the format has an
 //! integer rejects the file, naming the field) and lenient about everything the platform
@@ -12,7 +12,7 @@ pub mod types;
 
 use serde::de::IgnoredAny;
 
-use crate::reject::{shorten_quoted, FileError, RejectKind};
+use crate::shared::reject::{shorten_quoted, FileError, RejectKind};
 pub use scalar::{text, Opaque, Scalar, Str};
 pub use types::*;
 

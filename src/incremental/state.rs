@@ -22,12 +22,12 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::discover::InputFiles;
-use crate::error::{Error, Result};
 use crate::normalize::Instant;
+use crate::parse::read::read_file;
 use crate::select::{prescan, prescan_file};
-use crate::source::read::read_file;
-use crate::stop::StopFlag;
-use crate::vocab::{Day, FileKey, SessionKey, SessionKind};
+use crate::shared::error::{Error, Result};
+use crate::shared::stop::StopFlag;
+use crate::shared::vocab::{Day, FileKey, SessionKey, SessionKind};
 
 /// The state folder inside an output.
 pub const STATE_DIR: &str = "_state";
@@ -198,7 +198,7 @@ impl InputState {
             files: self.files.len() as u64,
         };
         let path = dir.join(HEADER);
-        crate::sink::publish::write_json(&path, &header)
+        crate::publish::write_json(&path, &header)
     }
 }
 
@@ -372,7 +372,7 @@ pub fn plan_rebuild(comparison: &Comparison, previous: Option<&InputState>) -> R
         rebuild.sessions.extend(gone.key.map(|(k, _)| k));
         rebuild
             .paths
-            .insert(crate::paths::to_text(&gone.path).into_owned());
+            .insert(crate::shared::paths::to_text(&gone.path).into_owned());
     }
     for (index, (record, change)) in comparison
         .records
@@ -390,7 +390,7 @@ pub fn plan_rebuild(comparison: &Comparison, previous: Option<&InputState>) -> R
             if previous.is_some() {
                 rebuild
                     .paths
-                    .insert(crate::paths::to_text(&record.path).into_owned());
+                    .insert(crate::shared::paths::to_text(&record.path).into_owned());
             }
         }
     }

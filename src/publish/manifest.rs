@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
-use crate::sink::publish::{parquet_rows, RUN_SUMMARY, SUCCESS_MARKER};
+use crate::publish::{parquet_rows, RUN_SUMMARY, SUCCESS_MARKER};
+use crate::shared::error::{Error, Result};
 
 /// The manifest file inside an output.
 pub const MANIFEST: &str = "_manifest.json";
@@ -62,7 +62,7 @@ impl Manifest {
             let relative = entry.path().strip_prefix(dir).unwrap_or(entry.path());
             let path = relative
                 .components()
-                .map(|c| crate::paths::to_text(Path::new(c.as_os_str())).into_owned())
+                .map(|c| crate::shared::paths::to_text(Path::new(c.as_os_str())).into_owned())
                 .collect::<Vec<_>>()
                 .join("/");
             if [MANIFEST, RUN_SUMMARY, SUCCESS_MARKER].contains(&path.as_str()) {
@@ -87,7 +87,7 @@ impl Manifest {
     pub fn write(dir: &Path) -> Result<Manifest> {
         let manifest = Manifest::of(dir)?;
         let path = dir.join(MANIFEST);
-        crate::sink::publish::write_json(&path, &manifest)?;
+        crate::publish::write_json(&path, &manifest)?;
         Ok(manifest)
     }
 

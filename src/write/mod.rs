@@ -1,22 +1,20 @@
-//! Stage 4 of the data flow: normalized sessions → Parquet tables in a staging folder,
-//! published atomically.
+//! Stage 6 of the data flow: normalized sessions → Parquet tables and Exchange request bodies
+//! in a staging folder, which `publish` then swaps into place.
 
-pub mod carry;
 pub mod columns;
 pub mod exchange;
-pub mod manifest;
 pub mod partition;
-pub mod publish;
 pub mod tables;
 pub mod writer;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::error::Result;
+pub use crate::publish::Staging;
+use crate::shared::error::Result;
+use crate::shared::vocab::Day;
 pub use exchange::{ExchangeCounts, ExchangeWriter, Publishable};
 pub use partition::{DayRuns, PartitionBy};
-pub use publish::Staging;
 pub use tables::{catalog, RejectsTable, SessionTables, SessionsTable, TableBatch, TableId};
 pub use writer::{Codec, ParquetSettings, TableWriter, TimestampUnit};
 
@@ -87,6 +85,30 @@ impl Sink {
     pub fn write(&mut self, rows: &TableBatch) -> Result<()> {
         self.clock += 1;
         self.writers[rows.table.index()].write(&rows.batch, rows.days.as_ref(), self.clock)?;
+        self.keep_within_budget()
+    }
+
+    /// Takes a previous output's file into `table` as it is (hard-linked, neither read nor
+    /// rewritten): an incremental run keeps the partitions it does not rebuild.
+    pub fn adopt(
+        &mut self,
+        table: TableId,
+        partition: Option<Day>,
+        file: &Path,
+        rows: u64,
+    ) -> Result<()> {
+        self.writers[table.index()].adopt(partition, file, rows)
+    }
+
+    /// Writes rows kept from a previous output's partition back into that partition.
+    pub fn write_kept(
+        &mut self,
+        table: TableId,
+        partition: Option<Day>,
+        batch: &arrow::record_batch::RecordBatch,
+    ) -> Result<()> {
+        self.clock += 1;
+        self.writers[table.index()].write_partition(partition, batch, self.clock)?;
         self.keep_within_budget()
     }
 

@@ -6,12 +6,14 @@
 //! (or on file systems without exchange support) the old output is renamed aside first, so
 //! for an instant the path is absent but never half-written.
 
+pub mod manifest;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
-use crate::paths::{read_small_file, Identity, SmallFileError};
-use crate::stop::{PausePoint, StopFlag};
+use crate::shared::error::{Error, Result};
+use crate::shared::paths::{read_small_file, Identity, SmallFileError};
+use crate::shared::stop::{PausePoint, StopFlag};
 
 /// Marker file written last into a completed output. Spark, Hadoop and Hive write one too:
 /// it says "complete", never "session-etl's".

@@ -16,26 +16,26 @@ use crate::derive::{derive, Derived};
 use crate::discover::{
     discover, named_input, Discovery, InputFile, InputFiles, WalkErrorKind, WalkOptions,
 };
-use crate::error::{Error, Result};
-use crate::guard::{Listed, Result as GuardedResult, Stopped};
-use crate::memory::FreedMemory;
+use crate::incremental::carry::{Carried, CarryOver};
+use crate::incremental::state::{
+    self, Change, Comparison, FullReason, InputState, Loaded, Produced, Rebuild,
+};
 use crate::normalize::{read_and_normalize, Session};
-use crate::reject::{FileError, RejectKind};
+use crate::parse::Parsed;
+use crate::publish::manifest::Manifest;
+use crate::publish::{new_run_id, replace_output, resolved, write_json, Existing, RUN_SUMMARY};
 use crate::report::{IncrementalSummary, Progress, RunFacts, RunSummary, ShardSummary, Tally};
 use crate::select::{prescan_files, select_by_key, Moved, Selection};
 use crate::settings::RunConfig;
-use crate::sink::carry::{Carried, CarryOver};
-use crate::sink::exchange::{event_json, identifiers_json};
-use crate::sink::manifest::Manifest;
-use crate::sink::publish::{
-    new_run_id, replace_output, resolved, write_json, Existing, RUN_SUMMARY,
-};
-use crate::sink::{Publishable, RejectsTable, SessionTables, SessionsTable, Sink, TableBatch};
-use crate::source::Parsed;
-use crate::stable_hash::StableHash;
-use crate::state::{self, Change, Comparison, FullReason, InputState, Loaded, Produced, Rebuild};
-use crate::stop::{PausePoint, StopFlag};
-use crate::vocab::{Compression, FileKey};
+use crate::shared::error::{Error, Result};
+use crate::shared::guard::{Listed, Result as GuardedResult, Stopped};
+use crate::shared::memory::FreedMemory;
+use crate::shared::reject::{FileError, RejectKind};
+use crate::shared::stable_hash::StableHash;
+use crate::shared::stop::{PausePoint, StopFlag};
+use crate::shared::vocab::{Compression, FileKey};
+use crate::write::exchange::{event_json, identifiers_json};
+use crate::write::{Publishable, RejectsTable, SessionTables, SessionsTable, Sink, TableBatch};
 
 /// How a run ended.
 #[derive(Debug)]
@@ -193,7 +193,7 @@ struct Ended<'a> {
     seen_by_shard: Option<String>,
     incremental: Option<IncrementalSummary>,
     tally: Tally,
-    written: crate::sink::Written,
+    written: crate::write::Written,
 }
 
 /// Sums the run up, applies the guards that judge its result, and, when none stops it,
@@ -609,7 +609,7 @@ fn process_chunk(
         let Some(file) = files.get(index as usize) else {
             continue;
         };
-        let path = crate::paths::to_text(file.path);
+        let path = crate::shared::paths::to_text(file.path);
         let mut bytes_read = None;
         let outcome = read_and_normalize(
             &file,

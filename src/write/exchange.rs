@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::derive::{ExchangeEvent, Identifier};
-use crate::error::{Error, Result};
-use crate::stable_hash::fnv1a;
+use crate::shared::error::{Error, Result};
+use crate::shared::stable_hash::fnv1a;
 
 /// The folder of request bodies in the output.
 pub const EXCHANGE_DIR: &str = "exchange";
