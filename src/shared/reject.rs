@@ -6,78 +6,60 @@
 
 use std::fmt;
 
-/// A stable classification of a rejected file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RejectKind {
-    /// The file could not be read (permissions, vanished, I/O error, corrupt gzip stream).
-    Unreadable,
-    /// The file is larger than `max_file_bytes` (after decompression for `.gz`).
-    FileTooLarge,
-    /// Zero bytes, or only whitespace.
-    EmptyFile,
-    /// Bytes that are not UTF-8.
-    InvalidUtf8,
-    /// The JSON ends before the document is complete (an interrupted upload).
-    TruncatedJson,
-    /// A JSON syntax error.
-    MalformedJson,
-    /// Valid JSON whose top level is not an object.
-    NotAnObject,
-    /// A required key is absent (`id`, `created_at`).
-    MissingField,
-    /// A key holds a value of the wrong JSON type.
-    InvalidType,
-    /// A timestamp that is not an RFC 3339 instant with an offset, or names an impossible date.
-    InvalidTimestamp,
-    /// A duration that is negative or not a number.
-    InvalidDuration,
-    /// The same key appears twice in one object.
-    DuplicateField,
-    /// Neither the document nor the file name says whether it is a call or a chat.
-    UnknownKind,
-    /// The file was rewritten while the run read it, twice: it holds another session each
-    /// time it is read.
-    ChangedDuringRun,
+/// Declares the reject kinds once: the enum, [`RejectKind::ALL`] and the stable
+/// `error_kind` strings all come from one list, so a new kind is one line.
+macro_rules! reject_kinds {
+    ($($(#[doc = $doc:literal])+ $kind:ident => $name:literal,)+) => {
+        /// A stable classification of a rejected file.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum RejectKind {
+            $($(#[doc = $doc])+ $kind,)+
+        }
+
+        impl RejectKind {
+            /// Every kind, in a stable order (for summaries and docs).
+            pub const ALL: &'static [RejectKind] = &[$(RejectKind::$kind),+];
+
+            /// The `error_kind` value written to the `rejects` table.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(RejectKind::$kind => $name,)+
+                }
+            }
+        }
+    };
 }
 
-impl RejectKind {
-    /// Every kind, in a stable order (for summaries and docs).
-    pub const ALL: [RejectKind; 14] = [
-        RejectKind::Unreadable,
-        RejectKind::FileTooLarge,
-        RejectKind::EmptyFile,
-        RejectKind::InvalidUtf8,
-        RejectKind::TruncatedJson,
-        RejectKind::MalformedJson,
-        RejectKind::NotAnObject,
-        RejectKind::MissingField,
-        RejectKind::InvalidType,
-        RejectKind::InvalidTimestamp,
-        RejectKind::InvalidDuration,
-        RejectKind::DuplicateField,
-        RejectKind::UnknownKind,
-        RejectKind::ChangedDuringRun,
-    ];
-
-    /// The `error_kind` value written to the `rejects` table.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RejectKind::Unreadable => "unreadable",
-            RejectKind::FileTooLarge => "file_too_large",
-            RejectKind::EmptyFile => "empty_file",
-            RejectKind::InvalidUtf8 => "invalid_utf8",
-            RejectKind::TruncatedJson => "truncated_json",
-            RejectKind::MalformedJson => "malformed_json",
-            RejectKind::NotAnObject => "not_an_object",
-            RejectKind::MissingField => "missing_field",
-            RejectKind::InvalidType => "invalid_type",
-            RejectKind::InvalidTimestamp => "invalid_timestamp",
-            RejectKind::InvalidDuration => "invalid_duration",
-            RejectKind::DuplicateField => "duplicate_field",
-            RejectKind::UnknownKind => "unknown_kind",
-            RejectKind::ChangedDuringRun => "changed_during_run",
-        }
-    }
+reject_kinds! {
+    /// The file could not be read (permissions, vanished, I/O error, corrupt gzip stream).
+    Unreadable => "unreadable",
+    /// The file is larger than `max_file_bytes` (after decompression for `.gz`).
+    FileTooLarge => "file_too_large",
+    /// Zero bytes, or only whitespace.
+    EmptyFile => "empty_file",
+    /// Bytes that are not UTF-8.
+    InvalidUtf8 => "invalid_utf8",
+    /// The JSON ends before the document is complete (an interrupted upload).
+    TruncatedJson => "truncated_json",
+    /// A JSON syntax error.
+    MalformedJson => "malformed_json",
+    /// Valid JSON whose top level is not an object.
+    NotAnObject => "not_an_object",
+    /// A required key is absent (`id`, `created_at`).
+    MissingField => "missing_field",
+    /// A key holds a value of the wrong JSON type.
+    InvalidType => "invalid_type",
+    /// A timestamp that is not an RFC 3339 instant with an offset, or names an impossible date.
+    InvalidTimestamp => "invalid_timestamp",
+    /// A duration that is negative or not a number.
+    InvalidDuration => "invalid_duration",
+    /// The same key appears twice in one object.
+    DuplicateField => "duplicate_field",
+    /// Neither the document nor the file name says whether it is a call or a chat.
+    UnknownKind => "unknown_kind",
+    /// The file was rewritten while the run read it, twice: it holds another session each
+    /// time it is read.
+    ChangedDuringRun => "changed_during_run",
 }
 
 impl fmt::Display for RejectKind {
