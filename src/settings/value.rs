@@ -49,19 +49,22 @@ fn one(values: &[OsString]) -> Result<&str, String> {
     }
 }
 
-/// Types read from text with `FromStr` everywhere: a flag and a TOML string (or number)
-/// parse the same way, so `"ZSTD"` means the same in both.
-macro_rules! from_text {
-    ($($ty:ty),* $(,)?) => {$(
+/// Types read with `FromStr` from a flag or a variable. In a pipeline file the `text` ones
+/// also read a TOML string with `FromStr`, so `"ZSTD"` means the same in both; numbers and
+/// switches take only their own TOML type (`threads = "4"` is a typo somewhere).
+macro_rules! parsed {
+    ($shape:ident, text: $text:literal, $($ty:ty),* $(,)?) => {$(
         impl SettingValue for $ty {
-            const SHAPE: Shape = Shape::One;
+            const SHAPE: Shape = Shape::$shape;
             fn from_args(values: &[OsString]) -> Result<Self, String> {
                 let text = one(values)?;
                 text.parse::<$ty>().map_err(|e| format!("invalid value `{text}`: {e}"))
             }
             fn from_toml(value: toml::Value) -> Result<Self, String> {
                 match value {
-                    toml::Value::String(text) => text.parse::<$ty>().map_err(|e| e.to_string()),
+                    toml::Value::String(text) if $text => {
+                        text.parse::<$ty>().map_err(|e| e.to_string())
+                    }
                     other => other.try_into::<$ty>().map_err(|e| e.to_string().trim().to_owned()),
                 }
             }
@@ -72,60 +75,9 @@ macro_rules! from_text {
     )*};
 }
 
-from_text!(Codec, TimestampUnit, PartitionBy);
-
-/// Numbers: a TOML string is not a number (`threads = "4"` is a typo somewhere).
-macro_rules! number {
-    ($($ty:ty),* $(,)?) => {$(
-        impl SettingValue for $ty {
-            const SHAPE: Shape = Shape::One;
-            fn from_args(values: &[OsString]) -> Result<Self, String> {
-                let text = one(values)?;
-                text.parse::<$ty>().map_err(|e| format!("invalid value `{text}`: {e}"))
-            }
-            fn from_toml(value: toml::Value) -> Result<Self, String> {
-                value.try_into::<$ty>().map_err(|e| e.to_string().trim().to_owned())
-            }
-            fn show(&self) -> String {
-                self.to_string()
-            }
-        }
-    )*};
-}
-
-number!(usize, u64, i32, f64);
-
-impl SettingValue for String {
-    const SHAPE: Shape = Shape::One;
-    fn from_args(values: &[OsString]) -> Result<Self, String> {
-        one(values).map(str::to_owned)
-    }
-    fn from_toml(value: toml::Value) -> Result<Self, String> {
-        value
-            .try_into::<String>()
-            .map_err(|e| e.to_string().trim().to_owned())
-    }
-    fn show(&self) -> String {
-        self.clone()
-    }
-}
-
-impl SettingValue for bool {
-    const SHAPE: Shape = Shape::Switch;
-    fn from_args(values: &[OsString]) -> Result<Self, String> {
-        let text = one(values)?;
-        text.parse::<bool>()
-            .map_err(|e| format!("invalid value `{text}`: {e}"))
-    }
-    fn from_toml(value: toml::Value) -> Result<Self, String> {
-        value
-            .try_into::<bool>()
-            .map_err(|e| e.to_string().trim().to_owned())
-    }
-    fn show(&self) -> String {
-        self.to_string()
-    }
-}
+parsed!(One, text: true, Codec, TimestampUnit, PartitionBy, String);
+parsed!(One, text: false, usize, u64, i32, f64);
+parsed!(Switch, text: false, bool);
 
 impl SettingValue for PathBuf {
     const SHAPE: Shape = Shape::One;

@@ -2,7 +2,7 @@
 
 use super::attributes::{custom_data, sip_headers};
 use super::dispositions::dispositions;
-use super::identity::{crm_id, end_user_object};
+use super::identity::crm_id;
 use super::layout::Layout;
 use super::media::{photos, recordings, videos};
 use super::participants::call_participants;
@@ -213,16 +213,7 @@ fn push_ending(rng: &mut Rng, l: &Layout, d: &Draws, pairs: &mut Pairs) {
 /// `end_user` to `recordings`: the nested arrays.
 fn push_arrays(rng: &mut Rng, l: &Layout, d: &Draws, pairs: &mut Pairs) {
     pairs.extend([
-        (
-            "end_user",
-            end_user_object(
-                rng,
-                l.kind,
-                l.end_user_id,
-                l.type_names.0,
-                l.end_user_phone.as_deref(),
-            ),
-        ),
+        ("end_user", l.end_user(rng)),
         ("photos", photos(rng, l)),
         ("videos", videos(rng, l)),
         ("transfers", transfers(l, "call_duration")),

@@ -2,7 +2,7 @@
 
 use super::attributes::custom_data;
 use super::dispositions::dispositions;
-use super::identity::{crm_id, end_user_object, provider_channel_id};
+use super::identity::{crm_id, provider_channel_id};
 use super::layout::Layout;
 use super::media::photos;
 use super::participants::chat_participants;
@@ -147,16 +147,7 @@ fn push_ticket_and_messages(rng: &mut Rng, l: &Layout, d: &Draws, pairs: &mut Pa
 /// `end_user` to `consumer_event_durations`: the nested arrays.
 fn push_arrays(rng: &mut Rng, l: &Layout, d: &Draws, pairs: &mut Pairs) {
     pairs.extend([
-        (
-            "end_user",
-            end_user_object(
-                rng,
-                l.kind,
-                l.end_user_id,
-                l.type_names.0,
-                l.end_user_phone.as_deref(),
-            ),
-        ),
+        ("end_user", l.end_user(rng)),
         ("photos", photos(rng, l)),
         ("videos", V::Arr(vec![])),
         ("transfers", transfers(l, "chat_duration")),

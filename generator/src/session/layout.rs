@@ -2,12 +2,13 @@
 //! queue, agent legs joined by transfers, wrap-up, survey. Every writer reads it, so the
 //! timestamps of all the arrays agree.
 
-use super::identity::end_user_phone;
+use super::identity::{end_user_object, end_user_phone};
 use super::status::GenStatus;
 use super::tenant::{
     Agent, Menu, Route, Va, AGENT_COUNT, CALL_MENUS, CALL_TYPES, CHAT_MENUS, CHAT_TYPES, LANGS,
     SCHEDULE_MENU, TASK_VIRTUAL_AGENTS, VIRTUAL_AGENTS,
 };
+use crate::json::V;
 use crate::rng::Rng;
 use crate::SessionKind;
 
@@ -84,6 +85,19 @@ pub(super) struct Layout {
     pub(super) deflection: Option<&'static str>,
     /// Whether `handle_durations` lists the agent legs (almost always).
     pub(super) handle_segments: bool,
+}
+
+impl Layout {
+    /// The `end_user` object of this session.
+    pub(super) fn end_user(&self, rng: &mut Rng) -> V {
+        end_user_object(
+            rng,
+            self.kind,
+            self.end_user_id,
+            self.type_names.0,
+            self.end_user_phone.as_deref(),
+        )
+    }
 }
 
 /// Lays out one session on its timeline. Each step draws from `rng` in a fixed order: the
