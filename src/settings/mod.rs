@@ -726,6 +726,7 @@ pub fn reference(markdown: bool) -> String {
                     doc.replace('|', "\\|")
                 ));
             } else {
+                let default = if default.is_empty() { "—" } else { &default };
                 out.push_str(&format!(
                     "  {:<24} {flag}\n  {:<24} env {env}, default {default}, allowed {range}, for {commands}\n  {:<24} {}\n",
                     def.path(),
