@@ -715,8 +715,9 @@ fn offer_events<'a>(raw: &'a RawSession<'a>) -> Result<Vec<OfferEvent<'a>>, File
         .collect()
 }
 
+/// Every time segment: the six arrays one after the other, each in document order.
 fn segments<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Segment<'a>>, FileError> {
-    let mut out = Vec::with_capacity(
+    let mut segments = Vec::with_capacity(
         raw.handle_durations.len()
             + raw.queue_durations.len()
             + raw.virtual_agent_handle_durations.len()
@@ -724,9 +725,62 @@ fn segments<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Segment<'a>>, FileError> 
             + raw.consumer_event_durations.len()
             + raw.consumer_in_menu_durations.len(),
     );
-    for (i, h) in raw.handle_durations.iter().enumerate() {
-        let at = Loc::item("handle_durations", i);
-        out.push(Segment {
+    push_segments(
+        &mut segments,
+        "handle_durations",
+        &raw.handle_durations,
+        Segment::agent_handle,
+    )?;
+    push_segments(
+        &mut segments,
+        "queue_durations",
+        &raw.queue_durations,
+        Segment::queue,
+    )?;
+    push_segments(
+        &mut segments,
+        "virtual_agent_handle_durations",
+        &raw.virtual_agent_handle_durations,
+        Segment::virtual_agent,
+    )?;
+    push_segments(
+        &mut segments,
+        "consumer_handle_durations",
+        &raw.consumer_handle_durations,
+        Segment::consumer_handle,
+    )?;
+    push_segments(
+        &mut segments,
+        "consumer_event_durations",
+        &raw.consumer_event_durations,
+        Segment::consumer_event,
+    )?;
+    push_segments(
+        &mut segments,
+        "consumer_in_menu_durations",
+        &raw.consumer_in_menu_durations,
+        Segment::consumer_in_menu,
+    )?;
+    Ok(segments)
+}
+
+/// Appends one segment per entry of `array`, in order.
+fn push_segments<'a, T>(
+    out: &mut Vec<Segment<'a>>,
+    array: &'static str,
+    entries: &'a [T],
+    segment: impl Fn(Loc, &'a T) -> Result<Segment<'a>, FileError>,
+) -> Result<(), FileError> {
+    for (i, entry) in entries.iter().enumerate() {
+        out.push(segment(Loc::item(array, i), entry)?);
+    }
+    Ok(())
+}
+
+/// One segment of each kind, from its entry at `at`.
+impl<'a> Segment<'a> {
+    fn agent_handle(at: Loc, h: &'a RawHandleDuration<'a>) -> Result<Self, FileError> {
+        Ok(Segment {
             segment_kind: Some(SegmentKind::AgentHandle),
             segment_id: h.id,
             started_at: at.instant(&h.started_at, "started_at")?,
@@ -753,11 +807,11 @@ fn segments<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Segment<'a>>, FileError> 
             response_time_max_s: at.seconds(&h.response_time_max, "response_time_max")?,
             response_time_avg_s: at.decimal(&h.response_time_avg, "response_time_avg")?,
             ..Segment::default()
-        });
+        })
     }
-    for (i, q) in raw.queue_durations.iter().enumerate() {
-        let at = Loc::item("queue_durations", i);
-        out.push(Segment {
+
+    fn queue(at: Loc, q: &'a RawQueueDuration<'a>) -> Result<Self, FileError> {
+        Ok(Segment {
             segment_kind: Some(SegmentKind::Queue),
             segment_id: q.id,
             started_at: at.instant(&q.started_at, "started_at")?,
@@ -779,11 +833,11 @@ fn segments<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Segment<'a>>, FileError> 
             service_level_target_time_s: at
                 .seconds(&q.service_level_target_time, "service_level_target_time")?,
             ..Segment::default()
-        });
+        })
     }
-    for (i, v) in raw.virtual_agent_handle_durations.iter().enumerate() {
-        let at = Loc::item("virtual_agent_handle_durations", i);
-        out.push(Segment {
+
+    fn virtual_agent(at: Loc, v: &'a RawVirtualAgentHandle<'a>) -> Result<Self, FileError> {
+        Ok(Segment {
             segment_kind: Some(SegmentKind::VirtualAgent),
             segment_id: v.id,
             started_at: at.instant(&v.started_at, "started_at")?,
@@ -802,11 +856,11 @@ fn segments<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Segment<'a>>, FileError> 
             finish_reason: text(&v.finish_reason),
             initiated_by: text(&v.initiated_by),
             ..Segment::default()
-        });
+        })
     }
-    for (i, c) in raw.consumer_handle_durations.iter().enumerate() {
-        let at = Loc::item("consumer_handle_durations", i);
-        out.push(Segment {
+
+    fn consumer_handle(at: Loc, c: &'a RawConsumerHandle<'a>) -> Result<Self, FileError> {
+        Ok(Segment {
             segment_kind: Some(SegmentKind::ConsumerHandle),
             segment_id: c.id,
             started_at: at.instant(&c.started_at, "started_at")?,
@@ -819,11 +873,11 @@ fn segments<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Segment<'a>>, FileError> 
             response_time_max_s: at.seconds(&c.response_time_max, "response_time_max")?,
             response_time_avg_s: at.decimal(&c.response_time_avg, "response_time_avg")?,
             ..Segment::default()
-        });
+        })
     }
-    for (i, e) in raw.consumer_event_durations.iter().enumerate() {
-        let at = Loc::item("consumer_event_durations", i);
-        out.push(Segment {
+
+    fn consumer_event(at: Loc, e: &'a RawConsumerEvent<'a>) -> Result<Self, FileError> {
+        Ok(Segment {
             segment_kind: Some(SegmentKind::ConsumerEvent),
             segment_id: e.id,
             started_at: at.instant(&e.started_at, "started_at")?,
@@ -835,11 +889,11 @@ fn segments<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Segment<'a>>, FileError> 
             event_type: text(&e.event_type),
             event: text(&e.event),
             ..Segment::default()
-        });
+        })
     }
-    for (i, m) in raw.consumer_in_menu_durations.iter().enumerate() {
-        let at = Loc::item("consumer_in_menu_durations", i);
-        out.push(Segment {
+
+    fn consumer_in_menu(at: Loc, m: &'a RawConsumerInMenu<'a>) -> Result<Self, FileError> {
+        Ok(Segment {
             segment_kind: Some(SegmentKind::ConsumerInMenu),
             segment_id: m.id,
             started_at: at.instant(&m.started_at, "started_at")?,
@@ -850,9 +904,8 @@ fn segments<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Segment<'a>>, FileError> 
             lang: text(&m.lang),
             event: text(&m.event),
             ..Segment::default()
-        });
+        })
     }
-    Ok(out)
 }
 
 fn attributes<'a>(raw: &'a RawSession<'a>) -> Vec<Attribute<'a>> {
