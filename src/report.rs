@@ -546,13 +546,7 @@ impl RunSummary {
             wall_time_s: wall,
             ..
         } = facts;
-        let mut by_code: BTreeMap<String, u64> = EventCode::ALL
-            .iter()
-            .map(|c| (c.as_str().to_owned(), 0))
-            .collect();
-        for (code, n) in &tally.events_by_code {
-            *by_code.entry(code.as_str().to_owned()).or_default() += n;
-        }
+        let events = EventSummary::of(&tally, written.exchange, facts.derived);
         let sessions = tally.calls + tally.chats;
         RunSummary {
             tool: crate::publish::TOOL.to_owned(),
@@ -606,22 +600,7 @@ impl RunSummary {
             unknown_statuses_unlisted: tally.unknown_statuses.unlisted,
             unknown_fields: tally.unknown_fields.listed,
             unknown_fields_unlisted: tally.unknown_fields.unlisted,
-            events: EventSummary {
-                derived: facts.derived,
-                total: by_code.values().sum(),
-                by_code,
-                unaddressable_events: tally.unaddressable_events,
-                sessions_without_identifiers: tally.sessions_without_identifiers,
-                duplicate_event_ids: tally.duplicate_event_ids,
-                missing_required: tally
-                    .missing_required
-                    .iter()
-                    .map(|((code, attr), n)| (format!("{}.{}", code.as_str(), attr.name()), *n))
-                    .collect(),
-                published_events: written.exchange.events,
-                request_bodies: written.exchange.bodies,
-                individuals: written.exchange.individuals,
-            },
+            events,
             throughput: Some(Throughput {
                 files_per_s: seen as f64 / wall,
                 sessions_per_s: sessions as f64 / wall,
@@ -634,6 +613,36 @@ impl RunSummary {
                 .map(|e| e.message.clone())
                 .collect(),
             shards: None,
+        }
+    }
+}
+
+impl EventSummary {
+    /// A run's events: its counters, and what the request-body writer made of them. Every
+    /// code is listed, so a code that found nothing shows 0 rather than going missing.
+    fn of(tally: &Tally, exchange: crate::write::ExchangeCounts, derived: bool) -> EventSummary {
+        let mut by_code: BTreeMap<String, u64> = EventCode::ALL
+            .iter()
+            .map(|c| (c.as_str().to_owned(), 0))
+            .collect();
+        for (code, n) in &tally.events_by_code {
+            *by_code.entry(code.as_str().to_owned()).or_default() += n;
+        }
+        EventSummary {
+            derived,
+            total: by_code.values().sum(),
+            by_code,
+            unaddressable_events: tally.unaddressable_events,
+            sessions_without_identifiers: tally.sessions_without_identifiers,
+            duplicate_event_ids: tally.duplicate_event_ids,
+            missing_required: tally
+                .missing_required
+                .iter()
+                .map(|((code, attr), n)| (format!("{}.{}", code.as_str(), attr.name()), *n))
+                .collect(),
+            published_events: exchange.events,
+            request_bodies: exchange.bodies,
+            individuals: exchange.individuals,
         }
     }
 }

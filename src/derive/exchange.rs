@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use crate::derive::catalog::{Attr, EventCode};
 use crate::derive::is_clean_text;
 use crate::normalize::{
-    text, EscalationKind, Instant, RawDisposition, Segment, SegmentKind, Session,
+    text, EscalationKind, Instant, Participant, RawDisposition, Segment, SegmentKind, Session,
 };
 use crate::shared::vocab::SessionKind;
 
@@ -279,75 +279,13 @@ fn segments_of<'s, 'a>(
 }
 
 fn agent_talk<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<ExchangeEvent<'a>>) {
-    let code = EventCode::AgentTalk;
-    let dispositions = &s.raw.dispositions;
-    let event = |at: Option<Instant>,
-                 source_entity: &'static str,
-                 source_entity_id: Option<i64>,
-                 suffix: String,
-                 agent_id: Option<i64>,
-                 skill: Option<&'a str>,
-                 disposition: Option<&'a RawDisposition<'a>>,
-                 duration: Option<i64>,
-                 tags: &[&str]| {
-        let skill_text = skill.unwrap_or("an unknown queue");
-        let agent_text =
-            agent_id.map_or_else(|| "an unknown agent".to_owned(), |a| format!("agent {a}"));
-        ExchangeEvent {
-            code,
-            event_id: f.event_id(code, &suffix),
-            timestamp: at.or(s.connected_at).unwrap_or(s.created_at),
-            source_entity,
-            source_entity_id,
-            attributes: Attributes {
-                description: Some(format!(
-                    "{} {} {} handled by {agent_text} in {skill_text}",
-                    f.direction, f.kind, f.id
-                )),
-                event_name: Some(f.direction),
-                agent_skill: skill,
-                agent_disposition: disposition.and_then(|d| usable(text(&d.code))),
-                notes: disposition.and_then(|d| usable(text(&d.note))),
-                sub_channel: Some(f.sub_channel),
-                device_type: f.device_type,
-                duration,
-                sentiment: Some(f.csat),
-                tags: f.tags(tags),
-                ..Attributes::default()
-            },
-        }
-    };
-
-    let handles: Vec<_> = segments_of(s, SegmentKind::AgentHandle).collect();
-    if !handles.is_empty() {
+    let mut handles = segments_of(s, SegmentKind::AgentHandle).peekable();
+    if handles.peek().is_some() {
         for (i, g) in handles {
             if g.duration_s.unwrap_or(0) <= 0 {
                 continue; // wrap-up only: no talk time
             }
-            let of_agent = |d: &&RawDisposition<'_>| d.user_id.is_some() && d.user_id == g.agent_id;
-            let disposition = dispositions
-                .iter()
-                .filter(of_agent)
-                .find(|d| d.transfer_id == g.transfer_id)
-                .or_else(|| dispositions.iter().find(of_agent));
-            let mut tags = Vec::new();
-            if g.transfer == Some(true) {
-                tags.push("transfer");
-            }
-            if g.barged == Some(true) {
-                tags.push("barged");
-            }
-            out.push(event(
-                g.started_at,
-                "agent_handle",
-                g.segment_id,
-                suffix("handle", g.segment_id, i),
-                g.agent_id,
-                usable(g.menu_path).or(f.menu_path),
-                disposition,
-                g.duration_s,
-                &tags,
-            ));
+            out.push(Talk::of_handle(s, f, i, g).event(s, f));
         }
         return;
     }
@@ -356,20 +294,105 @@ fn agent_talk<'a>(s: &Session<'a>, f: &Facts<'a>, out: &mut Vec<ExchangeEvent<'a
         if text(&p.raw.participant_type) != Some("agent") || p.duration_s.unwrap_or(0) <= 0 {
             continue;
         }
+        out.push(Talk::of_participant(s, f, i, p).event(s, f));
+    }
+}
+
+/// One agent's talk time, before it becomes an `agentTalk` event.
+struct Talk<'a> {
+    /// Makes the event id unique within the session.
+    suffix: String,
+    at: Option<Instant>,
+    source_entity: &'static str,
+    source_entity_id: Option<i64>,
+    agent_id: Option<i64>,
+    skill: Option<&'a str>,
+    disposition: Option<&'a RawDisposition<'a>>,
+    duration: Option<i64>,
+    tags: Vec<&'static str>,
+}
+
+impl<'a> Talk<'a> {
+    /// A handle segment, with the agent's disposition for the segment's transfer leg, else
+    /// the agent's first.
+    fn of_handle(s: &Session<'a>, f: &Facts<'a>, i: usize, g: &Segment<'a>) -> Self {
+        let dispositions = &s.raw.dispositions;
+        let of_agent = |d: &&RawDisposition<'_>| d.user_id.is_some() && d.user_id == g.agent_id;
         let disposition = dispositions
             .iter()
-            .find(|d| d.participant_id.is_some() && d.participant_id == p.raw.id);
-        out.push(event(
-            p.connected_at,
-            "participant",
-            p.raw.id,
-            suffix("participant", p.raw.id, i),
-            p.raw.user_id,
-            f.menu_path,
+            .filter(of_agent)
+            .find(|d| d.transfer_id == g.transfer_id)
+            .or_else(|| dispositions.iter().find(of_agent));
+        let mut tags = Vec::new();
+        if g.transfer == Some(true) {
+            tags.push("transfer");
+        }
+        if g.barged == Some(true) {
+            tags.push("barged");
+        }
+        Talk {
+            suffix: suffix("handle", g.segment_id, i),
+            at: g.started_at,
+            source_entity: "agent_handle",
+            source_entity_id: g.segment_id,
+            agent_id: g.agent_id,
+            skill: usable(g.menu_path).or(f.menu_path),
             disposition,
-            p.duration_s,
-            &[],
-        ));
+            duration: g.duration_s,
+            tags,
+        }
+    }
+
+    /// An agent participant, with the participant's disposition.
+    fn of_participant(s: &Session<'a>, f: &Facts<'a>, i: usize, p: &Participant<'a>) -> Self {
+        let disposition = s
+            .raw
+            .dispositions
+            .iter()
+            .find(|d| d.participant_id.is_some() && d.participant_id == p.raw.id);
+        Talk {
+            suffix: suffix("participant", p.raw.id, i),
+            at: p.connected_at,
+            source_entity: "participant",
+            source_entity_id: p.raw.id,
+            agent_id: p.raw.user_id,
+            skill: f.menu_path,
+            disposition,
+            duration: p.duration_s,
+            tags: Vec::new(),
+        }
+    }
+
+    fn event(self, s: &Session<'a>, f: &Facts<'a>) -> ExchangeEvent<'a> {
+        let code = EventCode::AgentTalk;
+        let skill_text = self.skill.unwrap_or("an unknown queue");
+        let agent_text = self
+            .agent_id
+            .map_or_else(|| "an unknown agent".to_owned(), |a| format!("agent {a}"));
+        let disposition = self.disposition;
+        ExchangeEvent {
+            code,
+            event_id: f.event_id(code, &self.suffix),
+            timestamp: self.at.or(s.connected_at).unwrap_or(s.created_at),
+            source_entity: self.source_entity,
+            source_entity_id: self.source_entity_id,
+            attributes: Attributes {
+                description: Some(format!(
+                    "{} {} {} handled by {agent_text} in {skill_text}",
+                    f.direction, f.kind, f.id
+                )),
+                event_name: Some(f.direction),
+                agent_skill: self.skill,
+                agent_disposition: disposition.and_then(|d| usable(text(&d.code))),
+                notes: disposition.and_then(|d| usable(text(&d.note))),
+                sub_channel: Some(f.sub_channel),
+                device_type: f.device_type,
+                duration: self.duration,
+                sentiment: Some(f.csat),
+                tags: f.tags(&self.tags),
+                ..Attributes::default()
+            },
+        }
     }
 }
 

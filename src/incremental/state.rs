@@ -21,7 +21,7 @@ use arrow::datatypes::{Date32Type, Int64Type};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::discover::InputFiles;
+use crate::discover::{InputFile, InputFiles};
 use crate::normalize::Instant;
 use crate::parse::read::read_file;
 use crate::select::{prescan, prescan_file};
@@ -262,73 +262,14 @@ pub fn compare(
         .par_iter()
         .map_init(Vec::new, |buf, file| {
             let before = known.get(path_bytes(file.path)).copied();
-            if let Some(before) = before.filter(|b| {
-                b.size == file.size && b.modified_ns.is_some() && b.modified_ns == file.modified_ns
-            }) {
-                return (before.clone(), Change::Unchanged);
-            }
-            let mut record = FileRecord {
-                path: file.path.to_owned(),
-                size: file.size,
-                modified_ns: file.modified_ns,
-                content_hash: None,
-                key: None,
-                day: None,
-            };
-            if stop.is_raised() {
-                return (record, Change::New);
-            }
-            let read = read_file(file.path, file.compression, file.size, max_file_bytes, buf);
-            if read.is_ok() {
-                record.content_hash = Some(xxhash_rust::xxh3::xxh3_64(buf));
-            }
-            // The key exactly as a full run's pre-scan reads it: from the content in hand when
-            // it was read whole (the pre-scan's prefix is the start of the same bytes), else by
-            // the pre-scan itself (a gzip stream broken further on still has a key in its
-            // first few KB).
-            let key = |buf: &mut Vec<u8>| match read {
-                Ok(_) => prescan(buf, file.file_name()),
-                Err(_) => prescan_file(&file, max_file_bytes, buf),
-            };
-            match before {
-                Some(b)
-                    if record.content_hash.is_some() && b.content_hash == record.content_hash =>
-                {
-                    record.key = b.key;
-                    record.day = b.day;
-                    (record, Change::SameContent)
-                }
-                Some(_) => {
-                    record.key = key(buf);
-                    (record, Change::Changed)
-                }
-                None => {
-                    record.key = key(buf);
-                    (record, Change::New)
-                }
-            }
+            compare_file(file, before, max_file_bytes, stop, buf)
         })
         .unzip();
     if stop.is_raised() {
         return Err(Error::Interrupted);
     }
-    let present: HashSet<&[u8]> = files.iter().map(|f| path_bytes(f.path)).collect();
-    let (unreachable, deleted) = previous
-        .map(|p| {
-            p.files
-                .iter()
-                .filter(|r| !present.contains(path_bytes(&r.path)))
-                .cloned()
-                .partition(|r| unreadable.iter().any(|dir| r.path.starts_with(dir)))
-        })
-        .unwrap_or_default();
-    let replaced = records
-        .iter()
-        .zip(&changes)
-        .filter(|(_, &change)| change == Change::Changed)
-        .filter_map(|(record, _)| known.get(path_bytes(&record.path))?.key)
-        .map(|(key, _)| key)
-        .collect();
+    let (unreachable, deleted) = missing(files, previous, unreadable);
+    let replaced = replaced_sessions(&records, &changes, &known);
     Ok(Comparison {
         records,
         changes,
@@ -336,6 +277,94 @@ pub fn compare(
         unreachable,
         replaced,
     })
+}
+
+/// One discovered file against the record of it the last run left, if any; `buf` is the
+/// worker's read buffer.
+fn compare_file(
+    file: InputFile<'_>,
+    before: Option<&FileRecord>,
+    max_file_bytes: u64,
+    stop: &StopFlag,
+    buf: &mut Vec<u8>,
+) -> (FileRecord, Change) {
+    if let Some(before) = before.filter(|b| {
+        b.size == file.size && b.modified_ns.is_some() && b.modified_ns == file.modified_ns
+    }) {
+        return (before.clone(), Change::Unchanged);
+    }
+    let mut record = FileRecord {
+        path: file.path.to_owned(),
+        size: file.size,
+        modified_ns: file.modified_ns,
+        content_hash: None,
+        key: None,
+        day: None,
+    };
+    if stop.is_raised() {
+        return (record, Change::New);
+    }
+    let read = read_file(file.path, file.compression, file.size, max_file_bytes, buf);
+    if read.is_ok() {
+        record.content_hash = Some(xxhash_rust::xxh3::xxh3_64(buf));
+    }
+    // The key exactly as a full run's pre-scan reads it: from the content in hand when
+    // it was read whole (the pre-scan's prefix is the start of the same bytes), else by
+    // the pre-scan itself (a gzip stream broken further on still has a key in its
+    // first few KB).
+    let key = |buf: &mut Vec<u8>| match read {
+        Ok(_) => prescan(buf, file.file_name()),
+        Err(_) => prescan_file(&file, max_file_bytes, buf),
+    };
+    match before {
+        Some(b) if record.content_hash.is_some() && b.content_hash == record.content_hash => {
+            record.key = b.key;
+            record.day = b.day;
+            (record, Change::SameContent)
+        }
+        Some(_) => {
+            record.key = key(buf);
+            (record, Change::Changed)
+        }
+        None => {
+            record.key = key(buf);
+            (record, Change::New)
+        }
+    }
+}
+
+/// The previous records of files not discovered now: those under an `unreadable` folder
+/// (unreachable), and the others (deleted).
+fn missing(
+    files: &InputFiles,
+    previous: Option<&InputState>,
+    unreadable: &[PathBuf],
+) -> (Vec<FileRecord>, Vec<FileRecord>) {
+    let present: HashSet<&[u8]> = files.iter().map(|f| path_bytes(f.path)).collect();
+    previous
+        .map(|p| {
+            p.files
+                .iter()
+                .filter(|r| !present.contains(path_bytes(&r.path)))
+                .cloned()
+                .partition(|r| unreadable.iter().any(|dir| r.path.starts_with(dir)))
+        })
+        .unwrap_or_default()
+}
+
+/// The sessions the changed files were exports of, as the previous run recorded them.
+fn replaced_sessions(
+    records: &[FileRecord],
+    changes: &[Change],
+    known: &HashMap<&[u8], &FileRecord>,
+) -> Vec<SessionKey> {
+    records
+        .iter()
+        .zip(changes)
+        .filter(|(_, &change)| change == Change::Changed)
+        .filter_map(|(record, _)| known.get(path_bytes(&record.path))?.key)
+        .map(|(key, _)| key)
+        .collect()
 }
 
 /// What an incremental run redoes.

@@ -512,141 +512,15 @@ impl<'a> RawSession<'a> {
 pub fn normalize<'a>(raw: &'a RawSession<'a>, file_name: &str) -> Result<Session<'a>, FileError> {
     let kind = raw.kind_evidence().decide(file_name)?;
     let root = Loc::ROOT;
-    let created_at = root
-        .instant(&raw.created_at, "created_at")?
-        .ok_or_else(|| {
-            FileError::field(
-                RejectKind::MissingField,
-                "created_at",
-                "missing field `created_at`",
-            )
-        })?;
-
-    let participants = raw
-        .participants
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let at = Loc::item("participants", i);
-            Ok(Participant {
-                raw: p,
-                connected_at: at.instant(&p.connected_at, "connected_at")?,
-                left_at: match &p.ended_at {
-                    Some(_) => at.instant(&p.ended_at, "ended_at")?,
-                    None => at.instant(&p.finished_at, "finished_at")?,
-                },
-                duration_s: at.either_seconds(&p.call_duration, &p.chat_duration)?,
-                hold_duration_s: at.seconds(&p.hold_duration, "hold_duration")?,
-                location_id: p.location_id.or(p.location.as_ref().and_then(|l| l.id)),
-                spelling_and_grammar_check: p
-                    .agent_assist
-                    .as_ref()
-                    .map(|a| a.keys().any(|k| k.as_str() == "spelling_and_grammar_check")),
-                adapter_fail_code: p.adapter_fail_code.as_ref().map(Scalar::to_text),
-            })
-        })
-        .collect::<Result<Vec<_>, FileError>>()?;
-
-    let transfers = raw
-        .transfers
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let at = Loc::item("transfers", i);
-            Ok(Transfer {
-                raw: t,
-                created_at: at.instant(&t.created_at, "created_at")?,
-                assigned_at: at.instant(&t.assigned_at, "assigned_at")?,
-                connected_at: at.instant(&t.connected_at, "connected_at")?,
-                updated_at: at.instant(&t.updated_at, "updated_at")?,
-                duration_s: at.either_seconds(&t.call_duration, &t.chat_duration)?,
-                wait_duration_s: at.seconds(&t.wait_duration, "wait_duration")?,
-            })
-        })
-        .collect::<Result<Vec<_>, FileError>>()?;
-
-    let mut escalations =
-        Vec::with_capacity(raw.escalations.len() + raw.virtual_agent_deflected_escalations.len());
-    for (i, e) in raw.escalations.iter().enumerate() {
-        let at = Loc::item("escalations", i);
-        escalations.push(Escalation {
-            escalation_kind: EscalationKind::Escalation,
-            escalation_id: e.id,
-            record_id: e.id,
-            status: text(&e.status),
-            reason: text(&e.reason),
-            deflection: None,
-            created_at: at.instant(&e.created_at, "created_at")?,
-            escalated_at: at.instant(&e.escalated_at, "escalated_at")?,
-            virtual_agent: e.from_virtual_agent.as_ref(),
-            to_agent: e.to_agent.as_ref(),
-            from_menu_path: e.from_menu_path.as_ref(),
-            to_menu_path: e.to_menu_path.as_ref(),
-            menu_path_id: None,
-            menu_path: None,
-            lang: None,
-        });
-    }
-    for (i, e) in raw.virtual_agent_deflected_escalations.iter().enumerate() {
-        let at = Loc::item("virtual_agent_deflected_escalations", i);
-        escalations.push(Escalation {
-            escalation_kind: EscalationKind::VaDeflected,
-            escalation_id: e.escalation_id,
-            record_id: e.id,
-            status: None,
-            reason: text(&e.escalation_reason),
-            deflection: text(&e.deflection),
-            created_at: None,
-            escalated_at: at.instant(&e.escalated_at, "escalated_at")?,
-            virtual_agent: e.virtual_agent.as_ref(),
-            to_agent: None,
-            from_menu_path: None,
-            to_menu_path: None,
-            menu_path_id: e.menu_path_id,
-            menu_path: text(&e.menu_path),
-            lang: text(&e.lang),
-        });
-    }
-
+    let created_at = created_at(raw)?;
+    // The arrays first, then the session's own values: the first value that cannot be
+    // interpreted, in this order, is the field a reject names.
+    let participants = participants(raw)?;
+    let transfers = transfers(raw)?;
+    let escalations = escalations(raw)?;
     let segments = segments(raw)?;
-
-    let mut recordings = Vec::with_capacity(raw.recordings.len());
-    let mut redactions = Vec::new();
-    for (i, r) in raw.recordings.iter().enumerate() {
-        let at = Loc::item("recordings", i);
-        recordings.push(Recording {
-            raw: r,
-            started_at: at.instant(&r.started_at, "started_at")?,
-            ended_at: at.instant(&r.ended_at, "ended_at")?,
-            duration_s: at.seconds(&r.duration, "duration")?,
-        });
-        for (j, red) in r.redaction_times.iter().enumerate() {
-            let at = Loc {
-                inner: Some(("redaction_times", j)),
-                ..at
-            };
-            redactions.push(Redaction {
-                recording_id: r.id,
-                raw: red,
-                start: at.instant(&red.start, "start")?,
-                end: at.instant(&red.end, "end")?,
-                duration_s: at.decimal(&red.duration, "duration")?,
-            });
-        }
-    }
-
-    let offer_events = raw
-        .offer_events
-        .iter()
-        .enumerate()
-        .map(|(i, o)| {
-            Ok(OfferEvent {
-                casting_time: Loc::item("offer_events", i)
-                    .instant(&o.casting_time, "casting_time")?,
-                group: text(&o.group),
-            })
-        })
-        .collect::<Result<Vec<_>, FileError>>()?;
+    let (recordings, redactions) = recordings(raw)?;
+    let offer_events = offer_events(raw)?;
 
     Ok(Session {
         raw,
@@ -691,8 +565,159 @@ pub fn normalize<'a>(raw: &'a RawSession<'a>, file_name: &str) -> Result<Session
     })
 }
 
+/// `created_at`, the one timestamp a session cannot do without.
+fn created_at(raw: &RawSession<'_>) -> Result<Instant, FileError> {
+    Loc::ROOT
+        .instant(&raw.created_at, "created_at")?
+        .ok_or_else(|| {
+            FileError::field(
+                RejectKind::MissingField,
+                "created_at",
+                "missing field `created_at`",
+            )
+        })
+}
+
+fn participants<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Participant<'a>>, FileError> {
+    raw.participants
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let at = Loc::item("participants", i);
+            Ok(Participant {
+                raw: p,
+                connected_at: at.instant(&p.connected_at, "connected_at")?,
+                left_at: match &p.ended_at {
+                    Some(_) => at.instant(&p.ended_at, "ended_at")?,
+                    None => at.instant(&p.finished_at, "finished_at")?,
+                },
+                duration_s: at.either_seconds(&p.call_duration, &p.chat_duration)?,
+                hold_duration_s: at.seconds(&p.hold_duration, "hold_duration")?,
+                location_id: p.location_id.or(p.location.as_ref().and_then(|l| l.id)),
+                spelling_and_grammar_check: p
+                    .agent_assist
+                    .as_ref()
+                    .map(|a| a.keys().any(|k| k.as_str() == "spelling_and_grammar_check")),
+                adapter_fail_code: p.adapter_fail_code.as_ref().map(Scalar::to_text),
+            })
+        })
+        .collect()
+}
+
+fn transfers<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Transfer<'a>>, FileError> {
+    raw.transfers
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let at = Loc::item("transfers", i);
+            Ok(Transfer {
+                raw: t,
+                created_at: at.instant(&t.created_at, "created_at")?,
+                assigned_at: at.instant(&t.assigned_at, "assigned_at")?,
+                connected_at: at.instant(&t.connected_at, "connected_at")?,
+                updated_at: at.instant(&t.updated_at, "updated_at")?,
+                duration_s: at.either_seconds(&t.call_duration, &t.chat_duration)?,
+                wait_duration_s: at.seconds(&t.wait_duration, "wait_duration")?,
+            })
+        })
+        .collect()
+}
+
+/// `escalations[]`, then `virtual_agent_deflected_escalations[]`, in one shape.
+fn escalations<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Escalation<'a>>, FileError> {
+    let mut escalations =
+        Vec::with_capacity(raw.escalations.len() + raw.virtual_agent_deflected_escalations.len());
+    for (i, e) in raw.escalations.iter().enumerate() {
+        let at = Loc::item("escalations", i);
+        escalations.push(Escalation {
+            escalation_kind: EscalationKind::Escalation,
+            escalation_id: e.id,
+            record_id: e.id,
+            status: text(&e.status),
+            reason: text(&e.reason),
+            deflection: None,
+            created_at: at.instant(&e.created_at, "created_at")?,
+            escalated_at: at.instant(&e.escalated_at, "escalated_at")?,
+            virtual_agent: e.from_virtual_agent.as_ref(),
+            to_agent: e.to_agent.as_ref(),
+            from_menu_path: e.from_menu_path.as_ref(),
+            to_menu_path: e.to_menu_path.as_ref(),
+            menu_path_id: None,
+            menu_path: None,
+            lang: None,
+        });
+    }
+    for (i, e) in raw.virtual_agent_deflected_escalations.iter().enumerate() {
+        let at = Loc::item("virtual_agent_deflected_escalations", i);
+        escalations.push(Escalation {
+            escalation_kind: EscalationKind::VaDeflected,
+            escalation_id: e.escalation_id,
+            record_id: e.id,
+            status: None,
+            reason: text(&e.escalation_reason),
+            deflection: text(&e.deflection),
+            created_at: None,
+            escalated_at: at.instant(&e.escalated_at, "escalated_at")?,
+            virtual_agent: e.virtual_agent.as_ref(),
+            to_agent: None,
+            from_menu_path: None,
+            to_menu_path: None,
+            menu_path_id: e.menu_path_id,
+            menu_path: text(&e.menu_path),
+            lang: text(&e.lang),
+        });
+    }
+    Ok(escalations)
+}
+
+/// `recordings[]`, and their `redaction_times[]` flattened (each after its recording).
+fn recordings<'a>(
+    raw: &'a RawSession<'a>,
+) -> Result<(Vec<Recording<'a>>, Vec<Redaction<'a>>), FileError> {
+    let mut recordings = Vec::with_capacity(raw.recordings.len());
+    let mut redactions = Vec::new();
+    for (i, r) in raw.recordings.iter().enumerate() {
+        let at = Loc::item("recordings", i);
+        recordings.push(Recording {
+            raw: r,
+            started_at: at.instant(&r.started_at, "started_at")?,
+            ended_at: at.instant(&r.ended_at, "ended_at")?,
+            duration_s: at.seconds(&r.duration, "duration")?,
+        });
+        for (j, red) in r.redaction_times.iter().enumerate() {
+            let at = Loc {
+                inner: Some(("redaction_times", j)),
+                ..at
+            };
+            redactions.push(Redaction {
+                recording_id: r.id,
+                raw: red,
+                start: at.instant(&red.start, "start")?,
+                end: at.instant(&red.end, "end")?,
+                duration_s: at.decimal(&red.duration, "duration")?,
+            });
+        }
+    }
+    Ok((recordings, redactions))
+}
+
+fn offer_events<'a>(raw: &'a RawSession<'a>) -> Result<Vec<OfferEvent<'a>>, FileError> {
+    raw.offer_events
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            Ok(OfferEvent {
+                casting_time: Loc::item("offer_events", i)
+                    .instant(&o.casting_time, "casting_time")?,
+                group: text(&o.group),
+            })
+        })
+        .collect()
+}
+
+/// Every time segment: the six arrays one after the other, each in document order.
 fn segments<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Segment<'a>>, FileError> {
-    let mut out = Vec::with_capacity(
+    let mut segments = Vec::with_capacity(
         raw.handle_durations.len()
             + raw.queue_durations.len()
             + raw.virtual_agent_handle_durations.len()
@@ -700,9 +725,62 @@ fn segments<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Segment<'a>>, FileError> 
             + raw.consumer_event_durations.len()
             + raw.consumer_in_menu_durations.len(),
     );
-    for (i, h) in raw.handle_durations.iter().enumerate() {
-        let at = Loc::item("handle_durations", i);
-        out.push(Segment {
+    push_segments(
+        &mut segments,
+        "handle_durations",
+        &raw.handle_durations,
+        Segment::agent_handle,
+    )?;
+    push_segments(
+        &mut segments,
+        "queue_durations",
+        &raw.queue_durations,
+        Segment::queue,
+    )?;
+    push_segments(
+        &mut segments,
+        "virtual_agent_handle_durations",
+        &raw.virtual_agent_handle_durations,
+        Segment::virtual_agent,
+    )?;
+    push_segments(
+        &mut segments,
+        "consumer_handle_durations",
+        &raw.consumer_handle_durations,
+        Segment::consumer_handle,
+    )?;
+    push_segments(
+        &mut segments,
+        "consumer_event_durations",
+        &raw.consumer_event_durations,
+        Segment::consumer_event,
+    )?;
+    push_segments(
+        &mut segments,
+        "consumer_in_menu_durations",
+        &raw.consumer_in_menu_durations,
+        Segment::consumer_in_menu,
+    )?;
+    Ok(segments)
+}
+
+/// Appends one segment per entry of `array`, in order.
+fn push_segments<'a, T>(
+    out: &mut Vec<Segment<'a>>,
+    array: &'static str,
+    entries: &'a [T],
+    segment: impl Fn(Loc, &'a T) -> Result<Segment<'a>, FileError>,
+) -> Result<(), FileError> {
+    for (i, entry) in entries.iter().enumerate() {
+        out.push(segment(Loc::item(array, i), entry)?);
+    }
+    Ok(())
+}
+
+/// One segment of each kind, from its entry at `at`.
+impl<'a> Segment<'a> {
+    fn agent_handle(at: Loc, h: &'a RawHandleDuration<'a>) -> Result<Self, FileError> {
+        Ok(Segment {
             segment_kind: Some(SegmentKind::AgentHandle),
             segment_id: h.id,
             started_at: at.instant(&h.started_at, "started_at")?,
@@ -729,11 +807,11 @@ fn segments<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Segment<'a>>, FileError> 
             response_time_max_s: at.seconds(&h.response_time_max, "response_time_max")?,
             response_time_avg_s: at.decimal(&h.response_time_avg, "response_time_avg")?,
             ..Segment::default()
-        });
+        })
     }
-    for (i, q) in raw.queue_durations.iter().enumerate() {
-        let at = Loc::item("queue_durations", i);
-        out.push(Segment {
+
+    fn queue(at: Loc, q: &'a RawQueueDuration<'a>) -> Result<Self, FileError> {
+        Ok(Segment {
             segment_kind: Some(SegmentKind::Queue),
             segment_id: q.id,
             started_at: at.instant(&q.started_at, "started_at")?,
@@ -755,11 +833,11 @@ fn segments<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Segment<'a>>, FileError> 
             service_level_target_time_s: at
                 .seconds(&q.service_level_target_time, "service_level_target_time")?,
             ..Segment::default()
-        });
+        })
     }
-    for (i, v) in raw.virtual_agent_handle_durations.iter().enumerate() {
-        let at = Loc::item("virtual_agent_handle_durations", i);
-        out.push(Segment {
+
+    fn virtual_agent(at: Loc, v: &'a RawVirtualAgentHandle<'a>) -> Result<Self, FileError> {
+        Ok(Segment {
             segment_kind: Some(SegmentKind::VirtualAgent),
             segment_id: v.id,
             started_at: at.instant(&v.started_at, "started_at")?,
@@ -778,11 +856,11 @@ fn segments<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Segment<'a>>, FileError> 
             finish_reason: text(&v.finish_reason),
             initiated_by: text(&v.initiated_by),
             ..Segment::default()
-        });
+        })
     }
-    for (i, c) in raw.consumer_handle_durations.iter().enumerate() {
-        let at = Loc::item("consumer_handle_durations", i);
-        out.push(Segment {
+
+    fn consumer_handle(at: Loc, c: &'a RawConsumerHandle<'a>) -> Result<Self, FileError> {
+        Ok(Segment {
             segment_kind: Some(SegmentKind::ConsumerHandle),
             segment_id: c.id,
             started_at: at.instant(&c.started_at, "started_at")?,
@@ -795,11 +873,11 @@ fn segments<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Segment<'a>>, FileError> 
             response_time_max_s: at.seconds(&c.response_time_max, "response_time_max")?,
             response_time_avg_s: at.decimal(&c.response_time_avg, "response_time_avg")?,
             ..Segment::default()
-        });
+        })
     }
-    for (i, e) in raw.consumer_event_durations.iter().enumerate() {
-        let at = Loc::item("consumer_event_durations", i);
-        out.push(Segment {
+
+    fn consumer_event(at: Loc, e: &'a RawConsumerEvent<'a>) -> Result<Self, FileError> {
+        Ok(Segment {
             segment_kind: Some(SegmentKind::ConsumerEvent),
             segment_id: e.id,
             started_at: at.instant(&e.started_at, "started_at")?,
@@ -811,11 +889,11 @@ fn segments<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Segment<'a>>, FileError> 
             event_type: text(&e.event_type),
             event: text(&e.event),
             ..Segment::default()
-        });
+        })
     }
-    for (i, m) in raw.consumer_in_menu_durations.iter().enumerate() {
-        let at = Loc::item("consumer_in_menu_durations", i);
-        out.push(Segment {
+
+    fn consumer_in_menu(at: Loc, m: &'a RawConsumerInMenu<'a>) -> Result<Self, FileError> {
+        Ok(Segment {
             segment_kind: Some(SegmentKind::ConsumerInMenu),
             segment_id: m.id,
             started_at: at.instant(&m.started_at, "started_at")?,
@@ -826,9 +904,8 @@ fn segments<'a>(raw: &'a RawSession<'a>) -> Result<Vec<Segment<'a>>, FileError> 
             lang: text(&m.lang),
             event: text(&m.event),
             ..Segment::default()
-        });
+        })
     }
-    Ok(out)
 }
 
 fn attributes<'a>(raw: &'a RawSession<'a>) -> Vec<Attribute<'a>> {
