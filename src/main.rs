@@ -81,7 +81,7 @@ struct RunArgs {
     settings: Flags<cmd::Run>,
     /// Process only shard INDEX of COUNT (`0/4`): the sessions whose key hashes to it. Merge
     /// the shard outputs with `session-etl commit`.
-    #[arg(long, value_name = "INDEX/COUNT", conflicts_with_all = ["incremental", "full_refresh"])]
+    #[arg(long, value_name = "INDEX/COUNT", conflicts_with = "full_refresh")]
     shard: Option<Shard>,
     /// Rebuild everything from the input and write a fresh OUT/_state/ (for the next
     /// --incremental run): after a settings change, or to compact partitions.
@@ -196,6 +196,17 @@ fn settings(flags: &Layer, pipeline: Option<&PathBuf>) -> anyhow::Result<Setting
 }
 
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    // A shard is a full run of its part: `--incremental` beside it is a mistake, while an
+    // `incremental` from the pipeline file or the environment is for the nightly run and is
+    // ignored by the shard.
+    if args.shard.is_some() && args.settings.flagged("incremental") {
+        return Err(session_etl::Error::Config(
+            "--shard and --incremental cannot be used together: shard a full backfill, then \
+             run incremental nightly runs on the committed output"
+                .into(),
+        )
+        .into());
+    }
     let settings = settings(&args.settings.layer, args.pipeline.as_ref())?;
     let invocation = Invocation {
         shard: args.shard,

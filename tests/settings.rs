@@ -147,3 +147,55 @@ fn commit_takes_its_output_and_guards_from_the_same_declarations() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no output"), "{stderr}");
 }
+
+#[test]
+fn a_flag_beats_a_variable_it_would_conflict_with_as_a_flag() {
+    let dir = Dir::new();
+    let run = |out: &str, flags: &[&str], env: (&str, &str)| {
+        session_etl(&["run", "--quiet", "--output"])
+            .arg(dir.join(out))
+            .arg("fixtures/good")
+            .args(flags)
+            .env(env.0, env.1)
+            .run()
+    };
+    // --allow-shrink stands for --max-shrink 1: it overrides the variable, not the flag.
+    let out = run(
+        "a",
+        &["--allow-shrink"],
+        ("SESSION_ETL_GUARDS_MAX_SHRINK", "0.2"),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run("b", &["--allow-shrink", "--max-shrink", "0.3"], ("X", ""));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--allow-shrink and --max-shrink cannot be used together"),
+        "{stderr}"
+    );
+    // A shard ignores an `incremental` meant for the nightly run, but not the flag.
+    let out = run(
+        "c",
+        &["--shard", "0/2"],
+        ("SESSION_ETL_INCREMENTAL", "true"),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(run_json(&dir.join("c"))["incremental"].is_null());
+    let out = run("d", &["--shard", "0/2", "--incremental"], ("X", ""));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--shard and --incremental cannot be used together"),
+        "{stderr}"
+    );
+}

@@ -184,8 +184,7 @@ impl Def {
                 Arg::new(alias.flag)
                     .long(alias.flag)
                     .action(ArgAction::SetTrue)
-                    .help(alias.help)
-                    .conflicts_with(self.key),
+                    .help(alias.help),
             );
         }
         args
@@ -213,6 +212,13 @@ impl Def {
         };
         if let Some(alias) = &self.alias {
             if from(alias.flag).is_some() {
+                // The alias beats the setting's variable, but not its own flag.
+                if let Some(Origin::Flag) = from(self.key) {
+                    return Err(format!(
+                        "--{} and --{} cannot be used together",
+                        alias.flag, self.flag
+                    ));
+                }
                 return Ok(Some(Given {
                     origin: Origin::Flag,
                     values: vec![alias.value.into()],
@@ -426,7 +432,16 @@ const MAX_PIPELINE_FILE_BYTES: u64 = 1 << 20;
 pub struct Flags<C: ForCmd> {
     /// What the command line and the environment set.
     pub layer: Layer,
+    /// The keys given by a flag (not by a variable): only those conflict with another flag.
+    flagged: Vec<&'static str>,
     cmd: PhantomData<C>,
+}
+
+impl<C: ForCmd> Flags<C> {
+    /// True when `key` was given by its flag on the command line (not by a variable).
+    pub fn flagged(&self, key: &str) -> bool {
+        self.flagged.contains(&key)
+    }
 }
 
 /// Names the command a [`Flags`] is for.
@@ -457,9 +472,20 @@ pub mod cmd {
 impl<C: ForCmd> clap::FromArgMatches for Flags<C> {
     fn from_arg_matches(matches: &ArgMatches) -> std::result::Result<Self, clap::Error> {
         let layer = Layer::from_matches(matches, C::CMD)
-            .map_err(|e| clap::Error::raw(clap::error::ErrorKind::ValueValidation, e + "\n"))?;
+            .map_err(|e| clap::Error::raw(clap::error::ErrorKind::ValueValidation, e))?;
+        let mut flagged = Vec::new();
+        for def in defs::DEFS.iter().filter(|d| d.applies_to(C::CMD)) {
+            if let Ok(Some(Given {
+                origin: Origin::Flag,
+                ..
+            })) = def.given(matches)
+            {
+                flagged.push(def.key);
+            }
+        }
         Ok(Flags {
             layer,
+            flagged,
             cmd: PhantomData,
         })
     }
