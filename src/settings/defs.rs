@@ -135,9 +135,9 @@ macro_rules! settings {
         }
 
         impl Settings {
-            /// The first layer that gives a value wins, else the default; then every range
-            /// is checked.
-            pub(super) fn layered(layers: &[&Layer]) -> crate::shared::error::Result<Settings> {
+            /// Layers settings, first found wins (the command line before the pipeline
+            /// file), over the defaults, and checks every value against its range.
+            pub fn resolve(layers: &[&Layer]) -> crate::shared::error::Result<Settings> {
                 let defaults = Settings::default();
                 let settings = Settings {
                     $($key: layers

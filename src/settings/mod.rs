@@ -128,15 +128,9 @@ impl Def {
     /// The clap arguments of this setting: its flag (or positional), a switch's `--no-` flag,
     /// and its alias.
     fn args(&'static self) -> Vec<Arg> {
-        let mut help = self.summary().to_owned();
-        if let Some(default) = self.shown_default().filter(|d| d != "false") {
-            help.push_str(&format!(" [default: {default}]"));
-        }
-        if let Some(range) = self.range {
-            help.push_str(&format!(" [allowed: {}]", range()));
-        }
-        help.push_str(&format!(" [key: {}]", self.path()));
-        let mut arg = Arg::new(self.key).help(help).long_help(self.long_help());
+        let help = format!("{} {}", self.summary(), self.notes(false));
+        let long_help = format!("{}\n\n{}", self.doc_text(), self.notes(true));
+        let mut arg = Arg::new(self.key).help(help).long_help(long_help);
         if !self.positional {
             arg = arg.long(self.flag);
         }
@@ -190,17 +184,19 @@ impl Def {
         args
     }
 
-    fn long_help(&self) -> String {
-        let mut help = self.doc_text();
-        help.push_str("\n\n");
-        if let Some(default) = self.shown_default() {
-            help.push_str(&format!("[default: {default}] "));
+    /// The default, the range and the pipeline key, as `--help` (`long`) and `-h` show them
+    /// after the doc; `-h` leaves out a switch's `false` default.
+    fn notes(&self, long: bool) -> String {
+        let mut notes = Vec::new();
+        if let Some(default) = self.shown_default().filter(|d| long || d != "false") {
+            notes.push(format!("[default: {default}]"));
         }
         if let Some(range) = self.range {
-            help.push_str(&format!("[allowed: {}] ", range()));
+            notes.push(format!("[allowed: {}]", range()));
         }
-        help.push_str(&format!("[pipeline key: {}]", self.path()));
-        help
+        let key = if long { "pipeline key" } else { "key" };
+        notes.push(format!("[{key}: {}]", self.path()));
+        notes.join(" ")
     }
 
     /// The values the command line or the environment gave this setting, if any.
@@ -321,19 +317,6 @@ fn within<T: PartialOrd + std::fmt::Display>(
 pub use defs::Layer;
 
 impl Layer {
-    /// Reads the settings of `cmd` from parsed arguments (flags and environment variables).
-    pub fn from_matches(matches: &ArgMatches, cmd: Cmd) -> std::result::Result<Layer, String> {
-        let mut layer = Layer::default();
-        for def in defs::DEFS.iter().filter(|d| d.applies_to(cmd)) {
-            if let Some(given) = def.given(matches)? {
-                layer
-                    .set(def.key, &given.values)
-                    .map_err(|e| format!("{}: {e}", def.named(given.origin)))?;
-            }
-        }
-        Ok(layer)
-    }
-
     /// Reads a pipeline file.
     pub fn load(path: &Path) -> Result<Layer> {
         let failed = |message: String| Error::PipelineFile {
@@ -470,16 +453,19 @@ pub mod cmd {
 }
 
 impl<C: ForCmd> clap::FromArgMatches for Flags<C> {
+    /// Reads the settings of the command from its flags and environment variables.
     fn from_arg_matches(matches: &ArgMatches) -> std::result::Result<Self, clap::Error> {
-        let layer = Layer::from_matches(matches, C::CMD)
-            .map_err(|e| clap::Error::raw(clap::error::ErrorKind::ValueValidation, e))?;
+        let mut layer = Layer::default();
         let mut flagged = Vec::new();
+        let raw_error = |e| clap::Error::raw(clap::error::ErrorKind::ValueValidation, e);
         for def in defs::DEFS.iter().filter(|d| d.applies_to(C::CMD)) {
-            if let Ok(Some(Given {
-                origin: Origin::Flag,
-                ..
-            })) = def.given(matches)
-            {
+            let Some(given) = def.given(matches).map_err(raw_error)? else {
+                continue;
+            };
+            layer
+                .set(def.key, &given.values)
+                .map_err(|e| raw_error(format!("{}: {e}", def.named(given.origin))))?;
+            if let Origin::Flag = given.origin {
                 flagged.push(def.key);
             }
         }
@@ -527,12 +513,6 @@ pub fn local_path(path: &Path, what: &str) -> Result<()> {
 }
 
 impl Settings {
-    /// Layers settings, first found wins (the command line before the pipeline file), over
-    /// the defaults, and checks every value against its range.
-    pub fn resolve(layers: &[&Layer]) -> Result<Settings> {
-        Settings::layered(layers)
-    }
-
     /// The inputs, which every command that reads needs.
     pub fn required_inputs(&self) -> Result<Vec<PathBuf>> {
         if self.inputs.is_empty() {
