@@ -2,7 +2,8 @@
 # The project's test command (README, .ci/run): every Rust test of the workspace (the pipeline
 # and the corpus generator), including the BI compatibility suite, which needs DuckDB, pyarrow,
 # Polars and PySpark from PyPI in ./.venv and a Java 17 runtime for Spark (installed from
-# Debian's packages when missing).
+# Debian's packages when missing), and the bucket tests, which start the S3-compatible server
+# moto (from PyPI, in the same venv) on 127.0.0.1.
 # The venv is reused between local runs and rebuilt when tests/compat/requirements.txt changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +26,7 @@ export JAVA_HOME="$java_home"
 venv=.venv
 stamp="$venv/.requirements"
 if [ ! -x "$venv/bin/python" ] || ! cmp -s tests/compat/requirements.txt "$stamp"; then
-  echo "scripts/test.sh: installing the BI readers into $venv" >&2
+  echo "scripts/test.sh: installing the BI readers and the local S3 server into $venv" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/compat/requirements.txt
   cp tests/compat/requirements.txt "$stamp"

@@ -16,6 +16,8 @@ use crate::shared::error::{Error, Result};
 use crate::shared::paths::Identity;
 use crate::shared::stop::{PausePoint, StopFlag};
 use crate::shared::vocab::Compression;
+use crate::storage::objects::{self, Listed};
+use crate::storage::{BucketPrefix, Location, ObjectRequest, Storage};
 
 /// One input file, as a view into an [`InputFiles`] list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +31,18 @@ pub struct InputFile<'a> {
     /// Last modification, nanoseconds since the epoch (`None` where the platform has none).
     /// With `size`, it lets an incremental run skip an unchanged file without opening it.
     pub modified_ns: Option<i64>,
+    /// On this machine's disk, or an object of a bucket (its `path` is then the object's URL).
+    pub origin: Origin,
+}
+
+/// Where an input file is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Origin {
+    /// A local file: `path` is its path.
+    #[default]
+    Disk,
+    /// An object: `path` is its URL, the bucket is the [`InputFiles::bucket`] of this index.
+    Bucket(u16),
 }
 
 impl<'a> InputFile<'a> {
@@ -48,6 +62,8 @@ pub struct InputFiles {
     /// Every path's encoded bytes, back to back, in the order they were added.
     paths: Vec<u8>,
     entries: Vec<Entry>,
+    /// The buckets objects come from ([`Origin::Bucket`] indexes it).
+    buckets: Vec<BucketPrefix>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -58,9 +74,68 @@ struct Entry {
     compression: Compression,
     size: u64,
     modified_ns: Option<i64>,
+    origin: Origin,
 }
 
 impl InputFiles {
+    /// The index [`Origin::Bucket`] gives to objects of `bucket`'s bucket.
+    pub fn bucket_index(&mut self, bucket: &BucketPrefix) -> Result<u16> {
+        let root = BucketPrefix {
+            prefix: String::new(),
+            ..bucket.clone()
+        };
+        if let Some(i) = self.buckets.iter().position(|b| *b == root) {
+            return Ok(i as u16);
+        }
+        let index = u16::try_from(self.buckets.len())
+            .map_err(|_| Error::Config("more than 65,535 buckets among the inputs".into()))?;
+        self.buckets.push(root);
+        Ok(index)
+    }
+
+    /// The bucket of an object, by its [`Origin::Bucket`] index.
+    pub fn bucket(&self, index: u16) -> Option<&BucketPrefix> {
+        self.buckets.get(usize::from(index))
+    }
+
+    /// Requests for the files at `indices` that are bucket objects and that `wanted` keeps.
+    pub fn object_requests(
+        &self,
+        indices: impl IntoIterator<Item = usize>,
+        storage: &Storage,
+        wanted: impl Fn(&InputFile<'_>) -> bool,
+    ) -> Result<Vec<ObjectRequest>> {
+        let mut requests = Vec::new();
+        for index in indices {
+            let Some(file) = self.get(index) else {
+                continue;
+            };
+            let Some((bucket, key)) = self.object_of(&file) else {
+                continue;
+            };
+            if wanted(&file) {
+                requests.push(ObjectRequest {
+                    index: index as u32,
+                    store: storage.store(bucket)?,
+                    key: key.to_owned(),
+                    size: file.size,
+                    compression: file.compression,
+                });
+            }
+        }
+        Ok(requests)
+    }
+
+    /// The bucket and key of `file` when it is an object.
+    pub fn object_of<'f>(&self, file: &InputFile<'f>) -> Option<(&BucketPrefix, &'f str)> {
+        let Origin::Bucket(index) = file.origin else {
+            return None;
+        };
+        let bucket = self.bucket(index)?;
+        let url = file.path.to_str()?;
+        Some((bucket, url.strip_prefix(bucket.root().as_str())?))
+    }
+
     /// Appends a file.
     pub fn push(&mut self, file: InputFile<'_>) {
         let bytes = file.path.as_os_str().as_encoded_bytes();
@@ -72,6 +147,7 @@ impl InputFiles {
             compression: file.compression,
             size: file.size,
             modified_ns: file.modified_ns,
+            origin: file.origin,
         });
     }
 
@@ -103,7 +179,10 @@ impl InputFiles {
     /// The files at `indices`, in that order. Indices come from this list: one out of range
     /// is a bug, and panics rather than shifting every file after it.
     pub fn subset(&self, indices: &[usize]) -> InputFiles {
-        let mut subset = InputFiles::default();
+        let mut subset = InputFiles {
+            buckets: self.buckets.clone(),
+            ..InputFiles::default()
+        };
         for &i in indices {
             subset.push(self.view(&self.entries[i]));
         }
@@ -124,6 +203,7 @@ impl InputFiles {
             size: entry.size,
             compression: entry.compression,
             modified_ns: entry.modified_ns,
+            origin: entry.origin,
         }
     }
 
@@ -191,6 +271,8 @@ pub enum WalkErrorKind {
 pub struct WalkOptions {
     /// Folders never to read (the output and its staging folder), however they are spelled.
     pub exclude: Vec<PathBuf>,
+    /// Bucket prefixes never to read (an output in a bucket).
+    pub exclude_buckets: Vec<BucketPrefix>,
     /// Follow symbolic links that lead outside every input folder.
     pub follow_external_links: bool,
 }
@@ -263,6 +345,92 @@ pub fn discover(inputs: &[PathBuf], options: &WalkOptions, stop: &StopFlag) -> R
     Ok(found)
 }
 
+/// Discovers `inputs` wherever they live: local paths as [`discover`] does, bucket prefixes
+/// by listing them (recursively, page by page) with the same rules: `*.json` and `*.json.gz`
+/// objects are session files, names with a hidden part below the prefix (`.tmp/x.json`) are
+/// skipped, the rest is counted as ignored, and an object named as the input is always read.
+/// An object's path is its URL (`s3://bucket/key`), which every table and reject shows.
+pub fn discover_locations(
+    inputs: &[Location],
+    options: &WalkOptions,
+    storage: &Storage,
+    stop: &StopFlag,
+) -> Result<Discovery> {
+    let local: Vec<PathBuf> = inputs
+        .iter()
+        .filter_map(|l| l.as_local().map(Path::to_owned))
+        .collect();
+    let mut found = discover(&local, options, stop)?;
+    for bucket in inputs.iter().filter_map(Location::as_bucket) {
+        list_bucket(bucket, options, storage, &mut found, stop)?;
+    }
+    found.files.sort_and_dedup();
+    Ok(found)
+}
+
+/// Lists one bucket prefix into `found`.
+fn list_bucket(
+    input: &BucketPrefix,
+    options: &WalkOptions,
+    storage: &Storage,
+    found: &mut Discovery,
+    stop: &StopFlag,
+) -> Result<()> {
+    let store = storage.store(input)?;
+    let origin = Origin::Bucket(found.files.bucket_index(input)?);
+    let excluded: Vec<String> = options
+        .exclude_buckets
+        .iter()
+        .filter(|b| b.scheme == input.scheme && b.bucket == input.bucket)
+        .map(|b| format!("{}/", b.prefix))
+        .collect();
+    let root = input.root();
+    let mut url = String::new();
+    storage.block_on(objects::list(store, input, |object: Listed| {
+        if stop.is_raised() {
+            return Err(Error::Interrupted);
+        }
+        let named = object.key == input.prefix;
+        let below = match input.prefix.as_str() {
+            _ if named => "",
+            "" => object.key.as_str(),
+            prefix => object
+                .key
+                .strip_prefix(prefix)
+                .and_then(|k| k.strip_prefix('/'))
+                .unwrap_or(&object.key),
+        };
+        if excluded.iter().any(|e| object.key.starts_with(e.as_str()))
+            || below.split('/').any(|part| part.starts_with('.'))
+        {
+            return Ok(());
+        }
+        let compression = match session_file_compression(&object.key) {
+            Some(compression) => compression,
+            None if named && object.key.to_ascii_lowercase().ends_with(".gz") => Compression::Gzip,
+            None if named => Compression::None,
+            None => {
+                found.ignored += 1;
+                return Ok(());
+            }
+        };
+        if found.files.is_empty() {
+            PausePoint::Discovering.pause_here(stop);
+        }
+        url.clear();
+        url.push_str(&root);
+        url.push_str(&object.key);
+        found.files.push(InputFile {
+            path: Path::new(&url),
+            size: object.size,
+            compression,
+            modified_ns: object.modified_ns,
+            origin,
+        });
+        Ok(())
+    }))?
+}
+
 /// A file named as an input: always read, whatever its name (`.gz` by the name given).
 fn named_file<'a>(input: &Path, root: &'a Path, meta: &std::fs::Metadata) -> InputFile<'a> {
     let gzip = input
@@ -278,6 +446,7 @@ fn named_file<'a>(input: &Path, root: &'a Path, meta: &std::fs::Metadata) -> Inp
             Compression::None
         },
         modified_ns: modified_ns(meta),
+        origin: Origin::Disk,
     }
 }
 
@@ -357,6 +526,7 @@ impl Walk<'_> {
                         size: meta.as_ref().map_or(0, |m| m.len()),
                         compression,
                         modified_ns: meta.as_ref().and_then(modified_ns),
+                        origin: Origin::Disk,
                     });
                 }
                 _ => found.ignored += 1,
@@ -391,6 +561,7 @@ mod tests {
         let options = WalkOptions {
             exclude: exclude.to_vec(),
             follow_external_links: false,
+            ..Default::default()
         };
         discover(inputs, &options, &StopFlag::new())
     }
@@ -434,6 +605,7 @@ mod tests {
             size,
             compression: Compression::None,
             modified_ns: Some(size as i64),
+            origin: Origin::Disk,
         };
         let mut files = InputFiles::default();
         // Path order (by component), not byte order: "a/b" sorts before "a-b". Of a path
@@ -472,6 +644,7 @@ mod tests {
             size: 0,
             compression: Compression::None,
             modified_ns: None,
+            origin: Origin::Disk,
         });
         assert_eq!(files.get(0).unwrap().path.as_os_str(), name);
     }
@@ -537,6 +710,7 @@ mod tests {
         let options = WalkOptions {
             exclude: vec![],
             follow_external_links: true,
+            ..Default::default()
         };
         let found = discover(&[root.join("in")], &options, &StopFlag::new()).unwrap();
         assert_eq!((found.files.len(), found.external_links), (2, 0));

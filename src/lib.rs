@@ -15,7 +15,8 @@
 //! partitions carried over from it), [`publish`] (staging, lock, ownership, the atomic swap
 //! and `_manifest.json`), [`settings`] and [`report`] (progress, `_run.json`). Below them,
 //! [`shared`]: the vocabulary every stage names (keys, days, call or chat), errors, reject
-//! kinds, guards, paths and stopping. `main.rs` only parses arguments.
+//! kinds, guards, paths and stopping; and [`storage`]: local paths and `gs://`/`s3://`
+//! buckets, listed and read through `object_store`. `main.rs` only parses arguments.
 
 pub mod commands;
 pub mod derive;
@@ -28,6 +29,7 @@ pub mod report;
 pub mod select;
 pub mod settings;
 pub mod shared;
+pub mod storage;
 pub mod write;
 
 pub use shared::error::{Error, Result};

@@ -2,7 +2,7 @@
 //! and turns the outcome into an exit code.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -220,7 +220,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = RunConfig::new(&settings, invocation)?;
     let stop = StopFlag::on_signals().context("install the SIGINT, SIGTERM and SIGHUP handlers")?;
     let outcome = session_etl::commands::run::run(&config, &stop)
-        .with_context(|| format!("run into {}", config.output.display()))?;
+        .with_context(|| format!("run into {}", config.output))?;
     if !args.quiet {
         print!("{}", outcome.summary.to_table());
     }
@@ -237,7 +237,9 @@ fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let settings = settings(&args.settings.layer, args.pipeline.as_ref())?;
     let inputs = settings.required_inputs()?;
     let (max_file_bytes, threads) = (settings.max_file_bytes, settings.worker_threads());
-    let found = session_etl::commands::validate::validate(&inputs, max_file_bytes, threads)?;
+    let storage = session_etl::storage::Storage::new(settings.storage());
+    let found =
+        session_etl::commands::validate::validate(&inputs, max_file_bytes, threads, &storage)?;
     let mut stdout = std::io::stdout().lock();
     for problem in &found.problems {
         let line = if args.json {
@@ -282,6 +284,12 @@ fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
 fn commit(shards: &[PathBuf], flags: &Layer, quiet: bool) -> anyhow::Result<()> {
     let settings = Settings::resolve(&[flags])?;
     let output = settings.required_output()?;
+    let Some(output) = output.as_local().map(Path::to_owned) else {
+        return Err(session_etl::Error::Config(format!(
+            "output {output}: committing into a bucket is not supported yet"
+        ))
+        .into());
+    };
     let committed =
         session_etl::commands::commit::commit(shards, &output, &settings.commit_guards())
             .with_context(|| format!("commit into {}", output.display()))?;
@@ -302,7 +310,9 @@ fn commit(shards: &[PathBuf], flags: &Layer, quiet: bool) -> anyhow::Result<()> 
 fn exit_code_of(error: &anyhow::Error) -> ExitCode {
     match error.downcast_ref::<session_etl::Error>() {
         Some(session_etl::Error::Interrupted) => ExitCode::from(EXIT_INTERRUPTED as u8),
-        Some(session_etl::Error::Locked { .. }) => ExitCode::from(EXIT_LOCKED),
+        Some(session_etl::Error::Locked { .. } | session_etl::Error::CommitConflict { .. }) => {
+            ExitCode::from(EXIT_LOCKED)
+        }
         Some(session_etl::Error::Guard(_)) => ExitCode::from(EXIT_GUARD),
         Some(session_etl::Error::Config(_) | session_etl::Error::PipelineFile { .. }) => {
             ExitCode::from(EXIT_USAGE)

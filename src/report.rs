@@ -506,9 +506,9 @@ pub struct RunFacts<'a> {
     /// How long it took.
     pub wall_time_s: f64,
     /// The inputs as given.
-    pub inputs: &'a [std::path::PathBuf],
+    pub inputs: &'a [crate::storage::Location],
     /// The output as given.
-    pub output: &'a std::path::Path,
+    pub output: &'a crate::storage::Location,
     /// The shard it ran, with what it saw.
     pub shard: Option<ShardSummary>,
     /// What an incremental run did.
@@ -557,12 +557,8 @@ impl RunSummary {
                 .started_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             wall_time_s: wall,
-            inputs: facts
-                .inputs
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect(),
-            output: facts.output.display().to_string(),
+            inputs: facts.inputs.iter().map(|p| p.to_string()).collect(),
+            output: facts.output.to_string(),
             shard: facts.shard,
             incremental: facts.incremental,
             threads: facts.threads,

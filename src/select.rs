@@ -15,15 +15,17 @@ use std::fmt;
 use rayon::prelude::*;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
+use crate::discover::Origin;
 use crate::discover::{InputFile, InputFiles};
 use crate::normalize::{kind_of_key, Instant, KindEvidence};
-use crate::parse::read::{read_file, read_prefix};
+use crate::parse::read::{read_file, read_prefix, Source};
 use crate::parse::Str;
 use crate::shared::error::{Error, Result};
 use crate::shared::stable_hash::fnv1a;
 use crate::shared::stop::{PausePoint, StopFlag};
 use crate::shared::vocab::SessionKind;
 use crate::shared::vocab::{FileKey, SessionKey};
+use crate::storage::Storage;
 
 /// One of `count` disjoint parts of the input, for running a big backfill on several
 /// machines (`--shard index/count`) and merging the parts with `session-etl commit`.
@@ -202,33 +204,38 @@ impl Selection {
 /// real and generated exports. A file whose header is not complete within them is read whole.
 const PREFIX_BYTES: usize = 4096;
 
-/// Pre-scans every file in parallel and picks the export to keep for each session of `shard`
-/// (of every session when `None`).
+/// Pre-scans every local file in parallel and picks the export to keep for each session of
+/// `shard` (of every session when `None`).
 pub fn select(
     files: &InputFiles,
     max_file_bytes: u64,
     shard: Option<Shard>,
     stop: &StopFlag,
 ) -> Result<Selection> {
-    let keys = prescan_files(files, max_file_bytes, stop)?;
+    let storage = Storage::new(Default::default());
+    let keys = prescan_files(files, max_file_bytes, &storage, stop)?;
     Ok(select_by_key(files, keys, shard))
 }
 
-/// Reads the key of every file, in parallel, from the first few KB of each. Once `stop` is
-/// raised the remaining files are skipped and the scan ends with [`Error::Interrupted`].
+/// Reads the key of every file from the first few KB of each: local files in parallel on the
+/// rayon pool, bucket objects with one ranged GET each, `read_concurrency` in flight (an
+/// object whose header is longer than the prefix is then read whole; real exports never
+/// are). Once `stop` is raised the remaining files are skipped and the scan ends with
+/// [`Error::Interrupted`].
 pub fn prescan_files(
     files: &InputFiles,
     max_file_bytes: u64,
+    storage: &Storage,
     stop: &StopFlag,
 ) -> Result<Vec<FileKey>> {
-    let keys = files
+    let mut keys: Vec<FileKey> = files
         .par_iter()
         .enumerate()
         .map_init(Vec::new, |buf, (i, file)| {
             if i == 0 {
                 PausePoint::Prescanning.pause_here(stop);
             }
-            if stop.is_raised() {
+            if stop.is_raised() || file.origin != Origin::Disk {
                 return None;
             }
             prescan_file(&file, max_file_bytes, buf)
@@ -237,23 +244,105 @@ pub fn prescan_files(
     if stop.is_raised() {
         return Err(Error::Interrupted);
     }
+    // Objects too large are rejected unread by the full pass.
+    let objects = files.object_requests(0..files.len(), storage, |f| f.size <= max_file_bytes)?;
+    if objects.is_empty() {
+        return Ok(keys);
+    }
+    let scanned = storage.scan_prefixes(objects, PREFIX_BYTES as u64, stop, |object, prefix| {
+        let mut buf = Vec::new();
+        let prefix = prefix.ok()?;
+        let whole = read_prefix(
+            Source::Fetched(&prefix),
+            object.compression,
+            PREFIX_BYTES,
+            &mut buf,
+        )
+        .ok()?
+            && prefix.len() as u64 >= object.size;
+        Some(key_of_prefix(&buf, whole, file_name_of(&object.key)))
+    })?;
+    let mut longer = Vec::new();
+    for (index, scanned) in scanned {
+        match scanned {
+            Some(Ok(key)) => keys[index as usize] = key,
+            Some(Err(HeaderCut)) => longer.push(index as usize),
+            None => {}
+        }
+    }
+    if !longer.is_empty() {
+        let requests = files.object_requests(longer.iter().copied(), storage, |_| true)?;
+        let bodies = storage
+            .read_objects(requests, max_file_bytes, stop)?
+            .wait(storage)?;
+        let mut buf = Vec::new();
+        for index in longer {
+            let Some(Ok(body)) = bodies.get(index as u32) else {
+                continue;
+            };
+            let Some(file) = files.get(index) else {
+                continue;
+            };
+            if read_file(
+                Source::Fetched(body),
+                file.compression,
+                file.size,
+                max_file_bytes,
+                &mut buf,
+            )
+            .is_ok()
+            {
+                keys[index] = prescan(&buf, file.file_name());
+            }
+        }
+    }
     Ok(keys)
 }
 
-/// Reads the key of one file from its first few KB (all of it when the header is longer).
-/// The one definition of a file's key: incremental runs key new files with it too (or, for a
-/// file they have just read whole, with [`prescan`] on that content, which reads the same
-/// bytes up to where this scan stops), so that they choose exports exactly as a full run does.
+/// The last part of an object key: what tells calls from chats when the document does not.
+fn file_name_of(key: &str) -> &str {
+    key.rsplit('/').next().unwrap_or(key)
+}
+
+/// The header of a file ends beyond the prefix read: the file must be read whole.
+struct HeaderCut;
+
+/// Reads the key of one local file from its first few KB (all of it when the header is
+/// longer). The one definition of a file's key: incremental runs key new files with it too
+/// (or, for a file they have just read whole, with [`prescan`] on that content, which reads
+/// the same bytes up to where this scan stops), so that they choose exports exactly as a
+/// full run does.
 pub fn prescan_file(file: &InputFile<'_>, max_file_bytes: u64, buf: &mut Vec<u8>) -> FileKey {
     if file.size > max_file_bytes {
         return None; // rejected unread by the full pass
     }
-    let whole = read_prefix(file.path, file.compression, PREFIX_BYTES, buf).ok()?;
+    let whole = read_prefix(Source::Disk(file.path), file.compression, PREFIX_BYTES, buf).ok()?;
+    if let Ok(key) = key_of_prefix(buf, whole, file.file_name()) {
+        return key;
+    }
+    read_file(
+        Source::Disk(file.path),
+        file.compression,
+        file.size,
+        max_file_bytes,
+        buf,
+    )
+    .ok()?;
+    prescan(buf, file.file_name())
+}
+
+/// The key in the first bytes of a file (`whole`: they are all of it), or [`HeaderCut`] when
+/// the header goes on past them.
+fn key_of_prefix(
+    buf: &[u8],
+    whole: bool,
+    file_name: &str,
+) -> std::result::Result<FileKey, HeaderCut> {
     // A prefix can end inside a number (`"id": 123|456`), which the scan would read as a
     // whole one: scan only up to the last byte that cannot belong to a number or a literal.
     // (A cut string is an error to the scan, never a value.)
     let scanned = if whole {
-        &buf[..]
+        buf
     } else {
         let end = buf
             .iter()
@@ -261,12 +350,12 @@ pub fn prescan_file(file: &InputFile<'_>, max_file_bytes: u64, buf: &mut Vec<u8>
             .map_or(0, |i| i + 1);
         &buf[..end]
     };
-    let (key, complete) = scan_header(scanned, file.file_name());
+    let (key, complete) = scan_header(scanned, file_name);
     if complete || whole {
-        return key;
+        Ok(key)
+    } else {
+        Err(HeaderCut)
     }
-    read_file(file.path, file.compression, file.size, max_file_bytes, buf).ok()?;
-    prescan(buf, file.file_name())
 }
 
 /// Picks the export to keep for each session of `shard` (every session when `None`), given
@@ -515,6 +604,7 @@ mod tests {
             size: 0,
             compression: crate::shared::vocab::Compression::None,
             modified_ns: None,
+            origin: Origin::Disk,
         });
     }
 
@@ -555,6 +645,7 @@ mod tests {
                 size: 1,
                 compression: crate::shared::vocab::Compression::None,
                 modified_ns: None,
+                origin: Origin::Disk,
             });
         }
         // a: session 1; b: unkeyed (empty at pre-scan); c: session 2 (all its exports will be

@@ -9,7 +9,7 @@ use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use session_etl::normalize::{normalize, Instant, Segment, SegmentKind, Session};
-use session_etl::parse::read::read_file;
+use session_etl::parse::read::{read_file, Source};
 use session_etl::parse::{parse, text};
 use session_etl::shared::vocab::{Compression, SessionKind};
 use session_etl_generator::{
@@ -88,7 +88,14 @@ fn read_back(out: &Path, truth: &Truth) -> Vec<Seen> {
         };
         bytes += content.len() as u64;
         gzip += u64::from(compression == Compression::Gzip);
-        read_file(&root.join(rel), compression, 0, 1 << 26, &mut buf).unwrap();
+        read_file(
+            Source::Disk(&root.join(rel)),
+            compression,
+            0,
+            1 << 26,
+            &mut buf,
+        )
+        .unwrap();
         let name = rel.rsplit('/').next().unwrap();
         let result = parse(&buf).and_then(|parsed| {
             let session = normalize(&parsed.session, name)?;

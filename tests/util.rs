@@ -109,6 +109,10 @@ impl TestCommand {
         self.cmd.current_dir(dir);
         self
     }
+    /// The command itself, for tests that spawn it their own way.
+    pub fn into_command(self) -> Command {
+        self.cmd
+    }
     pub fn run(mut self) -> Output {
         self.cmd.output().expect("spawn session-etl")
     }

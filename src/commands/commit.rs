@@ -36,10 +36,6 @@ pub struct Committed {
 /// judged its own reject rate; `guards` decide on the merged whole (no sessions at all, far
 /// fewer sessions than the output it replaces).
 pub fn commit(shards: &[PathBuf], output: &Path, guards: &Guards) -> Result<Committed> {
-    for shard in shards {
-        crate::settings::local_path(shard, "shard")?;
-    }
-    crate::settings::local_path(output, "output")?;
     let (parts, manifests) = check_shards(shards)?;
     let given = output;
     let output = &publish::resolved(output)?;

@@ -14,14 +14,17 @@ use rayon::prelude::*;
 
 use crate::derive::{derive, Derived};
 use crate::discover::{
-    discover, named_input, Discovery, InputFile, InputFiles, WalkErrorKind, WalkOptions,
+    discover_locations, named_input, Discovery, InputFile, InputFiles, Origin, WalkErrorKind,
+    WalkOptions,
 };
 use crate::incremental::carry::{Carried, CarryOver};
 use crate::incremental::state::{
     self, Change, Comparison, FullReason, InputState, Loaded, Produced, Rebuild,
 };
 use crate::normalize::{read_and_normalize, Session};
+use crate::parse::read::Source;
 use crate::parse::Parsed;
+use crate::publish::bucket::replace_bucket_output;
 use crate::publish::manifest::Manifest;
 use crate::publish::{new_run_id, replace_output, resolved, write_json, Existing, RUN_SUMMARY};
 use crate::report::{IncrementalSummary, Progress, RunFacts, RunSummary, ShardSummary, Tally};
@@ -34,6 +37,7 @@ use crate::shared::reject::{FileError, RejectKind};
 use crate::shared::stable_hash::StableHash;
 use crate::shared::stop::{PausePoint, StopFlag};
 use crate::shared::vocab::{Compression, FileKey};
+use crate::storage::{Bodies, BucketPrefix, Location, PendingBodies, Storage};
 use crate::write::exchange::{event_json, identifiers_json};
 use crate::write::{Publishable, RejectsTable, SessionTables, SessionsTable, Sink, TableBatch};
 
@@ -94,38 +98,78 @@ pub fn run(config: &RunConfig, stop: &StopFlag) -> Result<RunOutcome> {
     }
     // A mistyped input fails before anything, even the lock file, is written; so does one
     // that is neither a file nor a folder.
-    for input in &config.inputs {
+    let local_inputs: Vec<PathBuf> = config
+        .inputs
+        .iter()
+        .filter_map(|input| input.as_local().map(Path::to_owned))
+        .collect();
+    for input in &local_inputs {
         named_input(input)?;
     }
-    // Every check on the output compares resolved paths: `./out`, `../x/out` and a link to
-    // it are one folder.
-    let output = resolved(&config.output)?;
-    replace_output(
-        &output,
-        &config.inputs,
-        &run_id,
-        stop,
-        |staging, existing| {
+    if config.keeps_state() && config.inputs.iter().any(|i| i.as_bucket().is_some()) {
+        return Err(Error::Config(
+            "incremental runs on bucket inputs are not supported yet: run a full run".into(),
+        ));
+    }
+    let storage = Storage::new(config.storage.clone());
+    let build =
+        |output: &Path, bucket: Option<&BucketPrefix>, staging: &Path, existing: &Existing| {
             let target = Target {
-                output: &output,
+                output,
+                bucket,
                 staging,
                 existing,
+                storage: &storage,
             };
             let outcome = run_into(config, stop, &target, &run_id, started_at, clock)?;
             let publish = outcome.stopped.is_none();
             Ok((outcome, publish))
-        },
-    )
+        };
+    match &config.output {
+        Location::Local(output) => {
+            // Every check on the output compares resolved paths: `./out`, `../x/out` and a
+            // link to it are one folder.
+            let output = resolved(output)?;
+            replace_output(
+                &output,
+                &local_inputs,
+                &run_id,
+                stop,
+                |staging, existing| build(&output, None, staging, existing),
+            )
+        }
+        Location::Bucket(prefix) => {
+            if config.keeps_state() {
+                return Err(Error::Config(format!(
+                    "output {prefix}: incremental runs into a bucket are not supported yet; \
+                     run a full run"
+                )));
+            }
+            let reads = &config.inputs;
+            replace_bucket_output(
+                &storage,
+                prefix,
+                reads,
+                &run_id,
+                stop,
+                |staging, existing| build(staging, Some(prefix), staging, existing),
+            )
+        }
+    }
 }
 
 /// Where a run writes, and what it replaces.
 struct Target<'a> {
-    /// The output, resolved.
+    /// The output, resolved (a bucket output's local staging folder).
     output: &'a Path,
+    /// The output, when it is a bucket prefix.
+    bucket: Option<&'a BucketPrefix>,
     /// The run's staging folder.
     staging: &'a Path,
     /// What the output holds now.
     existing: &'a Existing,
+    /// The clients of the buckets the run reads.
+    storage: &'a Storage,
 }
 
 fn run_into(
@@ -151,7 +195,14 @@ fn run_into(
         subset,
         mut selection,
         seen_by_shard,
-    } = choose(config, &pool, &discovery.files, incremental.as_ref(), stop)?;
+    } = choose(
+        config,
+        target,
+        &pool,
+        &discovery.files,
+        incremental.as_ref(),
+        stop,
+    )?;
     let mut sink = Sink::create(target.staging, run_id, &config.parquet, &config.exchange)?;
     let carried = match &incremental {
         Some(plan) => carry_over(&mut sink, target, plan, stop)?,
@@ -159,6 +210,7 @@ fn run_into(
     };
     let pass = Pass {
         pool: &pool,
+        storage: target.storage,
         config,
         stop,
         files: subset.as_ref().unwrap_or(&discovery.files),
@@ -264,9 +316,11 @@ fn walk(
 ) -> Result<Discovery> {
     let walk = WalkOptions {
         exclude: vec![target.output.to_owned(), target.staging.to_owned()],
+        exclude_buckets: target.bucket.into_iter().cloned().collect(),
         follow_external_links: config.follow_external_links,
     };
-    let discovery = pool.install(|| discover(&config.inputs, &walk, stop))?;
+    let discovery =
+        pool.install(|| discover_locations(&config.inputs, &walk, target.storage, stop))?;
     let (unreadable, unreadable_count) = discovery.unreadable();
     config
         .guards
@@ -292,6 +346,7 @@ struct Chosen {
 /// run rebuilds (keyed by its comparison with the state).
 fn choose(
     config: &RunConfig,
+    target: &Target<'_>,
     pool: &rayon::ThreadPool,
     discovered: &InputFiles,
     incremental: Option<&IncrementalPlan>,
@@ -320,7 +375,9 @@ fn choose(
             chosen(Some(files), selection)
         }
         None => {
-            let keys = pool.install(|| prescan_files(discovered, config.max_file_bytes, stop))?;
+            let keys = pool.install(|| {
+                prescan_files(discovered, config.max_file_bytes, target.storage, stop)
+            })?;
             let seen_by_shard = config
                 .shard
                 .map(|_| shard_fingerprint(config, discovered, &keys));
@@ -354,6 +411,8 @@ fn carry_over(
 /// What every pass over the files reads.
 struct Pass<'a> {
     pool: &'a rayon::ThreadPool,
+    /// The clients of the buckets the run reads.
+    storage: &'a Storage,
     config: &'a RunConfig,
     stop: &'a StopFlag,
     /// The files the plan's indices refer to.
@@ -458,26 +517,53 @@ fn process(
         config,
         stop,
         files,
+        ..
     } = *pass;
     let chunks = cut_chunks(plan, files, config.batch_files, config.max_file_bytes);
     let waves = cut_waves(&chunks, config.threads);
-    let compute = |wave: &[&[u32]]| -> Result<Vec<ChunkOutput>> {
-        pool.install(|| {
-            wave.par_iter()
-                .map(|chunk| process_chunk(config, stop, files, chunk, selection))
-                .collect()
-        })
+    let storage = pass.storage;
+    // The bucket objects of a wave are fetched while the wave before it is parsed.
+    let fetch = |k: usize| -> Result<PendingBodies> {
+        let Some(wave) = waves.get(k) else {
+            return Ok(PendingBodies::none());
+        };
+        let indices = wave.iter().flat_map(|c| c.iter().map(|&i| i as usize));
+        // A plain object listed too large is rejected unread, as a local file is.
+        let wanted = |f: &InputFile<'_>| {
+            f.compression != Compression::None || f.size <= config.max_file_bytes
+        };
+        let requests = files.object_requests(indices, storage, wanted)?;
+        storage.read_objects(requests, config.max_file_bytes, stop)
+    };
+    // Wave `k`: waits for its objects, starts fetching wave `k + 1`'s, parses it on the pool.
+    let compute = |k: usize, pending: PendingBodies| -> Result<(Vec<ChunkOutput>, PendingBodies)> {
+        let bodies = pending.wait(storage)?;
+        let following = fetch(k + 1)?;
+        let outputs = pool.install(|| {
+            waves[k]
+                .par_iter()
+                .map(|chunk| process_chunk(config, stop, files, chunk, selection, &bodies))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        Ok((outputs, following))
     };
     let mut rejected = Vec::new();
     let mut moved = Vec::new();
-    let mut waves = waves.iter().map(Vec::as_slice);
     let mut waves_written = 0_usize;
-    let mut ready = waves.next().map(compute).transpose()?;
+    let (mut ready, mut pending) = match waves.is_empty() {
+        true => (None, PendingBodies::none()),
+        false => {
+            let (outputs, pending) = compute(0, fetch(0)?)?;
+            (Some(outputs), pending)
+        }
+    };
+    let mut next = 1;
     while let Some(outputs) = ready.take() {
-        let next = waves.next();
+        let taken = std::mem::replace(&mut pending, PendingBodies::none());
+        let has_next = next < waves.len();
         // Compute the next wave on the pool while this thread writes the current one.
         let (computed, written) = std::thread::scope(|scope| {
-            let handle = next.map(|wave| scope.spawn(|| compute(wave)));
+            let handle = has_next.then(|| scope.spawn(move || compute(next, taken)));
             let written = write_outputs(outputs, sink, parsed, &mut rejected, &mut moved);
             waves_written += 1;
             parsed.memory.release_if_grown();
@@ -497,7 +583,11 @@ fn process(
         if waves_written == 1 {
             PausePoint::Writing.pause_here(stop);
         }
-        ready = computed.transpose()?.transpose()?;
+        if let Some((outputs, following)) = computed.transpose()?.transpose()? {
+            ready = Some(outputs);
+            pending = following;
+        }
+        next += 1;
         if stop.is_raised() {
             return Err(Error::Interrupted);
         }
@@ -591,13 +681,15 @@ fn write_outputs(
     Ok(())
 }
 
-/// Reads, parses and normalizes one chunk of files into record batches.
+/// Reads, parses and normalizes one chunk of files into record batches. Bucket objects come
+/// from `bodies`, fetched beforehand; local files are read here.
 fn process_chunk(
     config: &RunConfig,
     stop: &StopFlag,
     files: &InputFiles,
     chunk: &[u32],
     selection: &Selection,
+    bodies: &Bodies,
 ) -> Result<ChunkOutput> {
     let mut out = ChunkBuilder::new(config, selection, chunk.len());
     let mut buf = Vec::with_capacity(64 << 10);
@@ -610,9 +702,20 @@ fn process_chunk(
             continue;
         };
         let path = crate::shared::paths::to_text(file.path);
+        let source = match (file.origin, bodies.get(index)) {
+            (Origin::Disk, _) => Source::Disk(file.path),
+            (_, Some(Ok(body))) => Source::Fetched(body),
+            (_, Some(Err(error))) => {
+                out.add_reject(index, &path, file.size, error);
+                continue;
+            }
+            // Not fetched: listed too large (refused by its size, unread), or the run stops.
+            (_, None) => Source::Fetched(&[]),
+        };
         let mut bytes_read = None;
         let outcome = read_and_normalize(
             &file,
+            source,
             config.max_file_bytes,
             &mut buf,
             |bytes| bytes_read = Some(bytes),
@@ -894,6 +997,7 @@ mod tests {
                 size,
                 compression,
                 modified_ns: None,
+                origin: Origin::Disk,
             });
         }
         (paths, files)

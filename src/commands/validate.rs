@@ -11,11 +11,14 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::discover::{discover, InputFile};
+use crate::discover::{discover_locations, InputFile, Origin};
 use crate::normalize::read_and_normalize;
+use crate::parse::read::Source;
 use crate::shared::error::{Error, Result};
 use crate::shared::reject::FileError;
 use crate::shared::stop::StopFlag;
+use crate::shared::vocab::Compression;
+use crate::storage::{Bodies, Location, Storage};
 
 /// One file a run would reject.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,28 +85,50 @@ impl Validation {
     }
 }
 
-/// Checks every session file under `inputs` on a pool of `threads` threads.
-pub fn validate(inputs: &[PathBuf], max_file_bytes: u64, threads: usize) -> Result<Validation> {
+/// Files checked per batch: the bucket objects of one batch are in memory at once.
+const BATCH_FILES: usize = 4096;
+
+/// Checks every session file under `inputs` (local paths and bucket prefixes) on a pool of
+/// `threads` threads.
+pub fn validate(
+    inputs: &[Location],
+    max_file_bytes: u64,
+    threads: usize,
+    storage: &Storage,
+) -> Result<Validation> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|e| Error::ThreadPool(e.to_string()))?;
-    let discovery = pool.install(|| discover(inputs, &Default::default(), &StopFlag::new()))?;
-    let problems: Vec<Problem> = pool.install(|| {
-        discovery
-            .files
-            .par_iter()
-            .map_init(Vec::new, |buf, file| {
-                check(&file, max_file_bytes, buf)
-                    .err()
-                    .map(|error| Problem {
-                        path: file.path.to_owned(),
-                        error,
-                    })
-            })
-            .flatten()
-            .collect()
-    });
+    let stop = StopFlag::new();
+    let discovery =
+        pool.install(|| discover_locations(inputs, &Default::default(), storage, &stop))?;
+    let files = &discovery.files;
+    let mut problems: Vec<Problem> = Vec::new();
+    let indices: Vec<usize> = (0..files.len()).collect();
+    for batch in indices.chunks(BATCH_FILES) {
+        let wanted =
+            |f: &InputFile<'_>| f.compression != Compression::None || f.size <= max_file_bytes;
+        let requests = files.object_requests(batch.iter().copied(), storage, wanted)?;
+        let bodies = storage
+            .read_objects(requests, max_file_bytes, &stop)?
+            .wait(storage)?;
+        problems.extend(pool.install(|| {
+            batch
+                .par_iter()
+                .map_init(Vec::new, |buf, &index| {
+                    let file = files.get(index)?;
+                    check(&file, &bodies, index as u32, max_file_bytes, buf)
+                        .err()
+                        .map(|error| Problem {
+                            path: file.path.to_owned(),
+                            error,
+                        })
+                })
+                .flatten()
+                .collect::<Vec<_>>()
+        }));
+    }
     let mut validation = Validation {
         files: discovery.files.len() as u64,
         rejected: problems.len() as u64,
@@ -126,6 +151,18 @@ pub fn validate(inputs: &[PathBuf], max_file_bytes: u64, threads: usize) -> Resu
 }
 
 /// The checks a run makes on one file before it becomes rows.
-fn check(file: &InputFile<'_>, max_file_bytes: u64, buf: &mut Vec<u8>) -> Result<(), FileError> {
-    read_and_normalize(file, max_file_bytes, buf, |_| {}, |_, _| Ok(()))
+fn check(
+    file: &InputFile<'_>,
+    bodies: &Bodies,
+    index: u32,
+    max_file_bytes: u64,
+    buf: &mut Vec<u8>,
+) -> Result<(), FileError> {
+    let source = match (file.origin, bodies.get(index)) {
+        (Origin::Disk, _) => Source::Disk(file.path),
+        (_, Some(Ok(body))) => Source::Fetched(body),
+        (_, Some(Err(error))) => return Err(error.clone()),
+        (_, None) => Source::Fetched(&[]),
+    };
+    read_and_normalize(file, source, max_file_bytes, buf, |_| {}, |_, _| Ok(()))
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::discover::{InputFile, InputFiles};
 use crate::normalize::Instant;
-use crate::parse::read::read_file;
+use crate::parse::read::{read_file, Source};
 use crate::select::{prescan, prescan_file};
 use crate::shared::error::{Error, Result};
 use crate::shared::stop::StopFlag;
@@ -304,7 +304,13 @@ fn compare_file(
     if stop.is_raised() {
         return (record, Change::New);
     }
-    let read = read_file(file.path, file.compression, file.size, max_file_bytes, buf);
+    let read = read_file(
+        Source::Disk(file.path),
+        file.compression,
+        file.size,
+        max_file_bytes,
+        buf,
+    );
     if read.is_ok() {
         record.content_hash = Some(xxhash_rust::xxh3::xxh3_64(buf));
     }

@@ -39,19 +39,21 @@ pub use crate::parse::{text, Opaque, Scalar, Str};
 use crate::shared::reject::{FileError, RejectKind};
 use crate::shared::vocab::SessionKey;
 
-/// Reads one input file into `buf`, parses and normalizes it: every check a file goes
-/// through before it becomes rows, the same in `run` and in `validate`. `on_read` is told the
-/// bytes read from disk as soon as the file is read (before parsing can refuse it); `use_it`
-/// gets the parsed document (with its unknown keys) and the session.
+/// Reads one input file into `buf` (from `source`: its path, or its object's fetched bytes),
+/// parses and normalizes it: every check a file goes through before it becomes rows, the same
+/// in `run` and in `validate`. `on_read` is told the bytes read from disk or the network as
+/// soon as the file is read (before parsing can refuse it); `use_it` gets the parsed document
+/// (with its unknown keys) and the session.
 pub fn read_and_normalize<R>(
     file: &crate::discover::InputFile<'_>,
+    source: crate::parse::read::Source<'_>,
     max_file_bytes: u64,
     buf: &mut Vec<u8>,
     on_read: impl FnOnce(u64),
     use_it: impl FnOnce(&crate::parse::Parsed<'_>, Session<'_>) -> Result<R, FileError>,
 ) -> Result<R, FileError> {
     let bytes =
-        crate::parse::read::read_file(file.path, file.compression, file.size, max_file_bytes, buf)?;
+        crate::parse::read::read_file(source, file.compression, file.size, max_file_bytes, buf)?;
     on_read(bytes);
     let parsed = crate::parse::parse(buf)?;
     let session = normalize(&parsed.session, file.file_name())

@@ -2,11 +2,31 @@
 //!
 //! Files are small (5–20 KB) and parsed whole, so reading into a reusable buffer is both the
 //! simplest and the fastest way; the size cap keeps a stray multi-gigabyte file (or a gzip
-//! bomb) from exhausting memory.
+//! bomb) from exhausting memory. A bucket object arrives already fetched (see
+//! [`crate::storage`]) and goes through the same decoding and the same limits.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
+
+/// Where a file's bytes come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// A local file, opened here.
+    Disk(&'a Path),
+    /// A bucket object's bytes as fetched: the whole object, or for [`read_prefix`] its
+    /// first bytes.
+    Fetched(&'a [u8]),
+}
+
+impl<'a> Source<'a> {
+    fn open(self) -> std::io::Result<Box<dyn Read + Send + 'a>> {
+        Ok(match self {
+            Source::Disk(path) => Box::new(File::open(path)?),
+            Source::Fetched(bytes) => Box::new(bytes),
+        })
+    }
+}
 
 use flate2::read::MultiGzDecoder;
 
@@ -22,7 +42,7 @@ use crate::shared::vocab::Compression;
 /// Returns the number of bytes read from disk (the compressed size for gzip), which is what
 /// throughput figures in MB/s are based on.
 pub fn read_file(
-    path: &Path,
+    source: Source<'_>,
     compression: Compression,
     disk_size: u64,
     max_bytes: u64,
@@ -41,7 +61,7 @@ pub fn read_file(
     if compression == Compression::None && disk_size > max_bytes {
         return Err(too_large());
     }
-    let file = File::open(path).map_err(unreadable)?;
+    let file = source.open().map_err(unreadable)?;
     let disk_bytes = match compression {
         Compression::None => {
             buf.reserve(disk_size.min(max_bytes) as usize + 1);
@@ -87,38 +107,46 @@ impl<R: Read> Read for CountRead<R> {
     }
 }
 
-/// Reads the first `limit` bytes of the (decompressed) content of `path` into `buf` (cleared
-/// first). Returns true when that is the whole content. One `open` and usually one `read`:
-/// the dedup pre-scan needs only the first few hundred bytes of each file.
+/// Reads the first `limit` bytes of the (decompressed) content of `source` into `buf`
+/// (cleared first). Returns true when that is the whole content. One `open` and usually one
+/// `read`: the dedup pre-scan needs only the first few hundred bytes of each file.
+///
+/// A fetched prefix of a gzip object ends inside the stream: what decodes before the cut is
+/// the content's start, and the result is never "whole" (the caller reads the object if the
+/// header is not in it).
 pub fn read_prefix(
-    path: &Path,
+    source: Source<'_>,
     compression: Compression,
     limit: usize,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<bool> {
     buf.clear();
     buf.resize(limit + 1, 0);
-    let file = File::open(path)?;
-    let filled = match compression {
-        Compression::None => fill(file, buf)?,
-        Compression::Gzip => fill(MultiGzDecoder::new(file), buf)?,
+    let file = source.open()?;
+    let cut_off = matches!(source, Source::Fetched(_));
+    let (filled, complete) = match compression {
+        Compression::None => fill(file, buf, false)?,
+        Compression::Gzip => fill(MultiGzDecoder::new(file), buf, cut_off)?,
     };
     buf.truncate(filled.min(limit));
-    Ok(filled <= limit)
+    Ok(complete && filled <= limit)
 }
 
-/// Reads from `reader` until `buf` is full or the content ends; returns the bytes read.
-fn fill(mut reader: impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+/// Reads from `reader` until `buf` is full or the content ends; returns the bytes read and
+/// whether the content ended cleanly. With `cut_off`, an error after some bytes ends the
+/// read (a stream cut short) instead of failing it.
+fn fill(mut reader: impl Read, buf: &mut [u8], cut_off: bool) -> std::io::Result<(usize, bool)> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) if cut_off && filled > 0 => return Ok((filled, false)),
             Err(e) => return Err(e),
         }
     }
-    Ok(filled)
+    Ok((filled, true))
 }
 
 #[cfg(test)]
@@ -133,15 +161,16 @@ mod tests {
         std::fs::write(&path, b"{\"id\": 1}").unwrap();
         let mut buf = Vec::new();
         assert_eq!(
-            read_file(&path, Compression::None, 9, 100, &mut buf).unwrap(),
+            read_file(Source::Disk(&path), Compression::None, 9, 100, &mut buf).unwrap(),
             9
         );
         assert_eq!(buf, b"{\"id\": 1}");
         // Too large as discovered: turned away unread.
-        let err = read_file(&path, Compression::None, 101, 100, &mut buf).unwrap_err();
+        let err =
+            read_file(Source::Disk(&path), Compression::None, 101, 100, &mut buf).unwrap_err();
         assert_eq!(err.kind, RejectKind::FileTooLarge);
         // Grown past the limit since discovery: the read itself stops.
-        let err = read_file(&path, Compression::None, 3, 5, &mut buf).unwrap_err();
+        let err = read_file(Source::Disk(&path), Compression::None, 3, 5, &mut buf).unwrap_err();
         assert_eq!(err.kind, RejectKind::FileTooLarge);
     }
 
@@ -155,11 +184,12 @@ mod tests {
         let compressed = gz.finish().unwrap();
         std::fs::write(&path, &compressed).unwrap();
         let mut buf = Vec::new();
-        let read = read_file(&path, Compression::Gzip, 0, 1 << 20, &mut buf).unwrap();
+        let read = read_file(Source::Disk(&path), Compression::Gzip, 0, 1 << 20, &mut buf).unwrap();
         assert_eq!(read, compressed.len() as u64);
         assert_eq!(buf, content.as_bytes());
         // The limit applies to the decompressed content.
-        let err = read_file(&path, Compression::Gzip, 0, 1_000, &mut buf).unwrap_err();
+        let err =
+            read_file(Source::Disk(&path), Compression::Gzip, 0, 1_000, &mut buf).unwrap_err();
         assert_eq!(err.kind, RejectKind::FileTooLarge);
     }
 }

@@ -6,6 +6,7 @@
 //! (or on file systems without exchange support) the old output is renamed aside first, so
 //! for an instant the path is absent but never half-written.
 
+pub mod bucket;
 pub mod manifest;
 
 use std::fs;
@@ -100,9 +101,13 @@ pub fn owned_summary(dir: &Path) -> Result<Option<serde_json::Value>> {
         // Nothing there, or not a file a run writes: not a marker.
         Err(_) => return Ok(None),
     };
-    let Ok(summary) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-        return Ok(None);
-    };
+    Ok(summary_if_ours(&bytes))
+}
+
+/// The `_run.json` content `bytes` if it marks its output as session-etl's (see
+/// [`owned_summary`]).
+pub fn summary_if_ours(bytes: &[u8]) -> Option<serde_json::Value> {
+    let summary = serde_json::from_slice::<serde_json::Value>(bytes).ok()?;
     let named = summary["tool"] == TOOL
         && summary["output_format"]
             .as_u64()
@@ -110,7 +115,7 @@ pub fn owned_summary(dir: &Path) -> Result<Option<serde_json::Value>> {
     let legacy = summary.get("tool").is_none()
         && summary["session_etl_version"].is_string()
         && summary["run_id"].is_string();
-    Ok((named || legacy).then_some(summary))
+    (named || legacy).then_some(summary)
 }
 
 /// Looks at what stands at `output` and refuses anything this tool may not replace: a

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use super::{Alias, Cmd, Def, Section, SettingValue};
 use crate::derive::IdentifierRule;
+use crate::storage::Location;
 use crate::write::{Codec, PartitionBy, TimestampUnit};
 
 /// At most this many worker threads: beyond it a pool costs seconds to start and memory for
@@ -53,8 +54,17 @@ pub static EXCHANGE: Section = Section {
     top_level_too: false,
 };
 
+/// `[storage]`: how buckets are reached.
+pub static STORAGE: Section = Section {
+    name: "storage",
+    doc: "How `gs://` and `s3://` buckets are reached. Credentials are never settings: they \
+          come from the clouds' own variables (`AWS_ACCESS_KEY_ID`, \
+          `GOOGLE_APPLICATION_CREDENTIALS`...) or the instance's metadata server.",
+    top_level_too: false,
+};
+
 /// The sections, in the order the docs list them.
-pub static SECTIONS: [&Section; 4] = [&READ, &GUARDS, &PARQUET, &EXCHANGE];
+pub static SECTIONS: [&Section; 5] = [&READ, &GUARDS, &PARQUET, &EXCHANGE, &STORAGE];
 
 macro_rules! settings {
     (@opt) => { None };
@@ -188,12 +198,12 @@ macro_rules! settings {
 }
 
 settings! {
-    /// Folders (walked recursively) and files to read.
+    /// Folders (walked recursively), files and bucket prefixes (gs://, s3://) to read.
     ///
-    /// Every `*.json` and `*.json.gz` file under a folder is read, whatever its name; files
-    /// named explicitly are always read. Given on the command line, they replace the
-    /// pipeline file's list. No variable: one cannot hold a list of paths unambiguously.
-    inputs: Vec<PathBuf> = Vec::new(), {
+    /// Every `*.json` and `*.json.gz` file under a folder or prefix is read, whatever its
+    /// name; files named explicitly are always read. Given on the command line, they replace
+    /// the pipeline file's list. No variable: one cannot hold a list of paths unambiguously.
+    inputs: Vec<Location> = Vec::new(), {
         section: None,
         flag: "inputs",
         positional: true,
@@ -201,10 +211,11 @@ settings! {
         used_by: [Run, Validate],
     }
 
-    /// Output folder, replaced atomically by each completed run.
+    /// Output folder or bucket prefix, replaced atomically by each completed run.
     ///
     /// Must be a folder session-etl owns (its `_run.json` says so), or empty, or absent.
-    output: Option<PathBuf> = None, {
+    /// In a bucket (gs://, s3://) the run commits with the protocol the README describes.
+    output: Option<Location> = None, {
         section: None,
         flag: "output",
         short: 'o',
@@ -447,5 +458,88 @@ settings! {
         flag: "exchange-identifier",
         value_name: "NAME=SOURCES",
         used_by: [Run],
+    }
+    /// Requests in flight at once when reading input objects from a bucket.
+    ///
+    /// Each request is small (a 4 KB ranged GET for the pre-scan, one GET per session file),
+    /// so throughput is latency-bound: 64 keeps a 2-core worker busy at ~20 ms per request.
+    read_concurrency: usize = 64, {
+        section: Some(&STORAGE),
+        flag: "storage-read-concurrency",
+        env: "SESSION_ETL_STORAGE_READ_CONCURRENCY",
+        value_name: "N",
+        range: (1, 1024),
+        used_by: [Run, Validate, Commit],
+    }
+
+    /// An S3-compatible server (MinIO, Ceph...) or GCS emulator URL instead of the cloud's.
+    ///
+    /// Else `AWS_ENDPOINT_URL` (S3) or `GOOGLE_BASE_URL` (GCS), else the cloud's endpoint.
+    endpoint: Option<String> = None, {
+        section: Some(&STORAGE),
+        flag: "storage-endpoint",
+        env: "SESSION_ETL_STORAGE_ENDPOINT",
+        value_name: "URL",
+        used_by: [Run, Validate, Commit],
+    }
+
+    /// The S3 region (else `AWS_REGION`, else us-east-1).
+    region: Option<String> = None, {
+        section: Some(&STORAGE),
+        flag: "storage-region",
+        env: "SESSION_ETL_STORAGE_REGION",
+        value_name: "REGION",
+        used_by: [Run, Validate, Commit],
+    }
+
+    /// Allow plain http:// endpoints (a local S3-compatible server); else `AWS_ALLOW_HTTP`.
+    allow_http: bool = false, {
+        section: Some(&STORAGE),
+        flag: "storage-allow-http",
+        env: "SESSION_ETL_STORAGE_ALLOW_HTTP",
+        value_name: "BOOL",
+        used_by: [Run, Validate, Commit],
+    }
+
+    /// Retries of one request after a transient error (5xx, 429/SlowDown, timeout, reset).
+    ///
+    /// Backoff is exponential with jitter, from 100 ms to 15 s between attempts.
+    max_retries: usize = 10, {
+        section: Some(&STORAGE),
+        flag: "storage-max-retries",
+        env: "SESSION_ETL_STORAGE_MAX_RETRIES",
+        value_name: "N",
+        range: (0, 100),
+        used_by: [Run, Validate, Commit],
+    }
+
+    /// No retry of a request starts later than this many seconds after its first attempt.
+    retry_timeout_secs: u64 = 180, {
+        section: Some(&STORAGE),
+        flag: "storage-retry-timeout-secs",
+        env: "SESSION_ETL_STORAGE_RETRY_TIMEOUT_SECS",
+        value_name: "SECONDS",
+        range: (1, 3600),
+        used_by: [Run, Validate, Commit],
+    }
+
+    /// One attempt of one request gives up after this many seconds.
+    request_timeout_secs: u64 = 60, {
+        section: Some(&STORAGE),
+        flag: "storage-request-timeout-secs",
+        env: "SESSION_ETL_STORAGE_REQUEST_TIMEOUT_SECS",
+        value_name: "SECONDS",
+        range: (1, 3600),
+        used_by: [Run, Validate, Commit],
+    }
+
+    /// A GCS service-account key file (else `GOOGLE_APPLICATION_CREDENTIALS`, else the
+    /// metadata server on GCE, GKE and Cloud Run).
+    google_service_account: Option<PathBuf> = None, {
+        section: Some(&STORAGE),
+        flag: "storage-google-service-account",
+        env: "SESSION_ETL_STORAGE_GOOGLE_SERVICE_ACCOUNT",
+        value_name: "FILE",
+        used_by: [Run, Validate, Commit],
     }
 }

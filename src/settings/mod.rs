@@ -13,7 +13,7 @@ mod defs;
 mod value;
 
 use std::marker::PhantomData;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches};
@@ -27,6 +27,7 @@ use crate::select::Shard;
 use crate::shared::error::{Error, Result};
 use crate::shared::guard::Guards;
 use crate::shared::paths::read_small_file;
+use crate::storage::{Location, StorageOptions};
 use crate::write::ParquetSettings;
 
 /// The commands that take settings; a setting lists those it applies to.
@@ -499,40 +500,39 @@ impl<C: ForCmd> clap::Args for Flags<C> {
     }
 }
 
-/// Refuses a path written as a URL (`gs://bucket/out`, `s3://…`, `file://…`): cloud storage is
-/// not supported yet, and taken as a local path it would become a folder named `gs:`.
-pub fn local_path(path: &Path, what: &str) -> Result<()> {
-    if value::is_url(path) {
-        return Err(Error::Config(format!(
-            "{what} `{}` is a URL: only local paths are supported (cloud storage is not \
-             implemented yet)",
-            path.to_string_lossy()
-        )));
-    }
-    Ok(())
-}
-
 impl Settings {
     /// The inputs, which every command that reads needs.
-    pub fn required_inputs(&self) -> Result<Vec<PathBuf>> {
+    pub fn required_inputs(&self) -> Result<Vec<Location>> {
         if self.inputs.is_empty() {
             return Err(Error::Config(
                 "no input: give INPUT paths or `inputs` in the pipeline file".into(),
             ));
         }
-        for input in &self.inputs {
-            local_path(input, "input")?;
-        }
         Ok(self.inputs.clone())
     }
 
     /// The output folder, which `run` and `commit` need.
-    pub fn required_output(&self) -> Result<PathBuf> {
-        let output = self.output.clone().ok_or_else(|| {
+    pub fn required_output(&self) -> Result<Location> {
+        self.output.clone().ok_or_else(|| {
             Error::Config("no output: give --output or `output` in the pipeline file".into())
-        })?;
-        local_path(&output, "output")?;
-        Ok(output)
+        })
+    }
+
+    /// How buckets are reached.
+    pub fn storage(&self) -> StorageOptions {
+        StorageOptions {
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+            allow_http: self.allow_http,
+            read_concurrency: self.read_concurrency,
+            max_retries: self.max_retries,
+            retry_timeout: std::time::Duration::from_secs(self.retry_timeout_secs),
+            request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
+            google_service_account: self
+                .google_service_account
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
+        }
     }
 
     /// The worker threads: the number asked for, or one per core for 0.
@@ -604,10 +604,12 @@ pub struct Invocation {
 /// Everything a run needs, resolved.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
-    /// Input folders and files.
-    pub inputs: Vec<PathBuf>,
-    /// Output folder.
-    pub output: PathBuf,
+    /// Input folders, files and bucket prefixes.
+    pub inputs: Vec<Location>,
+    /// Output folder or bucket prefix.
+    pub output: Location,
+    /// How buckets are reached.
+    pub storage: StorageOptions,
     /// Worker threads (≥ 1).
     pub threads: usize,
     /// Parquet encoding.
@@ -643,6 +645,7 @@ impl RunConfig {
         Ok(RunConfig {
             inputs: settings.required_inputs()?,
             output: settings.required_output()?,
+            storage: settings.storage(),
             threads: settings.worker_threads(),
             parquet: settings.parquet(),
             guards: settings.guards(),

@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::derive::IdentifierRule;
+use crate::storage::Location;
 use crate::write::{Codec, PartitionBy, TimestampUnit};
 
 /// How a value is given on the command line.
@@ -95,12 +96,37 @@ impl SettingValue for PathBuf {
         self.to_string_lossy().into_owned()
     }
     fn relative_to(self, base: &Path) -> Self {
-        // A URL stays as written, so that it is refused as one (joined to the folder it
-        // would pass for a local path).
-        if self.is_absolute() || is_url(&self) {
+        if self.is_absolute() {
             self
         } else {
             base.join(self)
+        }
+    }
+}
+
+impl SettingValue for Location {
+    const SHAPE: Shape = Shape::One;
+    /// A local path (need not be UTF-8), `file:///path`, `gs://…` or `s3://…`; any other
+    /// `scheme://` is refused here, at start, never taken for a folder named `scheme:`.
+    fn from_args(values: &[OsString]) -> Result<Self, String> {
+        let [value] = values else {
+            return Err(format!("expected one path, got {}", values.len()));
+        };
+        match value.to_str() {
+            Some(text) => Location::parse(text, "path"),
+            None => Ok(Location::Local(PathBuf::from(value))),
+        }
+    }
+    fn from_toml(value: toml::Value) -> Result<Self, String> {
+        Location::parse(&String::from_toml(value)?, "path")
+    }
+    fn show(&self) -> String {
+        self.to_string()
+    }
+    fn relative_to(self, base: &Path) -> Self {
+        match self {
+            Location::Local(path) => Location::Local(path.relative_to(base)),
+            bucket => bucket,
         }
     }
 }
@@ -171,20 +197,4 @@ impl<T: SettingValue> SettingValue for Option<T> {
     fn relative_to(self, base: &Path) -> Self {
         self.map(|v| v.relative_to(base))
     }
-}
-
-/// True for a path written as a URL: `scheme://…` with a scheme of RFC 3986 characters.
-/// `in/x://y` is a file name, not a URL.
-pub fn is_url(path: &Path) -> bool {
-    let text = path.to_string_lossy();
-    let Some((scheme, _)) = text.split_once("://") else {
-        return false;
-    };
-    scheme
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
 }

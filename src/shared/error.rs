@@ -25,6 +25,15 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A bucket could not be listed or written, after `object_store`'s retries; or its
+    /// client could not be configured. The message never holds a credential.
+    #[error("{url}: {message}")]
+    Storage {
+        /// The bucket prefix or object concerned.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
     /// Reading or writing the output failed.
     #[error("{action} {path}: {source}")]
     Io {
@@ -87,6 +96,15 @@ pub enum Error {
         lock: PathBuf,
         /// What the holder wrote into the lock file (pid, start time).
         holder: String,
+    },
+    /// Two runs built the same bucket output from the same published version, and the
+    /// other one committed first: this one published nothing.
+    #[error("{output}: {detail}")]
+    CommitConflict {
+        /// The output prefix.
+        output: String,
+        /// What happened and what to do.
+        detail: String,
     },
     /// An input file changed while the run read it in a way the run cannot make consistent
     /// on its own (a shard found a file now holding another shard's session).

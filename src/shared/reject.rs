@@ -60,6 +60,10 @@ reject_kinds! {
     /// The file was rewritten while the run read it, twice: it holds another session each
     /// time it is read.
     ChangedDuringRun => "changed_during_run",
+    /// A bucket object that was listed is gone when read (HTTP 404): deleted under the run.
+    ObjectNotFound => "object_not_found",
+    /// The credentials may list a bucket object but not read it (HTTP 401/403).
+    ObjectForbidden => "object_forbidden",
 }
 
 impl fmt::Display for RejectKind {

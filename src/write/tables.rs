@@ -441,7 +441,7 @@ table! {
     /// One row per input file that could not be turned into a session.
     pub struct RejectsTable("rejects", source_path: &str, file_size_bytes: Option<i64>, e: &FileError) {
         source_path: Text, "The rejected file.", required => source_path;
-        error_kind: Text, "Stable class: `malformed_json`, `truncated_json`, `empty_file`, `invalid_utf8`, `not_an_object`, `missing_field`, `invalid_type`, `invalid_timestamp`, `invalid_duration`, `duplicate_field`, `unknown_kind`, `file_too_large`, `unreadable`, `changed_during_run`.", required, dict => e.kind.as_str();
+        error_kind: Text, "Stable class: `malformed_json`, `truncated_json`, `empty_file`, `invalid_utf8`, `not_an_object`, `missing_field`, `invalid_type`, `invalid_timestamp`, `invalid_duration`, `duplicate_field`, `unknown_kind`, `file_too_large`, `unreadable`, `changed_during_run`, `object_not_found`, `object_forbidden`.", required, dict => e.kind.as_str();
         message: Text, "The problem in words, naming the field and, for JSON errors, the line and column.", required => e.message().as_str();
         field: Text, "JSON path of the offending value (`participants[1].call_duration`)." => e.field.as_deref();
         line: I64, "1-based line of the problem." => e.line.map(|l| l as i64);

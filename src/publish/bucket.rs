@@ -1,0 +1,543 @@
+//! Publishing an output into a bucket prefix, where there is no rename to make it atomic.
+//!
+//! The run builds its output in a local staging folder exactly as for a local output, then
+//! commits it with this protocol (the README's "Cloud storage" section says what readers see):
+//!
+//! 1. **Look**: list the prefix. It must be empty or session-etl's own (a `_run.json` naming
+//!    session-etl, or a commit log under `_session-etl/`); a `_SUCCESS` alone may be Spark's.
+//!    The last commit record (`_session-etl/commits/<seq>.json`, highest `seq`) is the
+//!    published output; a commit a killed run left half-done is finished first.
+//! 2. **Upload** every data file under its run-id name (`sessions/date=…/<run>-00000.parquet`):
+//!    no name of the published output is touched, so a reader of it sees no change.
+//! 3. **Commit**: create `_session-etl/commits/<seq + 1>.json` (the new manifest and
+//!    `_run.json`) with a conditional write (`PutMode::Create`). Only one run can create it:
+//!    a run that started from the same output and lost the race fails, publishing nothing.
+//!    This one write is the commit point.
+//! 4. **Announce**: overwrite `_manifest.json`, then `_run.json`, then `_SUCCESS`.
+//! 5. **Clean**: delete what the new manifest does not list and is provably session-etl's: the
+//!    previous manifest's files and run-id-named files of killed runs in the table folders.
+//!    Anything else under the prefix is left alone.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use serde::{Deserialize, Serialize};
+
+use super::manifest::{Manifest, MANIFEST};
+use super::{summary_if_ours, Existing, OUTPUT_FORMAT, RUN_SUMMARY, SUCCESS_MARKER, TOOL};
+use crate::shared::error::{Error, Result};
+use crate::shared::stop::{PausePoint, StopFlag};
+use crate::storage::{redact, BucketPrefix, Location, Storage};
+
+/// The folder of session-etl's own control objects under a bucket output.
+pub const CONTROL: &str = "_session-etl";
+/// Where the commit records are, under [`CONTROL`].
+const COMMITS: &str = "_session-etl/commits";
+/// Where each run marks the prefix as session-etl's before it uploads anything, so that a
+/// first run killed before its commit leaves a prefix the next run knows as its own.
+const CLAIMS: &str = "_session-etl/runs";
+/// Commit records kept: the last few, for a person looking into what happened.
+const KEEP_COMMITS: usize = 10;
+/// Files uploaded at once; each is sent in parts of [`PART_BYTES`], a few at a time.
+const UPLOADS_IN_FLIGHT: usize = 4;
+/// Above this a file goes up as a multipart upload, in parts of this size.
+const PART_BYTES: usize = 8 << 20;
+
+/// One commit of a bucket output: what it published, kept under [`COMMITS`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CommitRecord {
+    /// Always `session-etl`.
+    pub tool: String,
+    /// [`OUTPUT_FORMAT`].
+    pub output_format: u64,
+    /// 1 for the first commit of the prefix, then one more each time.
+    pub seq: u64,
+    /// The run that committed.
+    pub run_id: String,
+    /// Every data file of the output, relative to the prefix.
+    pub manifest: Manifest,
+    /// The output's `_run.json`.
+    pub summary: serde_json::Value,
+}
+
+/// What a bucket output holds before a run.
+#[derive(Debug)]
+struct Published {
+    existing: Existing,
+    /// The run id of the `_run.json` readers see now.
+    announced: Option<String>,
+    /// The last commit, if there was one.
+    last: Option<CommitRecord>,
+    /// Every key under the prefix, relative to it.
+    keys: BTreeSet<String>,
+}
+
+/// A bucket prefix as an output.
+struct Output<'a> {
+    storage: &'a Storage,
+    prefix: &'a BucketPrefix,
+    store: Arc<dyn ObjectStore>,
+}
+
+impl Output<'_> {
+    fn path(&self, relative: &str) -> Result<ObjectPath> {
+        ObjectPath::parse(self.prefix.key_of(relative)).map_err(|e| Error::Storage {
+            url: self.prefix.url_of(&self.prefix.key_of(relative)),
+            message: format!("not a valid object name: {e}"),
+        })
+    }
+
+    fn failed(&self, what: &str, relative: &str) -> impl Fn(object_store::Error) -> Error + '_ {
+        let url = self.prefix.url_of(&self.prefix.key_of(relative));
+        let what = what.to_owned();
+        move |e| Error::Storage {
+            url: url.clone(),
+            message: redact(&format!("cannot {what}: {e}")),
+        }
+    }
+
+    fn list(&self) -> Result<BTreeSet<String>> {
+        let mut keys = BTreeSet::new();
+        let url = self.prefix.to_string();
+        let store = Arc::clone(&self.store);
+        let prefix = self.prefix.clone();
+        let metas = self.storage.block_on(async move {
+            let path = ObjectPath::parse(&prefix.prefix).unwrap_or_default();
+            store.list(Some(&path)).try_collect::<Vec<_>>().await
+        })?;
+        let metas = metas.map_err(|e| Error::Storage {
+            url,
+            message: redact(&format!("cannot list: {e}")),
+        })?;
+        let start = match self.prefix.prefix.as_str() {
+            "" => 0,
+            p => p.len() + 1,
+        };
+        for meta in metas {
+            if let Some(relative) = meta.location.as_ref().get(start..) {
+                keys.insert(relative.to_owned());
+            }
+        }
+        Ok(keys)
+    }
+
+    fn get(&self, relative: &str) -> Result<Bytes> {
+        let path = self.path(relative)?;
+        let store = Arc::clone(&self.store);
+        self.storage
+            .block_on(async move { store.get(&path).await?.bytes().await })?
+            .map_err(self.failed("read", relative))
+    }
+
+    fn put(&self, relative: &str, body: Vec<u8>) -> Result<()> {
+        self.put_mode(relative, body, PutMode::Overwrite)?
+            .map_err(self.failed("write", relative))
+    }
+
+    /// A PUT whose store error the caller looks at (a conditional write that lost).
+    fn put_mode(
+        &self,
+        relative: &str,
+        body: Vec<u8>,
+        mode: PutMode,
+    ) -> Result<std::result::Result<(), object_store::Error>> {
+        let path = self.path(relative)?;
+        let store = Arc::clone(&self.store);
+        let options = PutOptions::from(mode);
+        let result = self.storage.block_on(async move {
+            store.put_opts(&path, PutPayload::from(body), options).await
+        })?;
+        Ok(result.map(|_| ()))
+    }
+
+    fn delete(&self, relatives: Vec<String>) -> Result<u64> {
+        let paths = relatives
+            .iter()
+            .map(|r| self.path(r))
+            .collect::<Result<Vec<_>>>()?;
+        let store = Arc::clone(&self.store);
+        let deleted = self.storage.block_on(async move {
+            futures::stream::iter(paths)
+                .map(|path| {
+                    let store = Arc::clone(&store);
+                    async move { store.delete(&path).await }
+                })
+                .buffer_unordered(16)
+                .collect::<Vec<_>>()
+                .await
+        })?;
+        let mut count = 0;
+        for (result, relative) in deleted.into_iter().zip(&relatives) {
+            match result {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => count += 1,
+                Err(e) => return Err(self.failed("delete", relative)(e)),
+            }
+        }
+        Ok(count)
+    }
+
+    /// Uploads the files of `manifest` from `staging`, a few at a time, large ones in parts.
+    fn upload(&self, staging: &Path, manifest: &Manifest, stop: &StopFlag) -> Result<()> {
+        let jobs = manifest
+            .files
+            .iter()
+            .map(|f| {
+                Ok((
+                    Manifest::path_in(staging, f),
+                    self.path(&f.path)?,
+                    f.path.clone(),
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let store = Arc::clone(&self.store);
+        let stop = stop.clone();
+        let results = self.storage.block_on(async move {
+            futures::stream::iter(jobs)
+                .map(|(local, path, relative)| {
+                    let store = Arc::clone(&store);
+                    let stop = stop.clone();
+                    async move {
+                        if stop.is_raised() {
+                            return (relative, Ok(false));
+                        }
+                        (
+                            relative,
+                            upload_file(store, &local, path).await.map(|()| true),
+                        )
+                    }
+                })
+                .buffer_unordered(UPLOADS_IN_FLIGHT)
+                .collect::<Vec<_>>()
+                .await
+        })?;
+        for (relative, result) in results {
+            match result {
+                Ok(true) => {}
+                Ok(false) => return Err(Error::Interrupted),
+                Err(e) => return Err(self.failed("upload", &relative)(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// What the prefix holds, refusing a prefix that is not session-etl's.
+    fn inspect(&self) -> Result<Published> {
+        let keys = self.list()?;
+        let commits: Vec<&String> = keys
+            .iter()
+            .filter(|k| k.starts_with(&format!("{COMMITS}/")) && k.ends_with(".json"))
+            .collect();
+        let last = match commits.last() {
+            Some(key) => {
+                let bytes = self.get(key)?;
+                let record: CommitRecord =
+                    serde_json::from_slice(&bytes).map_err(|e| Error::ForeignOutput {
+                        path: self.prefix.to_string().into(),
+                        why: format!("its commit record {key} cannot be read: {e}"),
+                    })?;
+                if record.tool != TOOL || record.output_format > OUTPUT_FORMAT {
+                    return Err(Error::ForeignOutput {
+                        path: self.prefix.to_string().into(),
+                        why: format!("its commit record {key} is not one this version writes"),
+                    });
+                }
+                Some(record)
+            }
+            None => None,
+        };
+        let summary = match keys.contains(RUN_SUMMARY) {
+            true => summary_if_ours(&self.get(RUN_SUMMARY)?),
+            false => None,
+        };
+        let announced = summary
+            .as_ref()
+            .and_then(|s| s["run_id"].as_str())
+            .map(str::to_owned);
+        let existing = match (&last, summary) {
+            (Some(record), _) => Existing::Ours(record.summary.clone()),
+            (None, Some(summary)) => Existing::Ours(summary),
+            (None, None) if keys.is_empty() => Existing::Absent,
+            // Claimed by a run that has not committed (yet, or ever: killed).
+            (None, None) if self.claimed(&keys)? => Existing::Empty,
+            (None, None) => {
+                return Err(Error::ForeignOutput {
+                    path: self.prefix.to_string().into(),
+                    why: "it holds objects and no _run.json naming session-etl (a _SUCCESS \
+                          alone may be Spark's or Hadoop's)"
+                        .into(),
+                })
+            }
+        };
+        Ok(Published {
+            existing,
+            announced,
+            last,
+            keys,
+        })
+    }
+
+    /// True when a run's claim marks the prefix as session-etl's.
+    fn claimed(&self, keys: &BTreeSet<String>) -> Result<bool> {
+        let Some(claim) = keys.iter().find(|k| k.starts_with(&format!("{CLAIMS}/"))) else {
+            return Ok(false);
+        };
+        let bytes = self.get(claim)?;
+        let claim: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        Ok(claim["tool"] == TOOL)
+    }
+
+    /// Marks the prefix as session-etl's for the run `run_id`.
+    fn claim(&self, run_id: &str) -> Result<String> {
+        let key = format!("{CLAIMS}/{run_id}.json");
+        let body = serde_json::json!({
+            "tool": TOOL,
+            "run_id": run_id,
+            "started_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        });
+        self.put(&key, body.to_string().into_bytes())?;
+        Ok(key)
+    }
+
+    /// Step 4: the announcement of `record` (again, after a crash).
+    fn announce(&self, record: &CommitRecord) -> Result<()> {
+        let manifest = serde_json::to_vec_pretty(&record.manifest)
+            .map_err(|e| Error::Internal(format!("serialize the manifest: {e}")))?;
+        let summary = serde_json::to_vec_pretty(&record.summary)
+            .map_err(|e| Error::Internal(format!("serialize _run.json: {e}")))?;
+        self.put(MANIFEST, manifest)?;
+        self.put(RUN_SUMMARY, summary)?;
+        self.put(SUCCESS_MARKER, Vec::new())
+    }
+
+    /// Step 5: removes what `record` does not list and is provably session-etl's.
+    fn clean(&self, record: &CommitRecord, previous: Option<&CommitRecord>) -> Result<u64> {
+        let keys = self.list()?;
+        let listed: BTreeSet<&str> = record
+            .manifest
+            .files
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect();
+        let previously: BTreeSet<&str> = previous
+            .map(|p| p.manifest.files.iter().map(|f| f.path.as_str()).collect())
+            .unwrap_or_default();
+        let mut commits: Vec<&String> = keys
+            .iter()
+            .filter(|k| k.starts_with(&format!("{COMMITS}/")))
+            .collect();
+        commits.truncate(commits.len().saturating_sub(KEEP_COMMITS));
+        let claims = keys.iter().filter(|k| k.starts_with(&format!("{CLAIMS}/")));
+        let stale: Vec<String> = keys
+            .iter()
+            .filter(|k| !listed.contains(k.as_str()))
+            .filter(|k| previously.contains(k.as_str()) || is_run_file(k))
+            .chain(commits)
+            .chain(claims)
+            .cloned()
+            .collect();
+        self.delete(stale)
+    }
+}
+
+/// True for a data file a run writes (`<folder>/…/<run id>-<n>.<ext>`): a killed run's
+/// leftover when no manifest lists it.
+fn is_run_file(relative: &str) -> bool {
+    let Some((folder, _)) = relative.split_once('/') else {
+        return false;
+    };
+    let name = relative.rsplit('/').next().unwrap_or("");
+    let ours = folder == "exchange"
+        || folder == "_state"
+        || crate::write::TableId::ALL
+            .iter()
+            .any(|t| t.name() == folder);
+    // `20261202T021110Z-15604-00000.parquet`: the run id starts with its UTC second.
+    let stamped = name.len() > 17
+        && name.as_bytes()[8] == b'T'
+        && name.as_bytes()[15] == b'Z'
+        && name[..8].bytes().all(|b| b.is_ascii_digit());
+    ours && stamped
+}
+
+/// Uploads one local file to `path`: one PUT when small, a multipart upload in parts of
+/// [`PART_BYTES`] otherwise (object_store's `BufWriter` decides), so memory stays at a few
+/// parts whatever the file's size.
+async fn upload_file(
+    store: Arc<dyn ObjectStore>,
+    local: &Path,
+    path: ObjectPath,
+) -> std::result::Result<(), object_store::Error> {
+    use std::io::Read;
+    use tokio::io::AsyncWriteExt;
+    let io = |e: std::io::Error| object_store::Error::Generic {
+        store: "local staging",
+        source: Box::new(e),
+    };
+    let mut file = std::fs::File::open(local).map_err(io)?;
+    let mut writer = object_store::buffered::BufWriter::with_capacity(store, path, PART_BYTES)
+        .with_max_concurrency(2);
+    loop {
+        let mut part = vec![0; PART_BYTES];
+        let mut filled = 0;
+        while filled < part.len() {
+            match file.read(&mut part[filled..]).map_err(io)? {
+                0 => break,
+                n => filled += n,
+            }
+        }
+        if filled == 0 {
+            break;
+        }
+        part.truncate(filled);
+        if let Err(e) = writer.put(Bytes::from(part)).await {
+            let _ = writer.abort().await;
+            return Err(e);
+        }
+        if filled < PART_BYTES {
+            break;
+        }
+    }
+    if let Err(e) = writer.shutdown().await {
+        let _ = writer.abort().await;
+        return Err(object_store::Error::Generic {
+            store: "upload",
+            source: Box::new(e),
+        });
+    }
+    Ok(())
+}
+
+/// Builds a new version of the bucket output `prefix` and commits it with the protocol above.
+/// `reads` are the inputs (none may lie under the prefix). `build` writes into a local staging
+/// folder, given what the output held, and says whether to publish (it has written
+/// `_manifest.json` and `_run.json` into the staging folder when it does).
+pub fn replace_bucket_output<T>(
+    storage: &Storage,
+    prefix: &BucketPrefix,
+    reads: &[Location],
+    run_id: &str,
+    stop: &StopFlag,
+    build: impl FnOnce(&Path, &Existing) -> Result<(T, bool)>,
+) -> Result<T> {
+    if prefix.prefix.is_empty() {
+        return Err(Error::Config(format!(
+            "refusing to use the whole bucket {prefix} as the output: give a prefix \
+             ({prefix}analytics/sessions); nothing was written"
+        )));
+    }
+    for read in reads.iter().filter_map(Location::as_bucket) {
+        if prefix.contains(read) {
+            return Err(Error::Config(format!(
+                "refusing to use {prefix} as the output: {read} is read by the run, and \
+                 replacing {prefix} would remove it; nothing was written"
+            )));
+        }
+    }
+    let output = Output {
+        storage,
+        prefix,
+        store: storage.store(prefix)?,
+    };
+    let published = output.inspect()?;
+    // A run killed between its commit and its announcement: finish it first.
+    if let Some(last) = &published.last {
+        if published.announced.as_deref() != Some(last.run_id.as_str())
+            || !published.keys.contains(SUCCESS_MARKER)
+        {
+            output.announce(last)?;
+        }
+    }
+    let claim = output.claim(run_id)?;
+    let result = build_and_commit(&output, &published, run_id, stop, build);
+    // Committed or not, this run's claim goes (`clean` has removed it after a commit).
+    let _ = output.delete(vec![claim]);
+    result
+}
+
+/// Steps 2 to 5, once the prefix is claimed.
+fn build_and_commit<T>(
+    output: &Output<'_>,
+    published: &Published,
+    run_id: &str,
+    stop: &StopFlag,
+    build: impl FnOnce(&Path, &Existing) -> Result<(T, bool)>,
+) -> Result<T> {
+    let prefix = output.prefix;
+    let staging = tempfile::Builder::new()
+        .prefix(&format!("session-etl-{run_id}-"))
+        .tempdir()
+        .map_err(Error::io("create staging folder", std::env::temp_dir()))?;
+    let (value, publish) = build(staging.path(), &published.existing)?;
+    if stop.is_raised() {
+        return Err(Error::Interrupted);
+    }
+    if !publish {
+        return Ok(value);
+    }
+    let manifest = Manifest::read(staging.path()).map_err(Error::Internal)?;
+    let summary_bytes = std::fs::read(staging.path().join(RUN_SUMMARY))
+        .map_err(Error::io("read", staging.path().join(RUN_SUMMARY)))?;
+    let summary = serde_json::from_slice(&summary_bytes)
+        .map_err(|e| Error::Internal(format!("read back _run.json: {e}")))?;
+    let uploaded = output.upload(staging.path(), &manifest, stop);
+    let seq = published.last.as_ref().map_or(1, |l| l.seq + 1);
+    let record = CommitRecord {
+        tool: TOOL.to_owned(),
+        output_format: OUTPUT_FORMAT,
+        seq,
+        run_id: run_id.to_owned(),
+        manifest,
+        summary,
+    };
+    let own_files = || {
+        record
+            .manifest
+            .files
+            .iter()
+            .map(|f| f.path.clone())
+            .collect()
+    };
+    if let Err(e) = uploaded {
+        // Best effort: the next run removes what is left.
+        let _ = output.delete(own_files());
+        return Err(e);
+    }
+    PausePoint::Publishing.pause_here(stop);
+    if stop.is_raised() {
+        let _ = output.delete(own_files());
+        return Err(Error::Interrupted);
+    }
+    let body = serde_json::to_vec_pretty(&record)
+        .map_err(|e| Error::Internal(format!("serialize the commit record: {e}")))?;
+    let key = format!("{COMMITS}/{seq:020}.json");
+    match output.put_mode(&key, body, PutMode::Create) {
+        Ok(Ok(())) => {}
+        Ok(Err(object_store::Error::AlreadyExists { .. })) => {
+            let _ = output.delete(own_files());
+            return Err(Error::CommitConflict {
+                output: prefix.to_string(),
+                detail: format!(
+                    "commit {seq} was made by another run while this one ran; nothing of \
+                     this run was published: rerun it"
+                ),
+            });
+        }
+        Ok(Err(e)) => {
+            let _ = output.delete(own_files());
+            return Err(output.failed("commit", &key)(e));
+        }
+        Err(e) => {
+            let _ = output.delete(own_files());
+            return Err(e);
+        }
+    }
+    output.announce(&record)?;
+    PausePoint::Swapped.pause_here(stop);
+    output.clean(&record, published.last.as_ref())?;
+    Ok(value)
+}

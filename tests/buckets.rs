@@ -1,0 +1,514 @@
+//! Inputs in buckets (`s3://`), against a real local S3 server (moto) and a proxy that fails
+//! requests on purpose: the tables equal a local run of the same files, whatever the server
+//! does, and what cannot be read becomes a reject row.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::s3::*;
+use crate::util::*;
+
+/// The tables every run writes that hold session rows or rejects.
+const TABLES: [&str; 4] = ["sessions", "participants", "events", "rejects"];
+
+/// `table`'s rows with every file path rewritten from `from` to `to`, sorted.
+fn rows_with_paths(output: &Path, table: &str, from: &str, to: &str) -> Vec<String> {
+    read_table(output, table)
+        .canonical_rows()
+        .into_iter()
+        .map(|row| row.replace(from, to))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// The counts of `_run.json` that do not depend on where the files were.
+fn file_counts(output: &Path) -> serde_json::Value {
+    let summary = run_summary(output);
+    let mut files = summary["files"].clone();
+    files.as_object_mut().unwrap().retain(|k, _| {
+        [
+            "seen",
+            "read",
+            "ignored",
+            "rejected",
+            "superseded",
+            "sessions",
+        ]
+        .contains(&k.as_str())
+    });
+    serde_json::json!({ "files": files, "rows": summary["rows"], "rejects": summary["rejects_by_kind"] })
+}
+
+/// A generated corpus with bad files, re-exports, gzip files, non-JSON files and a hidden
+/// folder, uploaded to `s3://ccaip-in/night/metadata`. Returns the local copy.
+fn corpus_in_bucket(server: &S3Server, dir: &Dir, sessions: &str) -> std::path::PathBuf {
+    let corpus = dir.generate(&[
+        "--sessions",
+        sessions,
+        "--seed",
+        "5",
+        "--bad-fraction",
+        "0.08",
+        "--gzip-fraction",
+        "0.3",
+    ]);
+    let local = corpus.join("sessions");
+    std::fs::create_dir_all(local.join(".partial")).unwrap();
+    std::fs::write(local.join(".partial/call-999999.json"), b"{\"id\": 999999").unwrap();
+    std::fs::write(local.join("README.txt"), b"not a session").unwrap();
+    server.create_bucket("ccaip-in");
+    server.upload_dir("ccaip-in", "night/metadata", &local);
+    local
+}
+
+fn assert_same_output(local_out: &Path, local_in: &Path, bucket_out: &Path, bucket_in: &str) {
+    let from = format!("{}/", local_in.display());
+    let to = format!("{bucket_in}/");
+    for table in TABLES {
+        let local = rows_with_paths(local_out, table, &from, &to);
+        let bucket = rows_with_paths(bucket_out, table, "", "");
+        assert!(!local.is_empty(), "{table} is empty");
+        assert_eq!(local, bucket, "table {table} differs");
+    }
+    assert_eq!(file_counts(local_out), file_counts(bucket_out));
+}
+
+#[test]
+fn a_bucket_input_gives_the_tables_of_the_same_files_on_disk() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let dir = Dir::new();
+    let local = corpus_in_bucket(&server, &dir, "300");
+    let (local_out, bucket_out) = (dir.join("local"), dir.join("bucket"));
+    session_etl(&["run", "--quiet", "--max-reject-rate", "1", "-j", "2", "-o"])
+        .arg(&local_out)
+        .arg(&local)
+        .assert_exit(0);
+    server
+        .session_etl(&["run", "--quiet", "--max-reject-rate", "1", "-j", "2", "-o"])
+        .arg(&bucket_out)
+        .arg("s3://ccaip-in/night/metadata")
+        .assert_exit(0);
+    assert_same_output(
+        &local_out,
+        &local,
+        &bucket_out,
+        "s3://ccaip-in/night/metadata",
+    );
+    let summary = run_summary(&bucket_out);
+    assert_eq!(
+        summary["inputs"],
+        serde_json::json!(["s3://ccaip-in/night/metadata"])
+    );
+    // The non-JSON file is ignored; the hidden folder is not even counted, as on disk.
+    assert_eq!(
+        summary["files"]["ignored"],
+        run_summary(&local_out)["files"]["ignored"]
+    );
+}
+
+#[test]
+fn bucket_and_local_inputs_mix_and_an_object_can_be_named() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let dir = Dir::new();
+    server.create_bucket("mixed");
+    let one = std::fs::read(repo().join("fixtures/good/metadata/call-5002.json")).unwrap();
+    server.put("mixed", "exports/one/call-5002.json", one);
+    server
+        .session_etl(&["run", "--quiet", "--max-reject-rate", "1", "-o"])
+        .arg(dir.join("out"))
+        .arg("s3://mixed/exports/one/call-5002.json")
+        .arg(real())
+        .assert_exit(0);
+    let sessions = read_table(&dir.join("out"), "sessions");
+    let paths = sessions.strs("source_path");
+    assert!(
+        paths.contains(&Some("s3://mixed/exports/one/call-5002.json".into())),
+        "{paths:?}"
+    );
+    assert!(
+        paths.iter().flatten().any(|p| p.starts_with('/')),
+        "{paths:?}"
+    );
+}
+
+#[test]
+fn an_object_deleted_after_listing_is_a_reject_row_and_the_rest_is_written() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let dir = Dir::new();
+    let local = corpus_in_bucket(&server, &dir, "60");
+    // A file some session is read from (not a superseded re-export, which is never read
+    // whole): what a local run of the same files keeps.
+    session_etl(&["run", "--quiet", "--max-reject-rate", "1", "-o"])
+        .arg(dir.join("local"))
+        .arg(&local)
+        .assert_exit(0);
+    let kept = read_table(&dir.join("local"), "sessions").strs("source_path");
+    let prefix = format!("{}/", local.display());
+    let victim = kept
+        .iter()
+        .flatten()
+        .filter_map(|p| p.strip_prefix(&prefix))
+        .min()
+        .unwrap()
+        .to_owned();
+    let resume = dir.join("resume");
+    let cmd = server
+        .session_etl(&["run", "--quiet", "--max-reject-rate", "1", "-j", "2", "-o"])
+        .arg(dir.join("out"))
+        .arg("s3://ccaip-in/night/metadata")
+        .env(session_etl::shared::stop::RESUME_ENV, &resume)
+        .into_command();
+    let (mut child, stderr) = spawn_paused(cmd, "selected");
+    server.delete("ccaip-in", &format!("night/metadata/{victim}"));
+    std::fs::write(&resume, b"").unwrap();
+    let (status, _) = wait_at_most(&mut child, Duration::from_secs(120));
+    assert_eq!(status.code(), Some(0), "{}", stderr.lock().unwrap());
+    let rejects = read_table(&dir.join("out"), "rejects");
+    let url = format!("s3://ccaip-in/night/metadata/{victim}");
+    let row = rejects
+        .strs("source_path")
+        .iter()
+        .position(|p| p.as_deref() == Some(url.as_str()))
+        .unwrap_or_else(|| panic!("no reject row for {url}"));
+    assert_eq!(
+        rejects.strs("error_kind")[row].as_deref(),
+        Some("object_not_found")
+    );
+    let written = run_summary(&dir.join("out"))["rows"]["sessions"]
+        .as_u64()
+        .unwrap();
+    let local_written = run_summary(&dir.join("local"))["rows"]["sessions"]
+        .as_u64()
+        .unwrap();
+    // Every other session is written (the deleted one too, when an older export of it exists).
+    assert!(
+        written + 1 >= local_written,
+        "{written} sessions written, {local_written} by the local run"
+    );
+}
+
+#[test]
+fn transient_failures_are_retried_and_the_output_is_exact() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let dir = Dir::new();
+    let local = corpus_in_bucket(&server, &dir, "150");
+    let proxy = server.flaky_proxy(7);
+    let (local_out, bucket_out) = (dir.join("local"), dir.join("bucket"));
+    session_etl(&["run", "--quiet", "--max-reject-rate", "1", "-j", "2", "-o"])
+        .arg(&local_out)
+        .arg(&local)
+        .assert_exit(0);
+    let cmd = server
+        .env_for(
+            session_etl(&["run", "--quiet", "--max-reject-rate", "1", "-j", "2", "-o"]),
+            &proxy.endpoint(),
+        )
+        .arg(&bucket_out)
+        .arg("s3://ccaip-in/night/metadata")
+        .into_command();
+    let (code, _, stderr) = output_within(cmd, Duration::from_secs(300));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_same_output(
+        &local_out,
+        &local,
+        &bucket_out,
+        "s3://ccaip-in/night/metadata",
+    );
+    let stats = proxy.stats();
+    assert!(stats["slow_down"].as_u64().unwrap() > 10, "{stats}");
+    assert!(stats["dropped"].as_u64().unwrap() > 10, "{stats}");
+}
+
+#[test]
+fn the_prescan_costs_one_ranged_get_per_object_and_the_parse_one_get() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let dir = Dir::new();
+    corpus_in_bucket(&server, &dir, "200");
+    let proxy = server.flaky_proxy(0);
+    let cmd = server
+        .env_for(
+            session_etl(&["run", "--quiet", "--max-reject-rate", "1", "-o"]),
+            &proxy.endpoint(),
+        )
+        .arg(dir.join("out"))
+        .arg("s3://ccaip-in/night/metadata")
+        .into_command();
+    let (code, _, stderr) = output_within(cmd, Duration::from_secs(300));
+    assert_eq!(code, Some(0), "{stderr}");
+    let summary = run_summary(&dir.join("out"));
+    let files = summary["files"]["seen"].as_u64().unwrap();
+    let superseded = summary["files"]["superseded"].as_u64().unwrap();
+    let stats = proxy.stats();
+    let gets = stats["by_method"]["GET"].as_u64().unwrap();
+    let ranged = stats["ranged_gets"].as_u64().unwrap();
+    let whole = gets - ranged - 1; // one page of listing
+    eprintln!(
+        "{files} files: {ranged} ranged GETs, {whole} whole GETs, {:.2} requests per file",
+        gets as f64 / files as f64
+    );
+    // One ranged GET per non-empty object; one whole GET per file parsed: every winner, plus
+    // the older export of a session whose newest is rejected. Superseded re-exports are
+    // otherwise never fetched whole, and no object is fetched whole twice.
+    assert!(ranged <= files && ranged + 20 >= files, "{stats}");
+    assert!(whole >= files - superseded && whole <= files, "{stats}");
+}
+
+#[test]
+fn credentials_never_appear_in_errors_or_outputs() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let dir = Dir::new();
+    server.create_bucket("present");
+    server.put(
+        "present",
+        "m/call-5002.json",
+        std::fs::read(repo().join("fixtures/good/metadata/call-5002.json")).unwrap(),
+    );
+    // A bucket that does not exist: the listing fails, with the server's answer.
+    let out = server
+        .session_etl(&["run", "--quiet", "-o"])
+        .arg(dir.join("out"))
+        .arg("s3://no-such-bucket/x")
+        .run();
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("s3://no-such-bucket/x"), "{stderr}");
+    assert!(!stderr.contains(SECRET_KEY), "{stderr}");
+    // A run that works: nothing it writes holds the secret.
+    server
+        .session_etl(&["run", "-o"])
+        .arg(dir.join("ok"))
+        .arg("s3://present/m")
+        .assert_exit(0);
+    for (path, _) in listing(&dir.join("ok")) {
+        if path.is_dir() {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(SECRET_KEY), "{}", path.display());
+    }
+}
+
+/// A bucket output: `s3://ccaip-out/analytics`.
+const OUT_BUCKET: &str = "ccaip-out";
+const OUT_PREFIX: &str = "analytics";
+
+fn out_url() -> String {
+    format!("s3://{OUT_BUCKET}/{OUT_PREFIX}")
+}
+
+/// The run ids that name the data files under the bucket output.
+fn run_ids_in_bucket(server: &S3Server) -> std::collections::BTreeSet<String> {
+    server
+        .keys(OUT_BUCKET, OUT_PREFIX)
+        .iter()
+        .filter(|k| k.ends_with(".parquet") || k.ends_with(".jsonl"))
+        .map(|k| k.rsplit('/').next().unwrap()[..16].to_owned())
+        .collect()
+}
+
+#[test]
+fn a_bucket_output_holds_what_a_local_output_holds_and_a_rerun_replaces_it() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let dir = Dir::new();
+    server.create_bucket(OUT_BUCKET);
+    let run = |out: &str| {
+        server
+            .session_etl(&[
+                "run",
+                "--quiet",
+                "--max-reject-rate",
+                "1",
+                "-j",
+                "2",
+                "-o",
+                out,
+            ])
+            .arg(repo().join("fixtures/good"))
+            .arg(repo().join("fixtures/bad"))
+            .assert_exit(0);
+    };
+    run(dir.join("local").to_str().unwrap());
+    run(&out_url());
+    let first = run_ids_in_bucket(&server);
+    assert_eq!(first.len(), 1, "{first:?}");
+    // What a reader that globs the prefix finds is the local output, file for file.
+    server.download(OUT_BUCKET, OUT_PREFIX, &dir.join("copy"));
+    for table in TABLES {
+        assert_eq!(
+            read_table(&dir.join("local"), table).canonical_rows(),
+            read_table(&dir.join("copy"), table).canonical_rows(),
+            "{table}"
+        );
+    }
+    assert!(dir.join("copy/_SUCCESS").exists());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("copy/_manifest.json")).unwrap()).unwrap();
+    let listed: Vec<&str> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    for path in &listed {
+        assert!(
+            dir.join("copy").join(path).is_file(),
+            "{path} listed, not uploaded"
+        );
+    }
+    assert_eq!(run_summary(&dir.join("copy"))["output"], out_url());
+    // A second run replaces the first: its files are gone, only the new ones are left.
+    std::thread::sleep(Duration::from_millis(1100));
+    run(&out_url());
+    let second = run_ids_in_bucket(&server);
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_ne!(first, second);
+    let commits: Vec<String> = server
+        .keys(OUT_BUCKET, &format!("{OUT_PREFIX}/_session-etl/commits"))
+        .into_iter()
+        .collect();
+    assert_eq!(commits.len(), 2, "{commits:?}");
+}
+
+#[test]
+fn a_run_killed_before_its_commit_leaves_the_published_output_and_the_next_run_cleans_up() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let dir = Dir::new();
+    server.create_bucket(OUT_BUCKET);
+    let run = || {
+        server
+            .session_etl(&["run", "--quiet", "-o", &out_url()])
+            .arg(repo().join("fixtures/good"))
+            .into_command()
+    };
+    let (code, _, stderr) = output_within(run(), Duration::from_secs(120));
+    assert_eq!(code, Some(0), "{stderr}");
+    let published = run_ids_in_bucket(&server);
+    server.download(OUT_BUCKET, OUT_PREFIX, &dir.join("before"));
+    // The second run uploads everything, then is killed just before its commit point.
+    std::thread::sleep(Duration::from_millis(1100));
+    let (mut child, _) = spawn_paused(run(), "publishing");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let after_kill = run_ids_in_bucket(&server);
+    assert_eq!(
+        after_kill.len(),
+        2,
+        "the killed run's files are there, unreferenced"
+    );
+    // A reader that follows the manifest sees the first run, whole.
+    server.download(OUT_BUCKET, OUT_PREFIX, &dir.join("during"));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("during/_manifest.json")).unwrap()).unwrap();
+    for file in manifest["files"].as_array().unwrap() {
+        let path = file["path"].as_str().unwrap();
+        assert!(
+            published.iter().any(|id| path.contains(id.as_str())),
+            "{path}"
+        );
+        let size = std::fs::metadata(dir.join("during").join(path))
+            .unwrap()
+            .len();
+        assert_eq!(size, file["bytes"].as_u64().unwrap(), "{path}");
+    }
+    assert_eq!(
+        run_summary(&dir.join("during"))["run_id"],
+        run_summary(&dir.join("before"))["run_id"]
+    );
+    // The next run publishes and removes the killed run's leftovers.
+    std::thread::sleep(Duration::from_millis(1100));
+    let (code, _, stderr) = output_within(run(), Duration::from_secs(120));
+    assert_eq!(code, Some(0), "{stderr}");
+    let now = run_ids_in_bucket(&server);
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert!(now.is_disjoint(&after_kill), "{now:?} {after_kill:?}");
+}
+
+#[test]
+fn two_runs_on_one_bucket_output_cannot_both_commit() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    server.create_bucket(OUT_BUCKET);
+    let run = || {
+        server
+            .session_etl(&["run", "--quiet", "-o", &out_url()])
+            .arg(repo().join("fixtures/good"))
+    };
+    let dir = Dir::new();
+    let resume = dir.join("resume");
+    // A waits just before its commit point; B starts from the same (empty) output and commits.
+    let (mut a, a_stderr) = spawn_paused(
+        run()
+            .env(session_etl::shared::stop::RESUME_ENV, &resume)
+            .into_command(),
+        "publishing",
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let (code, _, stderr) = output_within(run().into_command(), Duration::from_secs(120));
+    assert_eq!(code, Some(0), "{stderr}");
+    let b = run_ids_in_bucket(&server);
+    std::fs::write(&resume, b"").unwrap();
+    let (status, _) = wait_at_most(&mut a, Duration::from_secs(120));
+    let a_stderr = a_stderr.lock().unwrap().clone();
+    assert_eq!(status.code(), Some(4), "{a_stderr}");
+    assert!(a_stderr.contains("made by another run"), "{a_stderr}");
+    // B's output stands, and A removed what it had uploaded.
+    assert_eq!(run_ids_in_bucket(&server), b);
+    server.download(OUT_BUCKET, OUT_PREFIX, &dir.join("copy"));
+    assert_eq!(
+        run_summary(&dir.join("copy"))["rows"]["sessions"].as_u64(),
+        Some(read_table(&dir.join("copy"), "sessions").rows() as u64)
+    );
+}
+
+#[test]
+fn a_bucket_prefix_that_is_not_session_etls_is_refused_and_left_alone() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    server.create_bucket(OUT_BUCKET);
+    server.put(OUT_BUCKET, &format!("{OUT_PREFIX}/_SUCCESS"), "");
+    server.put(
+        OUT_BUCKET,
+        &format!("{OUT_PREFIX}/part-00000.parquet"),
+        "spark's",
+    );
+    let before = server.keys(OUT_BUCKET, OUT_PREFIX);
+    let out = server
+        .session_etl(&["run", "--quiet", "-o", &out_url()])
+        .arg(repo().join("fixtures/good"))
+        .run();
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Spark"), "{stderr}");
+    assert_eq!(server.keys(OUT_BUCKET, OUT_PREFIX), before);
+    // The whole bucket, and an output holding the input, are refused before anything.
+    for (output, input) in [
+        (format!("s3://{OUT_BUCKET}"), "fixtures/good".to_owned()),
+        (out_url(), format!("{}/exports", out_url())),
+    ] {
+        let out = server
+            .session_etl(&["run", "--quiet", "-o", &output, &input])
+            .run();
+        assert_eq!(out.status.code(), Some(2), "{output} {input}: {out:?}");
+    }
+    assert_eq!(server.keys(OUT_BUCKET, OUT_PREFIX), before);
+}
