@@ -255,14 +255,35 @@ fn the_kubernetes_example_runs_as_many_shards_as_it_commits() {
         .and_then(|v| v.split('#').next())
         .map(|v| v.trim().parse().unwrap())
         .expect("completions");
-    assert!(shards.contains(&format!(
-        "--shard \"${{JOB_COMPLETION_INDEX}}/{completions}\""
-    )));
+    // The command line, one list item per argument (no shell).
+    let argv: Vec<&str> = shards
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- "))
+        .collect();
+    let after = |flag: &str| argv.windows(2).find(|w| w[0] == flag).map(|w| w[1]);
+    let shard = format!("auto/{completions}");
+    assert_eq!(after("--shard"), Some(shard.as_str()));
     let committed: Vec<&str> = commit
         .lines()
         .filter_map(|l| l.trim().strip_prefix("- /data/analytics/shards/"))
         .collect();
     let expected: Vec<String> = (0..completions).map(|i| format!("shard-{i}")).collect();
     assert_eq!(committed, expected);
-    assert!(shards.contains("--output \"/data/analytics/shards/shard-${JOB_COMPLETION_INDEX}\""));
+    assert_eq!(
+        after("--output"),
+        Some("/data/analytics/shards/shard-$(JOB_COMPLETION_INDEX)")
+    );
+    assert!(!shards.contains("/bin/sh"));
+}
+
+#[test]
+fn the_readme_names_every_variable_of_shard_auto() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    for engine in session_etl::select::SHARD_ENGINES {
+        let row = format!("| {} | `{}` |", engine.name, engine.index_var);
+        assert!(readme.contains(&row), "README.md: no row {row}");
+        if let Some(count) = engine.count_var {
+            assert!(readme.contains(&format!("`{count}`")), "README.md: {count}");
+        }
+    }
 }
