@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use session_etl::report::ProgressMode;
-use session_etl::select::Shard;
+use session_etl::select::ShardSpec;
 use session_etl::settings::{cmd, Flags, Invocation, Layer, RunConfig, Settings};
 use session_etl::shared::stop::{StopFlag, EXIT_INTERRUPTED};
 use session_etl::write::catalog;
@@ -79,10 +79,14 @@ struct RunArgs {
     pipeline: Option<PathBuf>,
     #[command(flatten)]
     settings: Flags<cmd::Run>,
-    /// Process only shard INDEX of COUNT (`0/4`): the sessions whose key hashes to it. Merge
-    /// the shard outputs with `session-etl commit`.
-    #[arg(long, value_name = "INDEX/COUNT", conflicts_with = "full_refresh")]
-    shard: Option<Shard>,
+    // The help is built from `select::SHARD_ENGINES`: it names every variable `auto` reads.
+    #[arg(
+        long,
+        value_name = "INDEX/COUNT|auto[/COUNT]",
+        help = ShardSpec::help(),
+        conflicts_with = "full_refresh"
+    )]
+    shard: Option<ShardSpec>,
     /// Rebuild everything from the input and write a fresh OUT/_state/ (for the next
     /// --incremental run): after a settings change, or to compact partitions.
     #[arg(long)]
@@ -207,9 +211,15 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
+    // `--shard auto`: the job engine's variables decide, before anything is read.
+    let shard = args
+        .shard
+        .map(|spec| spec.resolve(env_var))
+        .transpose()
+        .map_err(session_etl::Error::Config)?;
     let settings = settings(&args.settings.layer, args.pipeline.as_ref())?;
     let invocation = Invocation {
-        shard: args.shard,
+        shard: shard.map(|resolved| resolved.shard),
         full_refresh: args.full_refresh,
         progress: if args.quiet {
             ProgressMode::Quiet
@@ -218,6 +228,9 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let config = RunConfig::new(&settings, invocation)?;
+    if let Some(resolved) = shard.filter(|r| r.index_var.is_some() && !args.quiet) {
+        eprintln!("session-etl: shard {resolved}");
+    }
     let stop = StopFlag::on_signals().context("install the SIGINT, SIGTERM and SIGHUP handlers")?;
     let outcome = session_etl::commands::run::run(&config, &stop)
         .with_context(|| format!("run into {}", config.output))?;
@@ -231,6 +244,11 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(EXIT_GUARD))
         }
     }
+}
+
+/// An environment variable, a value that is not UTF-8 made readable for the error naming it.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
 }
 
 fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {

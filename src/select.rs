@@ -78,6 +78,238 @@ impl Shard {
     }
 }
 
+/// A job engine that starts the shards of a job as numbered tasks and tells each task its
+/// number in an environment variable: what `--shard auto` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardEngine {
+    /// The engine, for messages and the help.
+    pub name: &'static str,
+    /// The variable holding this task's index, `0 ≤ index < count`.
+    pub index_var: &'static str,
+    /// The variable holding the number of tasks, if the engine sets one.
+    pub count_var: Option<&'static str>,
+    /// Where the user finds the count to write `--shard auto/N`.
+    pub count_hint: &'static str,
+}
+
+/// The engines `--shard auto` knows, the one place their variables are named: the resolver
+/// and the `--help` of `--shard` both read it.
+pub const SHARD_ENGINES: &[ShardEngine] = &[
+    ShardEngine {
+        name: "Kubernetes Indexed Job",
+        index_var: "JOB_COMPLETION_INDEX",
+        count_var: None,
+        count_hint: "the Job's completions",
+    },
+    ShardEngine {
+        name: "Cloud Run Jobs",
+        index_var: "CLOUD_RUN_TASK_INDEX",
+        count_var: Some("CLOUD_RUN_TASK_COUNT"),
+        count_hint: "the job's task count",
+    },
+    ShardEngine {
+        name: "AWS Batch array job",
+        index_var: "AWS_BATCH_JOB_ARRAY_INDEX",
+        count_var: Some("AWS_BATCH_JOB_ARRAY_SIZE"),
+        count_hint: "the array size",
+    },
+];
+
+/// The value of `--shard`: a fixed `INDEX/COUNT`, or `auto` / `auto/COUNT`, whose index (and,
+/// for plain `auto`, count) the job engine gives in its environment ([`SHARD_ENGINES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardSpec {
+    /// `INDEX/COUNT`.
+    Fixed(Shard),
+    /// `auto` (`count: None`: the engine gives it too) or `auto/COUNT`.
+    Auto {
+        /// The count written on the command line.
+        count: Option<u32>,
+    },
+}
+
+impl std::str::FromStr for ShardSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<ShardSpec, String> {
+        let bad = || {
+            format!(
+                "shard `{s}`: expected INDEX/COUNT with 0 ≤ INDEX < COUNT (like 0/4), auto, \
+                 or auto/COUNT"
+            )
+        };
+        if s.trim() == "auto" {
+            return Ok(ShardSpec::Auto { count: None });
+        }
+        if let Some(count) = s.trim().strip_prefix("auto/") {
+            return match count.trim().parse::<u32>() {
+                Ok(count) if count > 0 => Ok(ShardSpec::Auto { count: Some(count) }),
+                _ => Err(bad()),
+            };
+        }
+        s.parse().map(ShardSpec::Fixed).map_err(|_| bad())
+    }
+}
+
+impl fmt::Display for ShardSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ShardSpec::Fixed(shard) => write!(f, "{shard}"),
+            ShardSpec::Auto { count: None } => write!(f, "auto"),
+            ShardSpec::Auto { count: Some(n) } => write!(f, "auto/{n}"),
+        }
+    }
+}
+
+/// A [`ShardSpec`] resolved: the shard, and the variables it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResolvedShard {
+    /// The shard to run.
+    pub shard: Shard,
+    /// The variable that gave the index (`None` for `INDEX/COUNT`).
+    pub index_var: Option<&'static str>,
+    /// The variable that gave the count (`None` when the command line did).
+    pub count_var: Option<&'static str>,
+}
+
+impl fmt::Display for ResolvedShard {
+    /// `2/4 (from CLOUD_RUN_TASK_INDEX and CLOUD_RUN_TASK_COUNT)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.shard)?;
+        match (self.index_var, self.count_var) {
+            (Some(index), Some(count)) => write!(f, " (from {index} and {count})"),
+            (Some(index), None) => write!(f, " (from {index})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl ShardSpec {
+    /// The shard to run. `lookup` reads an environment variable (`std::env::var_os` in the
+    /// binary, a map in tests). `auto` needs exactly one engine's index variable: none is
+    /// no engine, and two engines' would be a guess that could process the wrong shard.
+    pub fn resolve(
+        &self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<ResolvedShard, String> {
+        let written = match *self {
+            ShardSpec::Fixed(shard) => {
+                return Ok(ResolvedShard {
+                    shard,
+                    index_var: None,
+                    count_var: None,
+                })
+            }
+            ShardSpec::Auto { count } => count,
+        };
+        let found: Vec<(&ShardEngine, String)> = SHARD_ENGINES
+            .iter()
+            .filter_map(|engine| lookup(engine.index_var).map(|value| (engine, value)))
+            .collect();
+        let (engine, index) = match found.as_slice() {
+            [] => {
+                let looked_for: Vec<String> = SHARD_ENGINES
+                    .iter()
+                    .map(|e| format!("{} ({})", e.index_var, e.name))
+                    .collect();
+                return Err(format!(
+                    "--shard {self}: none of {} is set; outside these job engines, write \
+                     --shard INDEX/COUNT",
+                    looked_for.join(", ")
+                ));
+            }
+            [one] => one,
+            several => {
+                let set: Vec<String> = several
+                    .iter()
+                    .map(|(e, value)| format!("{}={value:?} ({})", e.index_var, e.name))
+                    .collect();
+                return Err(format!(
+                    "--shard {self}: the variables of several job engines are set, {}: \
+                     guessing which one runs this process could process the wrong shard; \
+                     write --shard INDEX/COUNT",
+                    set.join(" and ")
+                ));
+            }
+        };
+        let from_engine = match engine.count_var {
+            Some(var) => match lookup(var) {
+                Some(value) => Some((var, parse_count(self, var, &value)?)),
+                None => None,
+            },
+            None => None,
+        };
+        let (count, count_var) = match (written, from_engine) {
+            (Some(written), Some((var, count))) if written != count => {
+                return Err(format!(
+                    "--shard {self}, but {var}={count} ({}): the counts differ, so the \
+                     shards would not split the input as intended",
+                    engine.name
+                ))
+            }
+            (Some(written), _) => (written, None),
+            (None, Some((var, count))) => (count, Some(var)),
+            (None, None) => {
+                let missing = match engine.count_var {
+                    Some(var) => format!("{var} is not set"),
+                    None => "no variable gives the count".to_owned(),
+                };
+                return Err(format!(
+                    "--shard auto: {}={index:?} ({}) gives the index but {missing}: write \
+                     --shard auto/N with N = {}",
+                    engine.index_var, engine.name, engine.count_hint
+                ));
+            }
+        };
+        let shard = index
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|&index| index < count)
+            .map(|index| Shard { index, count })
+            .ok_or_else(|| {
+                format!(
+                    "--shard {self}: {}={index:?} ({}) is not a shard index: expected an \
+                     integer 0 ≤ index < {count}",
+                    engine.index_var, engine.name
+                )
+            })?;
+        Ok(ResolvedShard {
+            shard,
+            index_var: Some(engine.index_var),
+            count_var,
+        })
+    }
+
+    /// The `--help` of `--shard`, naming the variables of [`SHARD_ENGINES`].
+    pub fn help() -> String {
+        let engines: Vec<String> = SHARD_ENGINES
+            .iter()
+            .map(|e| match e.count_var {
+                Some(count) => format!("{} and {count} ({})", e.index_var, e.name),
+                None => format!("{} ({}, auto/COUNT only)", e.index_var, e.name),
+            })
+            .collect();
+        format!(
+            "Process only shard INDEX of COUNT (`0/4`): the sessions whose key hashes to it. \
+             Merge the shard outputs with `session-etl commit`. `auto/COUNT` takes INDEX from \
+             the job engine's environment, `auto` takes COUNT too: {}",
+            engines.join(", ")
+        )
+    }
+}
+
+/// A count from an engine's variable: an integer ≥ 1.
+fn parse_count(spec: &ShardSpec, var: &str, value: &str) -> Result<u32, String> {
+    value
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|&count| count > 0)
+        .ok_or_else(|| {
+            format!("--shard {spec}: {var}={value:?} is not a shard count: expected an integer ≥ 1")
+        })
+}
+
 /// The version of one export: newer `updated_at` wins, then the later path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Version {
@@ -538,6 +770,214 @@ impl<'de: 'a, 'a> Visitor<'de> for HeaderSeed<'_, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--shard SPEC` resolved in an environment holding only `vars`.
+    fn resolve(spec: &str, vars: &[(&str, &str)]) -> Result<ResolvedShard, String> {
+        let spec: ShardSpec = spec.parse()?;
+        spec.resolve(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    fn shard(index: u32, count: u32) -> Shard {
+        Shard { index, count }
+    }
+
+    #[test]
+    fn shard_specs_parse_fixed_and_auto_forms() {
+        assert_eq!("1/4".parse(), Ok(ShardSpec::Fixed(shard(1, 4))));
+        assert_eq!("auto".parse(), Ok(ShardSpec::Auto { count: None }));
+        assert_eq!("auto/4".parse(), Ok(ShardSpec::Auto { count: Some(4) }));
+        for bad in [
+            "4/4", "1", "a/4", "1/0", "-1/4", "1/4/2", "auto/0", "auto/", "auto/x", "autox",
+            "AUTO", "auto/4/1", "",
+        ] {
+            let err = bad.parse::<ShardSpec>().unwrap_err();
+            assert!(
+                err.contains("INDEX/COUNT") && err.contains("auto/COUNT"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_fixed_shard_ignores_the_environment() {
+        let all = [
+            ("JOB_COMPLETION_INDEX", "3"),
+            ("CLOUD_RUN_TASK_INDEX", "2"),
+            ("CLOUD_RUN_TASK_COUNT", "9"),
+        ];
+        assert_eq!(
+            resolve("1/4", &all),
+            Ok(ResolvedShard {
+                shard: shard(1, 4),
+                index_var: None,
+                count_var: None
+            })
+        );
+        assert_eq!(resolve("1/4", &all).unwrap().to_string(), "1/4");
+    }
+
+    #[test]
+    fn auto_reads_each_engines_variables() {
+        // Kubernetes: the index only, the count from the command line.
+        let k8s = resolve("auto/4", &[("JOB_COMPLETION_INDEX", "3")]).unwrap();
+        assert_eq!(k8s.shard, shard(3, 4));
+        assert_eq!(k8s.to_string(), "3/4 (from JOB_COMPLETION_INDEX)");
+        // Cloud Run: both, or the index with a count that agrees.
+        let cloud_run = [("CLOUD_RUN_TASK_INDEX", "2"), ("CLOUD_RUN_TASK_COUNT", "4")];
+        let resolved = resolve("auto", &cloud_run).unwrap();
+        assert_eq!(resolved.shard, shard(2, 4));
+        assert_eq!(
+            resolved.to_string(),
+            "2/4 (from CLOUD_RUN_TASK_INDEX and CLOUD_RUN_TASK_COUNT)"
+        );
+        let resolved = resolve("auto/4", &cloud_run).unwrap();
+        assert_eq!(resolved.shard, shard(2, 4));
+        assert_eq!(resolved.to_string(), "2/4 (from CLOUD_RUN_TASK_INDEX)");
+        // AWS Batch.
+        let aws = [
+            ("AWS_BATCH_JOB_ARRAY_INDEX", "0"),
+            ("AWS_BATCH_JOB_ARRAY_SIZE", "3"),
+        ];
+        assert_eq!(resolve("auto", &aws).unwrap().shard, shard(0, 3));
+        assert_eq!(
+            resolve("auto/3", &[("AWS_BATCH_JOB_ARRAY_INDEX", "2")])
+                .unwrap()
+                .shard,
+            shard(2, 3)
+        );
+        // A count variable without its engine's index variable is no engine.
+        assert!(resolve("auto", &[("CLOUD_RUN_TASK_COUNT", "4")]).is_err());
+    }
+
+    #[test]
+    fn auto_without_an_engine_names_every_variable_looked_for() {
+        for spec in ["auto", "auto/4"] {
+            let err = resolve(spec, &[("UNRELATED", "1")]).unwrap_err();
+            for engine in SHARD_ENGINES {
+                assert!(err.contains(engine.index_var), "{err}");
+            }
+            assert!(err.contains(&format!("--shard {spec}:")), "{err}");
+        }
+    }
+
+    #[test]
+    fn auto_refuses_to_guess_between_two_engines() {
+        let err = resolve(
+            "auto/4",
+            &[("JOB_COMPLETION_INDEX", "1"), ("CLOUD_RUN_TASK_INDEX", "2")],
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("JOB_COMPLETION_INDEX=\"1\"")
+                && err.contains("CLOUD_RUN_TASK_INDEX=\"2\""),
+            "{err}"
+        );
+        // Even when they agree: which engine runs the process is still unknown.
+        let err = resolve(
+            "auto",
+            &[
+                ("CLOUD_RUN_TASK_INDEX", "1"),
+                ("CLOUD_RUN_TASK_COUNT", "2"),
+                ("AWS_BATCH_JOB_ARRAY_INDEX", "1"),
+                ("AWS_BATCH_JOB_ARRAY_SIZE", "2"),
+            ],
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("CLOUD_RUN_TASK_INDEX") && err.contains("AWS_BATCH_JOB_ARRAY_INDEX"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn auto_needs_a_count_that_agrees() {
+        // Kubernetes gives no count: plain `auto` asks for `auto/N`.
+        let err = resolve("auto", &[("JOB_COMPLETION_INDEX", "1")]).unwrap_err();
+        assert!(
+            err.contains("auto/N") && err.contains("completions"),
+            "{err}"
+        );
+        // An engine that should give one but did not.
+        let err = resolve("auto", &[("AWS_BATCH_JOB_ARRAY_INDEX", "1")]).unwrap_err();
+        assert!(
+            err.contains("AWS_BATCH_JOB_ARRAY_SIZE is not set") && err.contains("auto/N"),
+            "{err}"
+        );
+        // The command line and the engine disagree: both values are named.
+        let err = resolve(
+            "auto/4",
+            &[("CLOUD_RUN_TASK_INDEX", "1"), ("CLOUD_RUN_TASK_COUNT", "3")],
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("auto/4") && err.contains("CLOUD_RUN_TASK_COUNT=3"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn auto_refuses_bad_values_naming_the_variable_and_its_value() {
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case] = &[
+            (
+                "auto/4",
+                &[("JOB_COMPLETION_INDEX", "4")],
+                "JOB_COMPLETION_INDEX=\"4\"",
+            ),
+            (
+                "auto/4",
+                &[("JOB_COMPLETION_INDEX", "-1")],
+                "JOB_COMPLETION_INDEX=\"-1\"",
+            ),
+            (
+                "auto/4",
+                &[("JOB_COMPLETION_INDEX", "")],
+                "JOB_COMPLETION_INDEX=\"\"",
+            ),
+            (
+                "auto/4",
+                &[("JOB_COMPLETION_INDEX", "one")],
+                "JOB_COMPLETION_INDEX=\"one\"",
+            ),
+            (
+                "auto",
+                &[("CLOUD_RUN_TASK_INDEX", "5"), ("CLOUD_RUN_TASK_COUNT", "5")],
+                "CLOUD_RUN_TASK_INDEX=\"5\"",
+            ),
+            (
+                "auto",
+                &[("CLOUD_RUN_TASK_INDEX", "0"), ("CLOUD_RUN_TASK_COUNT", "0")],
+                "CLOUD_RUN_TASK_COUNT=\"0\"",
+            ),
+            (
+                "auto/2",
+                &[
+                    ("AWS_BATCH_JOB_ARRAY_INDEX", "0"),
+                    ("AWS_BATCH_JOB_ARRAY_SIZE", "two"),
+                ],
+                "AWS_BATCH_JOB_ARRAY_SIZE=\"two\"",
+            ),
+        ];
+        for (spec, vars, named) in cases {
+            let err = resolve(spec, vars).unwrap_err();
+            assert!(err.contains(named), "{spec} {vars:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_help_of_shard_names_every_variable() {
+        let help = ShardSpec::help();
+        for engine in SHARD_ENGINES {
+            assert!(help.contains(engine.index_var), "{help}");
+            if let Some(count) = engine.count_var {
+                assert!(help.contains(count), "{help}");
+            }
+        }
+    }
 
     #[test]
     fn shards_parse_and_split_sessions_exactly_and_evenly() {

@@ -105,6 +105,11 @@ impl TestCommand {
         self.cmd.env(key, value);
         self
     }
+    /// Runs without `key`, even if this process has it.
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.cmd.env_remove(key);
+        self
+    }
     pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.cmd.current_dir(dir);
         self
