@@ -2,7 +2,7 @@
 //! and turns the outcome into an exit code.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -12,6 +12,7 @@ use session_etl::report::ProgressMode;
 use session_etl::select::ShardSpec;
 use session_etl::settings::{cmd, Flags, Invocation, Layer, RunConfig, Settings};
 use session_etl::shared::stop::{StopFlag, EXIT_INTERRUPTED};
+use session_etl::storage::{Location, Storage};
 use session_etl::write::catalog;
 use session_etl_generator::GenerateOptions;
 
@@ -39,9 +40,9 @@ enum Command {
     Run(RunArgs),
     /// Merge the outputs of `run --shard I/N` (all N of them) into one output, atomically.
     Commit {
-        /// The shard outputs, every one of them.
-        #[arg(required = true)]
-        shards: Vec<PathBuf>,
+        /// The shard outputs, every one of them (folders or gs://, s3:// prefixes).
+        #[arg(required = true, value_parser = shard_location)]
+        shards: Vec<Location>,
         /// The settings of `commit`: the output and the guards that judge the merged whole.
         #[command(flatten)]
         settings: Flags<cmd::Commit>,
@@ -255,7 +256,7 @@ fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let settings = settings(&args.settings.layer, args.pipeline.as_ref())?;
     let inputs = settings.required_inputs()?;
     let (max_file_bytes, threads) = (settings.max_file_bytes, settings.worker_threads());
-    let storage = session_etl::storage::Storage::new(settings.storage());
+    let storage = Storage::new(settings.storage());
     let found =
         session_etl::commands::validate::validate(&inputs, max_file_bytes, threads, &storage)?;
     let mut stdout = std::io::stdout().lock();
@@ -299,23 +300,23 @@ fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn commit(shards: &[PathBuf], flags: &Layer, quiet: bool) -> anyhow::Result<()> {
+/// A shard output as written on the command line.
+fn shard_location(text: &str) -> Result<Location, String> {
+    Location::parse(text, "shard")
+}
+
+fn commit(shards: &[Location], flags: &Layer, quiet: bool) -> anyhow::Result<()> {
     let settings = Settings::resolve(&[flags])?;
     let output = settings.required_output()?;
-    let Some(output) = output.as_local().map(Path::to_owned) else {
-        return Err(session_etl::Error::Config(format!(
-            "output {output}: committing into a bucket is not supported yet"
-        ))
-        .into());
-    };
-    let committed =
-        session_etl::commands::commit::commit(shards, &output, &settings.commit_guards())
-            .with_context(|| format!("commit into {}", output.display()))?;
+    let storage = Storage::new(settings.storage());
+    let guards = settings.commit_guards();
+    let committed = session_etl::commands::commit::commit(shards, &output, &guards, &storage)
+        .with_context(|| format!("commit into {output}"))?;
     if !quiet {
         println!(
             "session-etl: committed {} shards into {}: {} files, {} sessions, {} rejected",
             shards.len(),
-            output.display(),
+            output,
             committed.files,
             committed.summary.sessions.written,
             committed.summary.files.rejected,

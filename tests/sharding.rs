@@ -23,7 +23,7 @@ fn exchange_events(out: &std::path::Path) -> Vec<String> {
 
 /// Asserts that `merged` (committed shards) holds what the whole run `whole` does: every
 /// table, the counts of `_run.json` and the Exchange events.
-fn assert_equals_whole_run(merged: &std::path::Path, whole: &std::path::Path) {
+pub fn assert_equals_whole_run(merged: &std::path::Path, whole: &std::path::Path) {
     let tables: Vec<&str> = session_etl::write::catalog()
         .into_iter()
         .map(|(name, ..)| name)
@@ -265,13 +265,13 @@ fn the_kubernetes_example_runs_as_many_shards_as_it_commits() {
     assert_eq!(after("--shard"), Some(shard.as_str()));
     let committed: Vec<&str> = commit
         .lines()
-        .filter_map(|l| l.trim().strip_prefix("- /data/analytics/shards/"))
+        .filter_map(|l| l.trim().strip_prefix("- gs://ccaip-analytics/shards/"))
         .collect();
     let expected: Vec<String> = (0..completions).map(|i| format!("shard-{i}")).collect();
     assert_eq!(committed, expected);
     assert_eq!(
         after("--output"),
-        Some("/data/analytics/shards/shard-$(JOB_COMPLETION_INDEX)")
+        Some("gs://ccaip-analytics/shards/shard-$(JOB_COMPLETION_INDEX)")
     );
     assert!(!shards.contains("/bin/sh"));
 }

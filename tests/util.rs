@@ -86,6 +86,12 @@ pub struct TestCommand {
     cmd: Command,
 }
 
+impl From<Command> for TestCommand {
+    fn from(cmd: Command) -> TestCommand {
+        TestCommand { cmd }
+    }
+}
+
 pub fn session_etl(args: &[&str]) -> TestCommand {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_session-etl"));
     cmd.args(args).current_dir(repo());

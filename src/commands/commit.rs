@@ -14,12 +14,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::publish::manifest::Manifest;
-use crate::publish::{self, new_run_id, replace_output, RUN_SUMMARY, SUCCESS_MARKER};
+use crate::publish::bucket::{replace_bucket_output, BucketDir, FileSource, Publication, CONTROL};
+use crate::publish::manifest::{Manifest, ManifestFile, MANIFEST};
+use crate::publish::{self, new_run_id, replace_output, Existing, RUN_SUMMARY, SUCCESS_MARKER};
 use crate::report::{EventSummary, FileCounts, RunSummary, SessionCounts, ShardRun, ShardSummary};
 use crate::shared::error::{Error, Result};
 use crate::shared::guard::{Guards, Result as GuardedResult};
 use crate::shared::stop::StopFlag;
+use crate::storage::{BucketPrefix, Location, Storage};
 use crate::write::exchange::EXCHANGE_DIR;
 use crate::write::SessionsTable;
 
@@ -35,38 +37,178 @@ pub struct Committed {
 /// Merges the shard outputs `shards` into `output` and publishes it atomically. Each shard
 /// judged its own reject rate; `guards` decide on the merged whole (no sessions at all, far
 /// fewer sessions than the output it replaces).
-pub fn commit(shards: &[PathBuf], output: &Path, guards: &Guards) -> Result<Committed> {
-    let (parts, manifests) = check_shards(shards)?;
-    let given = output;
-    let output = &publish::resolved(output)?;
+///
+/// Shards and output may be local folders or bucket prefixes. Into a bucket, shard files of
+/// the output's bucket are copied inside the store (nothing passes through this machine),
+/// those of a local folder or another bucket are uploaded; the bucket commit protocol
+/// publishes them ([`crate::publish::bucket`]).
+pub fn commit(
+    shards: &[Location],
+    output: &Location,
+    guards: &Guards,
+    storage: &Storage,
+) -> Result<Committed> {
+    let dirs: Vec<ShardDir> = shards
+        .iter()
+        .map(|s| match s {
+            Location::Local(path) => ShardDir::Local(path.clone()),
+            Location::Bucket(prefix) => ShardDir::Bucket(prefix.clone()),
+        })
+        .collect();
+    let (parts, manifests) = check_shards(&dirs, storage)?;
     let started_at = chrono::Utc::now();
     let run_id = new_run_id(started_at, "-commit");
-    // The shards are what the commit reads: the output may be neither one of them nor a
-    // folder holding one.
-    replace_output(
-        output,
+    let judge = |summary: &RunSummary, existing: &Existing| {
+        guards
+            .check_result(GuardedResult {
+                files: summary.files.seen,
+                rejected: summary.files.rejected,
+                sessions: summary.rows.get(SessionsTable::NAME).copied().unwrap_or(0),
+                previous_sessions: existing.sessions(),
+            })
+            .map_err(Error::Guard)
+    };
+    let prefix = match output {
+        Location::Bucket(prefix) => prefix,
+        Location::Local(given) => {
+            let local: Vec<PathBuf> = shards
+                .iter()
+                .map(|s| {
+                    s.as_local().map(Path::to_owned).ok_or_else(|| {
+                        refusal(format!(
+                            "{s} is in a bucket and the output {} is a local folder: commit \
+                             bucket shards into a bucket output",
+                            given.display()
+                        ))
+                    })
+                })
+                .collect::<Result<_>>()?;
+            let output = &publish::resolved(given)?;
+            // The shards are what the commit reads: the output may be neither one of them nor
+            // a folder holding one.
+            return replace_output(
+                output,
+                &local,
+                &run_id,
+                &StopFlag::new(),
+                |staging, existing| {
+                    let clock = std::time::Instant::now();
+                    let mut summary = merged_summary(&parts, &run_id, started_at);
+                    judge(&summary, existing)?;
+                    let placed = placements(&manifests);
+                    for (shard, file, target) in &placed {
+                        let from = Manifest::path_in(&local[*shard], file);
+                        publish::place_file(&from, &staging.join(target))?;
+                    }
+                    Manifest::write(staging)?;
+                    summary.output = given.display().to_string();
+                    summary.wall_time_s = clock.elapsed().as_secs_f64();
+                    write_summary(&staging.join(RUN_SUMMARY), &summary)?;
+                    let files = placed.len() as u64;
+                    Ok((Committed { summary, files }, true))
+                },
+            );
+        }
+    };
+    let clock = std::time::Instant::now();
+    replace_bucket_output(
+        storage,
+        prefix,
         shards,
         &run_id,
         &StopFlag::new(),
         |staging, existing| {
-            let clock = std::time::Instant::now();
             let mut summary = merged_summary(&parts, &run_id, started_at);
-            guards
-                .check_result(GuardedResult {
-                    files: summary.files.seen,
-                    rejected: summary.files.rejected,
-                    sessions: summary.rows.get(SessionsTable::NAME).copied().unwrap_or(0),
-                    previous_sessions: existing.sessions(),
-                })
-                .map_err(Error::Guard)?;
-            let files = link_shard_files(shards, &manifests, staging)?;
-            Manifest::write(staging)?;
-            summary.output = given.display().to_string();
+            judge(&summary, existing)?;
+            let placed = placements(&manifests);
+            let mut files = Vec::with_capacity(placed.len());
+            let mut sources = Vec::with_capacity(placed.len());
+            for (shard, file, target) in &placed {
+                files.push(ManifestFile {
+                    path: target.clone(),
+                    ..(*file).clone()
+                });
+                sources.push(match &dirs[*shard] {
+                    ShardDir::Local(dir) => FileSource::Local(Manifest::path_in(dir, file)),
+                    ShardDir::Bucket(shard) => FileSource::Object(shard.join(&file.path)),
+                });
+            }
+            summary.output = output.to_string();
             summary.wall_time_s = clock.elapsed().as_secs_f64();
-            write_summary(&staging.join(RUN_SUMMARY), &summary)?;
-            Ok((Committed { summary, files }, true))
+            // Written as a local commit writes it, keys sorted.
+            let path = staging.join(RUN_SUMMARY);
+            write_summary(&path, &summary)?;
+            let bytes = fs::read(&path).map_err(Error::io("read", &path))?;
+            let sorted = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Internal(format!("read back {}: {e}", path.display())))?;
+            let count = files.len() as u64;
+            let publication = Publication {
+                manifest: Manifest { files },
+                sources,
+                summary: sorted,
+            };
+            Ok((
+                Committed {
+                    summary,
+                    files: count,
+                },
+                Some(publication),
+            ))
         },
     )
+}
+
+/// A shard output: a local folder or a bucket prefix.
+enum ShardDir {
+    Local(PathBuf),
+    Bucket(BucketPrefix),
+}
+
+impl ShardDir {
+    fn name(&self) -> String {
+        match self {
+            ShardDir::Local(dir) => dir.display().to_string(),
+            ShardDir::Bucket(prefix) => prefix.to_string(),
+        }
+    }
+
+    /// The file `name` at the top of the shard output, `None` when it is not there.
+    fn read(&self, storage: &Storage, name: &str) -> Result<Option<Vec<u8>>> {
+        match self {
+            ShardDir::Local(dir) => {
+                let path = dir.join(name);
+                match fs::read(&path) {
+                    Ok(bytes) => Ok(Some(bytes)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(Error::io("read", &path)(e)),
+                }
+            }
+            ShardDir::Bucket(prefix) => Ok(BucketDir::new(storage, prefix)?
+                .read(name)?
+                .map(|b| b.to_vec())),
+        }
+    }
+
+    /// Checks that the shard holds exactly the files of `manifest`: sizes, and for a local
+    /// folder the rows in each Parquet footer too (a bucket shard's footers are not fetched;
+    /// its files were written and listed by its own run, and their sizes must match).
+    fn verify(
+        &self,
+        storage: &Storage,
+        manifest: &Manifest,
+    ) -> Result<std::result::Result<(), String>> {
+        Ok(match self {
+            ShardDir::Local(dir) => manifest.verify(dir),
+            ShardDir::Bucket(prefix) => {
+                let mut sizes = BucketDir::new(storage, prefix)?.sizes()?;
+                sizes.retain(|k, _| {
+                    ![MANIFEST, RUN_SUMMARY, SUCCESS_MARKER].contains(&k.as_str())
+                        && !k.starts_with(&format!("{CONTROL}/"))
+                });
+                manifest.verify_sizes(&sizes)
+            }
+        })
+    }
 }
 
 /// Writes a commit's `_run.json` with its keys sorted at every level (as a JSON value has
@@ -91,63 +233,64 @@ fn refusal(why: String) -> Error {
 
 /// Reads a shard's `_run.json` as the typed summary a run writes: a key missing, renamed or
 /// of another type is refused here, naming the key, rather than merged as zero.
-fn read_summary(path: &Path) -> Result<RunSummary> {
-    let bytes = fs::read(path).map_err(Error::io("read", path))?;
-    let mut de = serde_json::Deserializer::from_slice(&bytes);
+fn read_summary(bytes: &[u8], path: &str) -> Result<RunSummary> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de)
         .map_err(|e| e.to_string())
         .and_then(|summary| de.end().map(|()| summary).map_err(|e| e.to_string()))
         .map_err(|e| {
             refusal(format!(
-                "{} is not a shard's run summary this version can read: {e}; rerun that shard",
-                path.display()
+                "{path} is not a shard's run summary this version can read: {e}; rerun that shard"
             ))
         })
 }
 
 /// Reads every shard's `_run.json` and checks they are the N parts of one sharded run, each
 /// holding exactly the files its manifest lists, with the rows its `_run.json` counts.
-fn check_shards(shards: &[PathBuf]) -> Result<(Vec<ShardPart>, Vec<Manifest>)> {
+fn check_shards(shards: &[ShardDir], storage: &Storage) -> Result<(Vec<ShardPart>, Vec<Manifest>)> {
     let mut parts: Vec<ShardPart> = Vec::with_capacity(shards.len());
     let mut manifests = Vec::with_capacity(shards.len());
     let mut seen_index = BTreeMap::new();
     for dir in shards {
-        if !dir.join(SUCCESS_MARKER).exists() {
+        let name = dir.name();
+        if dir.read(storage, SUCCESS_MARKER)?.is_none() {
             return Err(refusal(format!(
-                "{} is not a completed shard output (no {SUCCESS_MARKER})",
-                dir.display()
+                "{name} is not a completed shard output (no {SUCCESS_MARKER})"
             )));
         }
-        let summary = read_summary(&dir.join(RUN_SUMMARY))?;
+        let summary_path = format!("{name}/{RUN_SUMMARY}");
+        let bytes = dir
+            .read(storage, RUN_SUMMARY)?
+            .ok_or_else(|| refusal(format!("{summary_path} is missing; rerun that shard")))?;
+        let summary = read_summary(&bytes, &summary_path)?;
         let Some(shard) = summary.shard.clone() else {
             return Err(refusal(format!(
-                "{} was not written by a `run --shard` run",
-                dir.display()
+                "{name} was not written by a `run --shard` run"
             )));
         };
         let (index, count) = (shard.index, shard.count);
         if count as usize != shards.len() {
             return Err(refusal(format!(
-                "{} is shard {index} of {count}, but {} shard outputs were given",
-                dir.display(),
+                "{name} is shard {index} of {count}, but {} shard outputs were given",
                 shards.len()
             )));
         }
-        if let Some(other) = seen_index.insert(index, dir) {
+        if let Some(other) = seen_index.insert(index, name.clone()) {
             return Err(refusal(format!(
-                "{} and {} are both shard {index}",
-                other.display(),
-                dir.display()
+                "{other} and {name} are both shard {index}"
             )));
         }
         let damaged = |why: String| {
             refusal(format!(
-                "the shard output {} is damaged: {why}; rerun that shard",
-                dir.display()
+                "the shard output {name} is damaged: {why}; rerun that shard"
             ))
         };
-        let manifest = Manifest::read(dir).map_err(damaged)?;
-        manifest.verify(dir).map_err(damaged)?;
+        let bytes = dir
+            .read(storage, MANIFEST)?
+            .ok_or_else(|| damaged(format!("{MANIFEST} is missing")))?;
+        let manifest: Manifest =
+            serde_json::from_slice(&bytes).map_err(|e| damaged(format!("{MANIFEST}: {e}")))?;
+        dir.verify(storage, &manifest)?.map_err(damaged)?;
         for (table, rows) in manifest.rows_by_folder() {
             match summary.rows.get(table) {
                 Some(&counted) if counted != rows => {
@@ -203,41 +346,39 @@ fn json(value: &impl Serialize) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-/// Links every file of every shard's manifest into `staging`; returns how many it placed.
-fn link_shard_files(shards: &[PathBuf], manifests: &[Manifest], staging: &Path) -> Result<u64> {
+/// Where every file of every shard's manifest goes in the merged output: `(shard, file,
+/// path in the output)`.
+fn placements(manifests: &[Manifest]) -> Vec<(usize, &ManifestFile, String)> {
     // Per table folder, a zero-row file to keep if no shard has rows for that table.
-    let mut empty: BTreeMap<&str, (PathBuf, &str)> = BTreeMap::new();
+    let mut empty: BTreeMap<&str, (usize, &ManifestFile)> = BTreeMap::new();
     let mut has_rows: BTreeSet<&str> = BTreeSet::new();
-    let mut files = 0;
-    for (shard, manifest) in shards.iter().zip(manifests) {
+    let mut placed = Vec::new();
+    for (shard, manifest) in manifests.iter().enumerate() {
         for file in &manifest.files {
             // Only the tables are merged; `_state/` is an incremental run's, never a shard's.
             let Some(top) = file.folder().filter(|t| !t.starts_with('_')) else {
                 continue;
             };
-            let from = Manifest::path_in(shard, file);
             if top != EXCHANGE_DIR {
                 // A table with no rows is one zero-row file in its folder; beside another
                 // shard's date partitions it would confuse Hive-style readers, so such files
                 // are kept only for tables empty in every shard.
                 if file.rows == Some(0) {
-                    empty.entry(top).or_insert((from, file.path.as_str()));
+                    empty.entry(top).or_insert((shard, file));
                     continue;
                 }
                 has_rows.insert(top);
             }
-            publish::place_file(&from, &Manifest::path_in(staging, file))?;
-            files += 1;
+            placed.push((shard, file, file.path.clone()));
         }
     }
-    for (table, (from, relative)) in empty {
+    for (table, (shard, file)) in empty {
         if !has_rows.contains(table) {
-            let name = relative.rsplit('/').next().unwrap_or(relative);
-            publish::place_file(&from, &staging.join(table).join(name))?;
-            files += 1;
+            let name = file.path.rsplit('/').next().unwrap_or(&file.path);
+            placed.push((shard, file, format!("{table}/{name}")));
         }
     }
-    Ok(files)
+    placed
 }
 
 /// The shards' `_run.json` files added up: counts and per-key maps are summed (`threads` too:
@@ -434,22 +575,22 @@ mod tests {
 
     #[test]
     fn a_shard_summary_that_is_not_a_run_summary_is_refused_naming_file_and_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(RUN_SUMMARY);
+        let name = "s3://b1b/shards/0/_run.json";
         let good = serde_json::to_string(&part(0, 3, &[]).summary).unwrap();
-        fs::write(&path, good.replace("\"seen\"", "\"seen_files\"")).unwrap();
-        let err = read_summary(&path).unwrap_err().to_string();
-        assert!(err.contains(&path.display().to_string()), "{err}");
+        let read = |text: String| read_summary(text.as_bytes(), name);
+        let err = read(good.replace("\"seen\"", "\"seen_files\""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(name), "{err}");
         assert!(err.contains("files: missing field `seen`"), "{err}");
-        fs::write(&path, good.replace("\"threads\":2", "\"threads\":\"2\"")).unwrap();
-        let err = read_summary(&path).unwrap_err().to_string();
+        let err = read(good.replace("\"threads\":2", "\"threads\":\"2\""))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("threads: invalid type: string"), "{err}");
-        fs::write(&path, format!("{good} {{}}")).unwrap();
-        assert!(read_summary(&path)
+        assert!(read(format!("{good} {{}}"))
             .unwrap_err()
             .to_string()
             .contains("trailing"));
-        fs::write(&path, good).unwrap();
-        assert_eq!(read_summary(&path).unwrap().files.seen, 3);
+        assert_eq!(read(good).unwrap().files.seen, 3);
     }
 }

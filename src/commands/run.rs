@@ -24,7 +24,7 @@ use crate::incremental::state::{
 use crate::normalize::{read_and_normalize, Session};
 use crate::parse::read::Source;
 use crate::parse::Parsed;
-use crate::publish::bucket::replace_bucket_output;
+use crate::publish::bucket::{replace_bucket_output, Publication};
 use crate::publish::manifest::Manifest;
 use crate::publish::{new_run_id, replace_output, resolved, write_json, Existing, RUN_SUMMARY};
 use crate::report::{IncrementalSummary, Progress, RunFacts, RunSummary, ShardSummary, Tally};
@@ -152,7 +152,11 @@ pub fn run(config: &RunConfig, stop: &StopFlag) -> Result<RunOutcome> {
                 reads,
                 &run_id,
                 stop,
-                |staging, existing| build(staging, Some(prefix), staging, existing),
+                |staging, existing| {
+                    let (outcome, publish) = build(staging, Some(prefix), staging, existing)?;
+                    let publication = publish.then(|| Publication::staged(staging)).transpose()?;
+                    Ok((outcome, publication))
+                },
             )
         }
     }

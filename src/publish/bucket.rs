@@ -77,14 +77,85 @@ struct Published {
     keys: BTreeSet<String>,
 }
 
-/// A bucket prefix as an output.
-struct Output<'a> {
+/// A bucket prefix seen as a folder: an output, or a shard output that `commit` reads.
+pub struct BucketDir<'a> {
     storage: &'a Storage,
     prefix: &'a BucketPrefix,
     store: Arc<dyn ObjectStore>,
 }
 
-impl Output<'_> {
+/// What a build publishes into a bucket output.
+#[derive(Debug)]
+pub struct Publication {
+    /// Every data file, relative to the output.
+    pub manifest: Manifest,
+    /// Where each file of the manifest comes from, in the same order.
+    pub sources: Vec<FileSource>,
+    /// The output's `_run.json`.
+    pub summary: serde_json::Value,
+}
+
+/// Where a file to publish is now.
+#[derive(Debug, Clone)]
+pub enum FileSource {
+    /// On this machine (the staging folder, a local shard output).
+    Local(std::path::PathBuf),
+    /// An object (of a shard output in a bucket): copied inside the store when it is the
+    /// output's bucket, else streamed through this machine.
+    Object(BucketPrefix),
+}
+
+impl Publication {
+    /// What a run wrote into its staging folder `dir`: its `_manifest.json`, `_run.json` and
+    /// the files they list.
+    pub fn staged(dir: &Path) -> Result<Publication> {
+        let manifest = Manifest::read(dir).map_err(Error::Internal)?;
+        let path = dir.join(RUN_SUMMARY);
+        let bytes = std::fs::read(&path).map_err(Error::io("read", &path))?;
+        let summary = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Internal(format!("read back {}: {e}", path.display())))?;
+        let sources = manifest
+            .files
+            .iter()
+            .map(|f| FileSource::Local(Manifest::path_in(dir, f)))
+            .collect();
+        Ok(Publication {
+            manifest,
+            sources,
+            summary,
+        })
+    }
+}
+
+impl<'a> BucketDir<'a> {
+    /// The prefix `prefix`, through its bucket's client.
+    pub fn new(storage: &'a Storage, prefix: &'a BucketPrefix) -> Result<BucketDir<'a>> {
+        Ok(BucketDir {
+            storage,
+            prefix,
+            store: storage.store(prefix)?,
+        })
+    }
+
+    /// The object `relative`, or `None` when there is none.
+    pub fn read(&self, relative: &str) -> Result<Option<Bytes>> {
+        let path = self.path(relative)?;
+        let store = Arc::clone(&self.store);
+        let got = self
+            .storage
+            .block_on(async move { store.get(&path).await?.bytes().await })?;
+        match got {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.failed("read", relative)(e)),
+        }
+    }
+
+    /// Every object under the prefix and its size, by relative key.
+    pub fn sizes(&self) -> Result<std::collections::BTreeMap<String, u64>> {
+        Ok(self.list_meta()?.into_iter().collect())
+    }
+
     fn path(&self, relative: &str) -> Result<ObjectPath> {
         ObjectPath::parse(self.prefix.key_of(relative)).map_err(|e| Error::Storage {
             url: self.prefix.url_of(&self.prefix.key_of(relative)),
@@ -102,7 +173,11 @@ impl Output<'_> {
     }
 
     fn list(&self) -> Result<BTreeSet<String>> {
-        let mut keys = BTreeSet::new();
+        Ok(self.list_meta()?.into_iter().map(|(k, _)| k).collect())
+    }
+
+    fn list_meta(&self) -> Result<Vec<(String, u64)>> {
+        let mut keys = Vec::new();
         let url = self.prefix.to_string();
         let store = Arc::clone(&self.store);
         let prefix = self.prefix.clone();
@@ -120,7 +195,7 @@ impl Output<'_> {
         };
         for meta in metas {
             if let Some(relative) = meta.location.as_ref().get(start..) {
-                keys.insert(relative.to_owned());
+                keys.push((relative.to_owned(), meta.size));
             }
         }
         Ok(keys)
@@ -181,34 +256,48 @@ impl Output<'_> {
         Ok(count)
     }
 
-    /// Uploads the files of `manifest` from `staging`, a few at a time, large ones in parts.
-    fn upload(&self, staging: &Path, manifest: &Manifest, stop: &StopFlag) -> Result<()> {
-        let jobs = manifest
-            .files
-            .iter()
-            .map(|f| {
-                Ok((
-                    Manifest::path_in(staging, f),
-                    self.path(&f.path)?,
-                    f.path.clone(),
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
+    /// Puts every file of `publication` in place under its name, a few at a time: local
+    /// files are uploaded (large ones in parts), objects of this bucket copied inside the
+    /// store, objects of another bucket streamed through.
+    fn upload(&self, publication: &Publication, stop: &StopFlag) -> Result<()> {
+        let mut jobs = Vec::with_capacity(publication.sources.len());
+        for (file, source) in publication.manifest.files.iter().zip(&publication.sources) {
+            let from = match source {
+                FileSource::Local(path) => From::Local(path.clone()),
+                FileSource::Object(object) => {
+                    let path = ObjectPath::parse(&object.prefix).map_err(|e| Error::Storage {
+                        url: object.to_string(),
+                        message: format!("not a valid object name: {e}"),
+                    })?;
+                    let same =
+                        object.scheme == self.prefix.scheme && object.bucket == self.prefix.bucket;
+                    match same {
+                        true => From::Copy(path),
+                        false => From::Stream(self.storage.store(object)?, path),
+                    }
+                }
+            };
+            jobs.push((from, self.path(&file.path)?, file.path.clone()));
+        }
         let store = Arc::clone(&self.store);
         let stop = stop.clone();
         let results = self.storage.block_on(async move {
             futures::stream::iter(jobs)
-                .map(|(local, path, relative)| {
+                .map(|(from, to, relative)| {
                     let store = Arc::clone(&store);
                     let stop = stop.clone();
                     async move {
                         if stop.is_raised() {
                             return (relative, Ok(false));
                         }
-                        (
-                            relative,
-                            upload_file(store, &local, path).await.map(|()| true),
-                        )
+                        let done = match from {
+                            From::Local(local) => upload_file(store, &local, to).await,
+                            From::Copy(path) => store.copy(&path, &to).await,
+                            From::Stream(source, path) => {
+                                stream_object(source, &path, store, to).await
+                            }
+                        };
+                        (relative, done.map(|()| true))
                     }
                 })
                 .buffer_unordered(UPLOADS_IN_FLIGHT)
@@ -364,6 +453,42 @@ fn is_run_file(relative: &str) -> bool {
     ours && stamped
 }
 
+/// How one file gets to its place in the output.
+enum From {
+    Local(std::path::PathBuf),
+    Copy(ObjectPath),
+    Stream(Arc<dyn ObjectStore>, ObjectPath),
+}
+
+/// Copies an object of another bucket to `path`, part by part.
+async fn stream_object(
+    source: Arc<dyn ObjectStore>,
+    from: &ObjectPath,
+    store: Arc<dyn ObjectStore>,
+    path: ObjectPath,
+) -> std::result::Result<(), object_store::Error> {
+    use tokio::io::AsyncWriteExt;
+    let mut body = source.get(from).await?.into_stream();
+    let mut writer = object_store::buffered::BufWriter::with_capacity(store, path, PART_BYTES)
+        .with_max_concurrency(2);
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(chunk) => writer.put(chunk).await?,
+            Err(e) => {
+                let _ = writer.abort().await;
+                return Err(e);
+            }
+        }
+    }
+    writer
+        .shutdown()
+        .await
+        .map_err(|e| object_store::Error::Generic {
+            store: "upload",
+            source: Box::new(e),
+        })
+}
+
 /// Uploads one local file to `path`: one PUT when small, a multipart upload in parts of
 /// [`PART_BYTES`] otherwise (object_store's `BufWriter` decides), so memory stays at a few
 /// parts whatever the file's size.
@@ -413,16 +538,16 @@ async fn upload_file(
 }
 
 /// Builds a new version of the bucket output `prefix` and commits it with the protocol above.
-/// `reads` are the inputs (none may lie under the prefix). `build` writes into a local staging
-/// folder, given what the output held, and says whether to publish (it has written
-/// `_manifest.json` and `_run.json` into the staging folder when it does).
+/// `reads` are the inputs (none may lie under the prefix). `build` may write into a local
+/// staging folder; given what the output held, it returns its result and what to publish
+/// (`None`: nothing).
 pub fn replace_bucket_output<T>(
     storage: &Storage,
     prefix: &BucketPrefix,
     reads: &[Location],
     run_id: &str,
     stop: &StopFlag,
-    build: impl FnOnce(&Path, &Existing) -> Result<(T, bool)>,
+    build: impl FnOnce(&Path, &Existing) -> Result<(T, Option<Publication>)>,
 ) -> Result<T> {
     if prefix.prefix.is_empty() {
         return Err(Error::Config(format!(
@@ -438,11 +563,7 @@ pub fn replace_bucket_output<T>(
             )));
         }
     }
-    let output = Output {
-        storage,
-        prefix,
-        store: storage.store(prefix)?,
-    };
+    let output = BucketDir::new(storage, prefix)?;
     let published = output.inspect()?;
     // A run killed between its commit and its announcement: finish it first.
     if let Some(last) = &published.last {
@@ -461,30 +582,28 @@ pub fn replace_bucket_output<T>(
 
 /// Steps 2 to 5, once the prefix is claimed.
 fn build_and_commit<T>(
-    output: &Output<'_>,
+    output: &BucketDir<'_>,
     published: &Published,
     run_id: &str,
     stop: &StopFlag,
-    build: impl FnOnce(&Path, &Existing) -> Result<(T, bool)>,
+    build: impl FnOnce(&Path, &Existing) -> Result<(T, Option<Publication>)>,
 ) -> Result<T> {
     let prefix = output.prefix;
     let staging = tempfile::Builder::new()
         .prefix(&format!("session-etl-{run_id}-"))
         .tempdir()
         .map_err(Error::io("create staging folder", std::env::temp_dir()))?;
-    let (value, publish) = build(staging.path(), &published.existing)?;
+    let (value, publication) = build(staging.path(), &published.existing)?;
     if stop.is_raised() {
         return Err(Error::Interrupted);
     }
-    if !publish {
+    let Some(publication) = publication else {
         return Ok(value);
-    }
-    let manifest = Manifest::read(staging.path()).map_err(Error::Internal)?;
-    let summary_bytes = std::fs::read(staging.path().join(RUN_SUMMARY))
-        .map_err(Error::io("read", staging.path().join(RUN_SUMMARY)))?;
-    let summary = serde_json::from_slice(&summary_bytes)
-        .map_err(|e| Error::Internal(format!("read back _run.json: {e}")))?;
-    let uploaded = output.upload(staging.path(), &manifest, stop);
+    };
+    let uploaded = output.upload(&publication, stop);
+    let Publication {
+        manifest, summary, ..
+    } = publication;
     let seq = published.last.as_ref().map_or(1, |l| l.seq + 1);
     let record = CommitRecord {
         tool: TOOL.to_owned(),

@@ -114,31 +114,43 @@ impl Manifest {
     pub fn verify(&self, dir: &Path) -> std::result::Result<(), String> {
         // Sizes first: a file cut short has no footer to read rows from.
         let now = Manifest::list(dir, false).map_err(|e| e.to_string())?;
+        let found = now
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), f.bytes))
+            .collect();
+        self.verify_sizes(&found)?;
         let listed: BTreeMap<&str, &ManifestFile> =
             self.files.iter().map(|f| (f.path.as_str(), f)).collect();
-        let found: BTreeMap<&str, &ManifestFile> =
-            now.files.iter().map(|f| (f.path.as_str(), f)).collect();
-        if let Some(missing) = listed.keys().find(|p| !found.contains_key(*p)) {
-            return Err(format!("{missing} is listed in {MANIFEST} but missing"));
-        }
-        if let Some(extra) = found.keys().find(|p| !listed.contains_key(*p)) {
-            return Err(format!("{extra} is not listed in {MANIFEST}"));
-        }
-        for (path, file) in &listed {
-            let on_disk = found[path];
-            if on_disk.bytes != file.bytes {
-                return Err(format!(
-                    "{path} has {} bytes, the manifest says {}",
-                    on_disk.bytes, file.bytes
-                ));
-            }
-        }
         for (path, file) in listed {
             let Some(rows) = file.rows else { continue };
             let on_disk = parquet_rows(&Manifest::path_in(dir, file)).map_err(|e| e.to_string())?;
             if u64::try_from(on_disk).ok() != Some(rows) {
                 return Err(format!(
                     "{path} holds {on_disk} rows, the manifest says {rows}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that `found` (relative path → size: a folder's files, a bucket prefix's data
+    /// objects) holds exactly the files of this manifest, with the same sizes.
+    pub fn verify_sizes(&self, found: &BTreeMap<String, u64>) -> std::result::Result<(), String> {
+        let listed: BTreeMap<&str, &ManifestFile> =
+            self.files.iter().map(|f| (f.path.as_str(), f)).collect();
+        if let Some(missing) = listed.keys().find(|p| !found.contains_key(**p)) {
+            return Err(format!("{missing} is listed in {MANIFEST} but missing"));
+        }
+        if let Some(extra) = found.keys().find(|p| !listed.contains_key(p.as_str())) {
+            return Err(format!("{extra} is not listed in {MANIFEST}"));
+        }
+        for (path, file) in &listed {
+            let size = found[*path];
+            if size != file.bytes {
+                return Err(format!(
+                    "{path} has {size} bytes, the manifest says {}",
+                    file.bytes
                 ));
             }
         }
