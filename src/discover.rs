@@ -566,6 +566,13 @@ mod tests {
         discover(inputs, &options, &StopFlag::new())
     }
 
+    /// The listing is the one structure that grows with the input: an entry stays small,
+    /// whether it is a local file or a bucket object.
+    #[test]
+    fn an_entry_costs_48_bytes_beside_its_path() {
+        assert_eq!(std::mem::size_of::<Entry>(), 48);
+    }
+
     #[test]
     fn walks_recursively_sorts_and_counts_the_rest() {
         let tmp = tempfile::tempdir().unwrap();

@@ -107,6 +107,12 @@ fn a_bucket_input_gives_the_tables_of_the_same_files_on_disk() {
         summary["files"]["ignored"],
         run_summary(&local_out)["files"]["ignored"]
     );
+    // `validate` reads the bucket the same way: one problem per file the run rejected.
+    let out = server
+        .session_etl(&["validate", "-j", "2", "s3://ccaip-in/night/metadata"])
+        .assert_exit(1);
+    let problems = String::from_utf8_lossy(&out.stdout).lines().count() as u64;
+    assert_eq!(problems, summary["files"]["rejected"].as_u64().unwrap());
 }
 
 #[test]

@@ -158,9 +158,12 @@ impl Storage {
 
     fn build(&self, bucket: &BucketPrefix) -> Result<Arc<dyn ObjectStore>> {
         let o = &self.options;
-        let failed = |e: object_store::Error| Error::Storage {
-            url: bucket.root(),
-            message: redact(&format!("cannot configure the client: {e}")),
+        // The settings or the environment are wrong: a usage error (exit 2), like any setting.
+        let failed = |e: object_store::Error| {
+            Error::Config(redact(&format!(
+                "cannot configure the client of {}: {e}",
+                bucket.root()
+            )))
         };
         Ok(match bucket.scheme {
             Scheme::S3 => {
