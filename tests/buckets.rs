@@ -662,3 +662,44 @@ fn the_cloud_run_example_backfills_from_a_bucket_into_a_bucket() {
     server.download("ccaip-analytics", "ccaip_sessions", &dir.join("merged"));
     crate::sharding::assert_equals_whole_run(&dir.join("merged"), &whole);
 }
+
+#[test]
+fn a_commit_cleaning_up_leaves_the_files_of_a_run_that_started_after_it() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    server.create_bucket(OUT_BUCKET);
+    let dir = Dir::new();
+    let run = |resume: &Path| {
+        server
+            .session_etl(&["run", "--quiet", "-o", &out_url()])
+            .arg(repo().join("fixtures/good"))
+            .env(session_etl::shared::stop::RESUME_ENV, resume)
+            .into_command()
+    };
+    let (resume_a, resume_b) = (dir.join("resume-a"), dir.join("resume-b"));
+    // A commits, then waits before its clean-up; B starts from A's commit and uploads.
+    let (mut a, a_stderr) = spawn_paused(run(&resume_a), "swapped");
+    std::thread::sleep(Duration::from_millis(1100));
+    let (mut b, b_stderr) = spawn_paused(run(&resume_b), "publishing");
+    let both = run_ids_in_bucket(&server);
+    assert_eq!(both.len(), 2, "{both:?}");
+    // A cleans up: B's files are a live run's, not leftovers.
+    std::fs::write(&resume_a, b"").unwrap();
+    let (status, _) = wait_at_most(&mut a, Duration::from_secs(120));
+    assert_eq!(status.code(), Some(0), "{}", a_stderr.lock().unwrap());
+    assert_eq!(run_ids_in_bucket(&server), both);
+    // B commits on top of A, and its output is whole.
+    std::fs::write(&resume_b, b"").unwrap();
+    let (status, _) = wait_at_most(&mut b, Duration::from_secs(120));
+    assert_eq!(status.code(), Some(0), "{}", b_stderr.lock().unwrap());
+    let now = run_ids_in_bucket(&server);
+    assert_eq!(now.len(), 1, "{now:?}");
+    server.download(OUT_BUCKET, OUT_PREFIX, &dir.join("copy"));
+    let summary = run_summary(&dir.join("copy"));
+    assert!(now.contains(&summary["run_id"].as_str().unwrap()[..16]));
+    assert_eq!(
+        summary["rows"]["sessions"].as_u64(),
+        Some(read_table(&dir.join("copy"), "sessions").rows() as u64)
+    );
+}

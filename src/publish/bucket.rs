@@ -380,12 +380,14 @@ impl<'a> BucketDir<'a> {
         Ok(claim["tool"] == TOOL)
     }
 
-    /// Marks the prefix as session-etl's for the run `run_id`.
-    fn claim(&self, run_id: &str) -> Result<String> {
+    /// Marks the prefix as session-etl's for the run `run_id`, which builds on commit
+    /// `base` (0: none) and so can only ever commit `base + 1`.
+    fn claim(&self, run_id: &str, base: u64) -> Result<String> {
         let key = format!("{CLAIMS}/{run_id}.json");
         let body = serde_json::json!({
             "tool": TOOL,
             "run_id": run_id,
+            "base_seq": base,
             "started_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         });
         self.put(&key, body.to_string().into_bytes())?;
@@ -403,9 +405,33 @@ impl<'a> BucketDir<'a> {
         self.put(SUCCESS_MARKER, Vec::new())
     }
 
-    /// Step 5: removes what `record` does not list and is provably session-etl's.
+    /// Step 5: removes what `record` does not list and is provably session-etl's and dead:
+    /// the previous manifest's files, and the files of runs that can no longer commit. A run
+    /// can commit only the commit after the one it built on (its claim says which), so the
+    /// files of a run that built on an older commit than `record` are a killed or beaten
+    /// run's; those of a run that started since `record` (it builds on it) are left alone, and
+    /// so is its claim, whatever the machines' clocks say.
     fn clean(&self, record: &CommitRecord, previous: Option<&CommitRecord>) -> Result<u64> {
         let keys = self.list()?;
+        let mut live = BTreeSet::new();
+        let mut dead_claims = Vec::new();
+        for claim in keys.iter().filter(|k| k.starts_with(&format!("{CLAIMS}/"))) {
+            let run = claim
+                .strip_prefix(&format!("{CLAIMS}/"))
+                .and_then(|n| n.strip_suffix(".json"))
+                .unwrap_or_default();
+            let base = self
+                .read(claim)?
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|c| c["base_seq"].as_u64());
+            match base {
+                Some(base) if base >= record.seq => {
+                    live.insert(run.to_owned());
+                }
+                // Gone meanwhile (its run ended), older, or unreadable: dead.
+                _ => dead_claims.push(claim.clone()),
+            }
+        }
         let listed: BTreeSet<&str> = record
             .manifest
             .files
@@ -420,25 +446,25 @@ impl<'a> BucketDir<'a> {
             .filter(|k| k.starts_with(&format!("{COMMITS}/")))
             .collect();
         commits.truncate(commits.len().saturating_sub(KEEP_COMMITS));
-        let claims = keys.iter().filter(|k| k.starts_with(&format!("{CLAIMS}/")));
         let stale: Vec<String> = keys
             .iter()
             .filter(|k| !listed.contains(k.as_str()))
-            .filter(|k| previously.contains(k.as_str()) || is_run_file(k))
+            .filter(|k| {
+                previously.contains(k.as_str())
+                    || run_of_file(k).is_some_and(|run| !live.contains(run))
+            })
             .chain(commits)
-            .chain(claims)
             .cloned()
+            .chain(dead_claims)
             .collect();
         self.delete(stale)
     }
 }
 
-/// True for a data file a run writes (`<folder>/…/<run id>-<n>.<ext>`): a killed run's
-/// leftover when no manifest lists it.
-fn is_run_file(relative: &str) -> bool {
-    let Some((folder, _)) = relative.split_once('/') else {
-        return false;
-    };
+/// The run that wrote `relative` when it is a data file a run writes
+/// (`<folder>/…/<run id>-<n>.<ext>`, in a table folder, `exchange/` or `_state/`).
+fn run_of_file(relative: &str) -> Option<&str> {
+    let (folder, _) = relative.split_once('/')?;
     let name = relative.rsplit('/').next().unwrap_or("");
     let ours = folder == "exchange"
         || folder == "_state"
@@ -450,7 +476,8 @@ fn is_run_file(relative: &str) -> bool {
         && name.as_bytes()[8] == b'T'
         && name.as_bytes()[15] == b'Z'
         && name[..8].bytes().all(|b| b.is_ascii_digit());
-    ours && stamped
+    let (run, _) = name.rsplit_once('-')?;
+    (ours && stamped).then_some(run)
 }
 
 /// How one file gets to its place in the output.
@@ -573,7 +600,8 @@ pub fn replace_bucket_output<T>(
             output.announce(last)?;
         }
     }
-    let claim = output.claim(run_id)?;
+    let base = published.last.as_ref().map_or(0, |l| l.seq);
+    let claim = output.claim(run_id, base)?;
     let result = build_and_commit(&output, &published, run_id, stop, build);
     // Committed or not, this run's claim goes (`clean` has removed it after a commit).
     let _ = output.delete(vec![claim]);
@@ -659,4 +687,31 @@ fn build_and_commit<T>(
     PausePoint::Swapped.pause_here(stop);
     output.clean(&record, published.last.as_ref())?;
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_run_id_named_files_of_session_etl_folders_belong_to_a_run() {
+        let run = "20261202T021110Z-15604";
+        for (path, expected) in [
+            (
+                "sessions/date=2026-03-23/20261202T021110Z-15604-00000.parquet",
+                Some(run),
+            ),
+            ("exchange/20261202T021110Z-15604-00003.jsonl", Some(run)),
+            (
+                "rejects/20261202T021110Z-15604-shard0of4-00000.parquet",
+                Some("20261202T021110Z-15604-shard0of4"),
+            ),
+            ("sessions/part-00000.parquet", None),
+            ("spark/20261202T021110Z-15604-00000.parquet", None),
+            ("20261202T021110Z-15604-00000.parquet", None),
+            ("_SUCCESS", None),
+        ] {
+            assert_eq!(run_of_file(path), expected, "{path}");
+        }
+    }
 }
