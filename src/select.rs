@@ -482,17 +482,14 @@ pub fn prescan_files(
         return Ok(keys);
     }
     let scanned = storage.scan_prefixes(objects, PREFIX_BYTES as u64, stop, |object, prefix| {
-        let mut buf = Vec::new();
         let prefix = prefix.ok()?;
-        let whole = read_prefix(
-            Source::Fetched(&prefix),
+        let name = file_name_of(&object.key);
+        Some(key_of_fetched(
+            &prefix,
             object.compression,
-            PREFIX_BYTES,
-            &mut buf,
-        )
-        .ok()?
-            && prefix.len() as u64 >= object.size;
-        Some(key_of_prefix(&buf, whole, file_name_of(&object.key)))
+            object.size,
+            name,
+        ))
     })?;
     let mut longer = Vec::new();
     for (index, scanned) in scanned {
@@ -529,6 +526,29 @@ pub fn prescan_files(
         }
     }
     Ok(keys)
+}
+
+/// The key in the first bytes of an object as fetched (at most [`PREFIX_BYTES`] of it), or
+/// [`HeaderCut`] when the header goes on past them.
+fn key_of_fetched(
+    prefix: &[u8],
+    compression: crate::shared::vocab::Compression,
+    size: u64,
+    file_name: &str,
+) -> std::result::Result<FileKey, HeaderCut> {
+    let mut buf = Vec::new();
+    let prefix = &prefix[..prefix.len().min(PREFIX_BYTES)];
+    let Ok(whole) = read_prefix(Source::Fetched(prefix), compression, PREFIX_BYTES, &mut buf)
+    else {
+        return Ok(None);
+    };
+    key_of_prefix(&buf, whole && prefix.len() as u64 >= size, file_name)
+}
+
+/// The key of an object whose whole `body` is in hand but cannot be read whole (a gzip
+/// stream broken further on): what a full run's pre-scan reads in its first few KB.
+pub fn prescan_fetched(body: &[u8], file: &InputFile<'_>) -> FileKey {
+    key_of_fetched(body, file.compression, file.size, file.file_name()).unwrap_or(None)
 }
 
 /// The last part of an object key: what tells calls from chats when the document does not.
@@ -1045,6 +1065,7 @@ mod tests {
             compression: crate::shared::vocab::Compression::None,
             modified_ns: None,
             origin: Origin::Disk,
+            version: None,
         });
     }
 
@@ -1086,6 +1107,7 @@ mod tests {
                 compression: crate::shared::vocab::Compression::None,
                 modified_ns: None,
                 origin: Origin::Disk,
+                version: None,
             });
         }
         // a: session 1; b: unkeyed (empty at pre-scan); c: session 2 (all its exports will be

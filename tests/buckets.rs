@@ -703,3 +703,89 @@ fn a_commit_cleaning_up_leaves_the_files_of_a_run_that_started_after_it() {
         Some(read_table(&dir.join("copy"), "sessions").rows() as u64)
     );
 }
+
+#[test]
+fn an_incremental_night_on_a_bucket_input_equals_a_full_run() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let dir = Dir::new();
+    let local = corpus_in_bucket(&server, &dir, "120");
+    let input = "s3://ccaip-in/night/metadata";
+    let run = |out: &Path, extra: &[&str]| {
+        server
+            .session_etl(&["run", "--quiet", "--max-reject-rate", "1", "-j", "2"])
+            .args(extra)
+            .arg("-o")
+            .arg(out)
+            .arg(input)
+            .assert_exit(0);
+    };
+    let nightly = dir.join("nightly");
+    run(&nightly, &["--incremental"]);
+    // The next night: new exports land in a dated folder, one export is rewritten, one is
+    // deleted, and the rest is left as it was.
+    let next = dir.join("next");
+    session_etl(&["generate", "--sessions", "15", "--seed", "77", "--out"])
+        .arg(&next)
+        .assert_exit(0);
+    let added = server.upload_dir("ccaip-in", "night/metadata/next", &next.join("sessions"));
+    let kept = read_table(&nightly, "sessions").strs("source_path");
+    let prefix = format!("{input}/");
+    let mut objects = kept
+        .iter()
+        .flatten()
+        .filter_map(|p| p.strip_prefix(&prefix))
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    objects.sort();
+    let (rewritten, deleted) = (&objects[0], &objects[1]);
+    let mut body = std::fs::read(local.join(rewritten)).unwrap();
+    body.extend_from_slice(b"\n");
+    server.put("ccaip-in", &format!("night/metadata/{rewritten}"), body);
+    server.delete("ccaip-in", &format!("night/metadata/{deleted}"));
+    run(&nightly, &["--incremental"]);
+    let incremental = &run_summary(&nightly)["incremental"];
+    assert_eq!(
+        incremental["files_new"].as_u64(),
+        Some(added as u64),
+        "{incremental}"
+    );
+    assert_eq!(
+        incremental["files_deleted"].as_u64(),
+        Some(1),
+        "{incremental}"
+    );
+    let rewritten_count = incremental["files_changed"].as_u64().unwrap()
+        + incremental["files_same_content"].as_u64().unwrap();
+    assert_eq!(rewritten_count, 1, "{incremental}");
+    // A full run of the bucket as it is now holds the same rows.
+    let full = dir.join("full");
+    run(&full, &[]);
+    for table in TABLES {
+        assert_eq!(
+            read_table(&nightly, table).canonical_rows(),
+            read_table(&full, table).canonical_rows(),
+            "{table}"
+        );
+    }
+    // A night with nothing new reads no object whole: the listing says they are unchanged.
+    let proxy = server.flaky_proxy(0);
+    server
+        .env_for(
+            session_etl(&[
+                "run",
+                "--quiet",
+                "--max-reject-rate",
+                "1",
+                "--incremental",
+                "-o",
+            ]),
+            &proxy.endpoint(),
+        )
+        .arg(&nightly)
+        .arg(input)
+        .assert_exit(0);
+    let stats = proxy.stats();
+    assert_eq!(stats["by_method"]["GET"].as_u64(), Some(1), "{stats}");
+}

@@ -106,11 +106,6 @@ pub fn run(config: &RunConfig, stop: &StopFlag) -> Result<RunOutcome> {
     for input in &local_inputs {
         named_input(input)?;
     }
-    if config.keeps_state() && config.inputs.iter().any(|i| i.as_bucket().is_some()) {
-        return Err(Error::Config(
-            "incremental runs on bucket inputs are not supported yet: run a full run".into(),
-        ));
-    }
     let storage = Storage::new(config.storage.clone());
     let build =
         |output: &Path, bucket: Option<&BucketPrefix>, staging: &Path, existing: &Existing| {
@@ -890,6 +885,7 @@ fn plan_incremental(
             previous.as_ref(),
             config.max_file_bytes,
             unreadable,
+            target.storage,
             stop,
         )
     })?;
@@ -1002,6 +998,7 @@ mod tests {
                 compression,
                 modified_ns: None,
                 origin: Origin::Disk,
+                version: None,
             });
         }
         (paths, files)

@@ -21,13 +21,16 @@ use arrow::datatypes::{Date32Type, Int64Type};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::discover::Origin;
 use crate::discover::{InputFile, InputFiles};
 use crate::normalize::Instant;
 use crate::parse::read::{read_file, Source};
-use crate::select::{prescan, prescan_file};
+use crate::select::{prescan, prescan_fetched, prescan_file};
 use crate::shared::error::{Error, Result};
+use crate::shared::reject::FileError;
 use crate::shared::stop::StopFlag;
 use crate::shared::vocab::{Day, FileKey, SessionKey, SessionKind};
+use crate::storage::Storage;
 
 /// The state folder inside an output.
 pub const STATE_DIR: &str = "_state";
@@ -46,6 +49,9 @@ pub struct FileRecord {
     pub size: u64,
     /// Modification time, nanoseconds since the epoch.
     pub modified_ns: Option<i64>,
+    /// For a bucket object, a hash of its ETag or generation (see
+    /// [`InputFile::version`](crate::discover::InputFile::version)).
+    pub version: Option<u64>,
     /// XXH3 of the content (decompressed); `None` when the file could not be read, so it is
     /// read again next time.
     pub content_hash: Option<u64>,
@@ -252,22 +258,66 @@ pub fn compare(
     previous: Option<&InputState>,
     max_file_bytes: u64,
     unreadable: &[PathBuf],
+    storage: &Storage,
     stop: &StopFlag,
 ) -> Result<Comparison> {
     // Keyed by the path's bytes: hashing a `Path` walks its components, several times slower.
     let known: HashMap<&[u8], &FileRecord> = previous
         .map(|p| p.files.iter().map(|r| (path_bytes(&r.path), r)).collect())
         .unwrap_or_default();
-    let (records, changes): (Vec<FileRecord>, Vec<Change>) = files
+    let before_of = |file: &InputFile<'_>| known.get(path_bytes(file.path)).copied();
+    // Local files are compared (and read when they changed) in parallel; a bucket object that
+    // changed is left for the second pass, which fetches such objects a batch at a time.
+    let mut compared: Vec<Option<(FileRecord, Change)>> = files
         .par_iter()
         .map_init(Vec::new, |buf, file| {
-            let before = known.get(path_bytes(file.path)).copied();
-            compare_file(file, before, max_file_bytes, stop, buf)
+            let before = before_of(&file);
+            match (file.origin, before.filter(|b| unchanged(b, &file))) {
+                (_, Some(before)) => Some((before.clone(), Change::Unchanged)),
+                (Origin::Disk, None) => {
+                    Some(compare_file(file, before, None, max_file_bytes, stop, buf))
+                }
+                (Origin::Bucket(_), None) => None,
+            }
         })
-        .unzip();
+        .collect();
+    let changed_objects: Vec<usize> = (0..compared.len())
+        .filter(|&i| compared[i].is_none())
+        .collect();
+    for batch in changed_objects.chunks(OBJECTS_PER_BATCH) {
+        if stop.is_raised() {
+            break;
+        }
+        let requests = files.object_requests(batch.iter().copied(), storage, |_| true)?;
+        let bodies = storage
+            .read_objects(requests, max_file_bytes, stop)?
+            .wait(storage)?;
+        let results: Vec<(usize, (FileRecord, Change))> = batch
+            .par_iter()
+            .filter_map(|&i| {
+                let file = files.get(i)?;
+                let body = bodies.get(i as u32)?;
+                let mut buf = Vec::new();
+                let before = before_of(&file);
+                Some((
+                    i,
+                    compare_file(file, before, Some(body), max_file_bytes, stop, &mut buf),
+                ))
+            })
+            .collect();
+        for (i, result) in results {
+            compared[i] = Some(result);
+        }
+    }
     if stop.is_raised() {
         return Err(Error::Interrupted);
     }
+    let (records, changes): (Vec<FileRecord>, Vec<Change>) = compared
+        .into_iter()
+        .map(|c| c.ok_or_else(|| Error::Internal("an object was not compared".into())))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
     let (unreachable, deleted) = missing(files, previous, unreadable);
     let replaced = replaced_sessions(&records, &changes, &known);
     Ok(Comparison {
@@ -279,24 +329,36 @@ pub fn compare(
     })
 }
 
-/// One discovered file against the record of it the last run left, if any; `buf` is the
-/// worker's read buffer.
+/// Changed bucket objects fetched at once by the comparison: their bodies are in memory
+/// together.
+const OBJECTS_PER_BATCH: usize = 2048;
+
+/// True when `file` is what `before` records: the same size and, for an object, the same
+/// version (ETag or generation); for a local file, the same modification time.
+fn unchanged(before: &FileRecord, file: &InputFile<'_>) -> bool {
+    before.size == file.size
+        && match file.version {
+            Some(version) => before.version == Some(version),
+            None => before.modified_ns.is_some() && before.modified_ns == file.modified_ns,
+        }
+}
+
+/// One discovered file that changed (or is new) against the record of it the last run left,
+/// if any; `buf` is the worker's read buffer. A local file is read here; an object's
+/// fetched `body` (or why it could not be fetched) is given.
 fn compare_file(
     file: InputFile<'_>,
     before: Option<&FileRecord>,
+    body: Option<std::result::Result<&[u8], &FileError>>,
     max_file_bytes: u64,
     stop: &StopFlag,
     buf: &mut Vec<u8>,
 ) -> (FileRecord, Change) {
-    if let Some(before) = before.filter(|b| {
-        b.size == file.size && b.modified_ns.is_some() && b.modified_ns == file.modified_ns
-    }) {
-        return (before.clone(), Change::Unchanged);
-    }
     let mut record = FileRecord {
         path: file.path.to_owned(),
         size: file.size,
         modified_ns: file.modified_ns,
+        version: file.version,
         content_hash: None,
         key: None,
         day: None,
@@ -304,13 +366,23 @@ fn compare_file(
     if stop.is_raised() {
         return (record, Change::New);
     }
-    let read = read_file(
-        Source::Disk(file.path),
-        file.compression,
-        file.size,
-        max_file_bytes,
-        buf,
-    );
+    let read = match body {
+        None => read_file(
+            Source::Disk(file.path),
+            file.compression,
+            file.size,
+            max_file_bytes,
+            buf,
+        ),
+        Some(Ok(body)) => read_file(
+            Source::Fetched(body),
+            file.compression,
+            file.size,
+            max_file_bytes,
+            buf,
+        ),
+        Some(Err(e)) => Err(e.clone()),
+    };
     if read.is_ok() {
         record.content_hash = Some(xxhash_rust::xxh3::xxh3_64(buf));
     }
@@ -318,9 +390,11 @@ fn compare_file(
     // it was read whole (the pre-scan's prefix is the start of the same bytes), else by
     // the pre-scan itself (a gzip stream broken further on still has a key in its
     // first few KB).
-    let key = |buf: &mut Vec<u8>| match read {
-        Ok(_) => prescan(buf, file.file_name()),
-        Err(_) => prescan_file(&file, max_file_bytes, buf),
+    let key = |buf: &mut Vec<u8>| match (&read, body) {
+        (Ok(_), _) => prescan(buf, file.file_name()),
+        (Err(_), None) => prescan_file(&file, max_file_bytes, buf),
+        (Err(_), Some(Ok(body))) => prescan_fetched(body, &file),
+        (Err(_), Some(Err(_))) => None,
     };
     match before {
         Some(b) if record.content_hash.is_some() && b.content_hash == record.content_hash => {
@@ -500,6 +574,7 @@ crate::table! {
         path: Bytes, "The file's resolved path, as bytes (file names need not be UTF-8).", required => path_bytes(&r.path);
         size_bytes: I64, "Size on disk when the run saw it.", required => i64::try_from(r.size).unwrap_or(i64::MAX);
         modified_ns: I64, "Modification time, nanoseconds since the epoch." => r.modified_ns;
+        object_version: I64, "For a bucket object, XXH3 of its ETag or generation (64 bits as a signed integer): with the size, what says it is unchanged; null for local files." => r.version.map(|v| v as i64);
         content_xxh3: I64, "XXH3 of the content (decompressed), its 64 bits as a signed integer; null when the file could not be read." => r.content_hash.map(|h| h as i64);
         kind: Text, "`call` or `chat`: the session the file is an export of." => r.key.map(|(k, _)| k.kind.as_str());
         session_id: I64, "The id of that session." => r.key.map(|(k, _)| k.id);
@@ -577,6 +652,14 @@ fn read_records(path: &Path) -> std::result::Result<Vec<FileRecord>, String> {
             .ok_or_else(|| wrong("path"))?;
         let sizes = int64("size_bytes")?;
         let modified = int64("modified_ns")?;
+        // Absent from states written before buckets were read: no object in them.
+        let versions = batch
+            .column_by_name("object_version")
+            .map(|c| {
+                c.as_primitive_opt::<Int64Type>()
+                    .ok_or_else(|| wrong("object_version"))
+            })
+            .transpose()?;
         let hashes = int64("content_xxh3")?;
         let kinds = column("kind")?
             .as_string_opt::<i32>()
@@ -610,6 +693,7 @@ fn read_records(path: &Path) -> std::result::Result<Vec<FileRecord>, String> {
                 path: path_from_bytes(paths.value(i)),
                 size: u64::try_from(sizes.value(i)).unwrap_or(0),
                 modified_ns: get(modified, i),
+                version: versions.and_then(|v| get(v, i)).map(|v| v as u64),
                 content_hash: get(hashes, i).map(|h| h as u64),
                 key,
                 day: days
@@ -649,7 +733,15 @@ mod tests {
             std::fs::write(dir.join(name), call(id, "2026-03-01T10:00:00Z")).unwrap();
             set_mtime(&dir.join(name), 1_000);
         }
-        let first = compare(&discover(dir), None, 1 << 20, &[], &StopFlag::new()).unwrap();
+        let first = compare(
+            &discover(dir),
+            None,
+            1 << 20,
+            &[],
+            &Storage::new(Default::default()),
+            &StopFlag::new(),
+        )
+        .unwrap();
         assert!(first.changes.iter().all(|&c| c == Change::New));
         let state = InputState {
             settings: "s".into(),
@@ -667,7 +759,15 @@ mod tests {
         // and mtime must mean the file is not read (the record still says session 1).
         std::fs::write(dir.join("a.json"), call(9, "2026-03-01T10:00:00Z")).unwrap();
         set_mtime(&dir.join("a.json"), 1_000);
-        let now = compare(&discover(dir), Some(&state), 1 << 20, &[], &StopFlag::new()).unwrap();
+        let now = compare(
+            &discover(dir),
+            Some(&state),
+            1 << 20,
+            &[],
+            &Storage::new(Default::default()),
+            &StopFlag::new(),
+        )
+        .unwrap();
         assert_eq!(
             now.changes,
             [
@@ -701,7 +801,15 @@ mod tests {
         let dir = &std::fs::canonicalize(tmp.path()).unwrap();
         std::fs::write(dir.join("a.json"), call(1, "2026-03-01T10:00:00Z")).unwrap();
         std::fs::write(dir.join("z.json"), call(2, "2026-03-01T10:00:00Z")).unwrap();
-        let mut first = compare(&discover(dir), None, 1 << 20, &[], &StopFlag::new()).unwrap();
+        let mut first = compare(
+            &discover(dir),
+            None,
+            1 << 20,
+            &[],
+            &Storage::new(Default::default()),
+            &StopFlag::new(),
+        )
+        .unwrap();
         first.records[0].day = Some(Day::from_days_since_epoch(20_000));
         first.records[1].day = Some(Day::from_days_since_epoch(20_001));
         let state = InputState {
@@ -710,7 +818,15 @@ mod tests {
         };
         // A re-export of session 1 arrives.
         std::fs::write(dir.join("b.json"), call(1, "2026-03-01T11:00:00Z")).unwrap();
-        let now = compare(&discover(dir), Some(&state), 1 << 20, &[], &StopFlag::new()).unwrap();
+        let now = compare(
+            &discover(dir),
+            Some(&state),
+            1 << 20,
+            &[],
+            &Storage::new(Default::default()),
+            &StopFlag::new(),
+        )
+        .unwrap();
         let rebuild = plan_rebuild(&now, Some(&state));
         assert_eq!(rebuild.files, vec![0, 1], "a and b, not z");
         assert_eq!(
@@ -737,7 +853,15 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         // Still being written when compared: no key yet.
         std::fs::write(tmp.path().join("a.json"), "{").unwrap();
-        let now = compare(&discover(tmp.path()), None, 1 << 20, &[], &StopFlag::new()).unwrap();
+        let now = compare(
+            &discover(tmp.path()),
+            None,
+            1 << 20,
+            &[],
+            &Storage::new(Default::default()),
+            &StopFlag::new(),
+        )
+        .unwrap();
         assert_eq!(now.records[0].key, None);
         let rebuild = plan_rebuild(&now, None);
         let key = SessionKey {
@@ -766,6 +890,7 @@ mod tests {
                     path: PathBuf::from("in/2026/03/01/call-1.json"),
                     size: 10,
                     modified_ns: Some(1_700_000_000_123_456_789),
+                    version: None,
                     content_hash: Some(u64::MAX - 1),
                     key: Some((
                         SessionKey {
@@ -780,6 +905,7 @@ mod tests {
                     path: PathBuf::from("in/bad.json"),
                     size: 0,
                     modified_ns: None,
+                    version: None,
                     content_hash: None,
                     key: None,
                     day: None,
