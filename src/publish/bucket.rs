@@ -441,6 +441,13 @@ impl<'a> BucketDir<'a> {
         let previously: BTreeSet<&str> = previous
             .map(|p| p.manifest.files.iter().map(|f| f.path.as_str()).collect())
             .unwrap_or_default();
+        let folders: BTreeSet<&str> = record
+            .manifest
+            .files
+            .iter()
+            .chain(previous.iter().flat_map(|p| &p.manifest.files))
+            .filter_map(|f| f.folder())
+            .collect();
         let mut commits: Vec<&String> = keys
             .iter()
             .filter(|k| k.starts_with(&format!("{COMMITS}/")))
@@ -451,7 +458,7 @@ impl<'a> BucketDir<'a> {
             .filter(|k| !listed.contains(k.as_str()))
             .filter(|k| {
                 previously.contains(k.as_str())
-                    || run_of_file(k).is_some_and(|run| !live.contains(run))
+                    || run_of_file(k, &folders).is_some_and(|run| !live.contains(run))
             })
             .chain(commits)
             .cloned()
@@ -462,15 +469,12 @@ impl<'a> BucketDir<'a> {
 }
 
 /// The run that wrote `relative` when it is a data file a run writes
-/// (`<folder>/…/<run id>-<n>.<ext>`, in a table folder, `exchange/` or `_state/`).
-fn run_of_file(relative: &str) -> Option<&str> {
+/// (`<folder>/…/<run id>-<n>.<ext>`) in one of `folders`, the top-level folders session-etl
+/// writes into (the tables, `exchange/`, `_state/`: those its manifests list).
+fn run_of_file<'k>(relative: &'k str, folders: &BTreeSet<&str>) -> Option<&'k str> {
     let (folder, _) = relative.split_once('/')?;
     let name = relative.rsplit('/').next().unwrap_or("");
-    let ours = folder == "exchange"
-        || folder == "_state"
-        || crate::write::TableId::ALL
-            .iter()
-            .any(|t| t.name() == folder);
+    let ours = folders.contains(folder);
     // `20261202T021110Z-15604-00000.parquet`: the run id starts with its UTC second.
     let stamped = name.len() > 17
         && name.as_bytes()[8] == b'T'
@@ -696,6 +700,7 @@ mod tests {
     #[test]
     fn only_run_id_named_files_of_session_etl_folders_belong_to_a_run() {
         let run = "20261202T021110Z-15604";
+        let folders = BTreeSet::from(["sessions", "rejects", "exchange"]);
         for (path, expected) in [
             (
                 "sessions/date=2026-03-23/20261202T021110Z-15604-00000.parquet",
@@ -711,7 +716,7 @@ mod tests {
             ("20261202T021110Z-15604-00000.parquet", None),
             ("_SUCCESS", None),
         ] {
-            assert_eq!(run_of_file(path), expected, "{path}");
+            assert_eq!(run_of_file(path, &folders), expected, "{path}");
         }
     }
 }
