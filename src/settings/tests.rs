@@ -344,3 +344,34 @@ fn the_reference_lists_every_setting_with_its_flag() {
     }
     assert!(text.contains("| `buffer_bytes` | `--buffer-bytes BYTES` | `SESSION_ETL_PARQUET_BUFFER_BYTES` | `67108864` | 1–68719476736 (1: write every batch at once) | run |"));
 }
+
+#[test]
+fn storage_settings_come_from_the_file_and_flags_and_never_hold_a_key() {
+    let base = file(
+        "inputs = [\"s3://ccaip-exports/m\"]\noutput = \"gs://ccaip-analytics/out\"\n\
+         [storage]\nendpoint = \"http://127.0.0.1:9000\"\nregion = \"eu-west-1\"\n\
+         allow_http = true\nread_concurrency = 16\ngoogle_service_account = \"sa.json\"\n",
+    )
+    .unwrap();
+    let config = resolve(&[&flags(&["--storage-max-retries", "3"]).unwrap(), &base]).unwrap();
+    let storage = &config.storage;
+    assert_eq!(storage.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+    assert_eq!(storage.region.as_deref(), Some("eu-west-1"));
+    assert!(storage.allow_http);
+    assert_eq!((storage.read_concurrency, storage.max_retries), (16, 3));
+    // A key file's path is relative to the pipeline file, like every path.
+    assert_eq!(
+        storage.google_service_account.as_deref(),
+        Some("/pipelines/sa.json")
+    );
+    assert!(config.output.as_bucket().is_some() && config.inputs[0].as_bucket().is_some());
+    // Credentials themselves are not settings: a key in the file is an unknown key.
+    for key in ["secret_access_key", "access_key_id", "service_account_key"] {
+        let err = file(&format!("[storage]\n{key} = \"x\"\n")).unwrap_err();
+        assert!(err.contains(key), "{err}");
+    }
+    let err = flags(&["--storage-read-concurrency", "0"])
+        .map(|l| resolve(&[&l]).map(|_| ()))
+        .map_err(|e| e.to_string());
+    assert!(format!("{err:?}").contains("between 1 and 1024"), "{err:?}");
+}

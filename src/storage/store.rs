@@ -90,11 +90,30 @@ impl StorageOptions {
 }
 
 /// The clients of one run, by bucket, and the runtime that drives them.
-#[derive(Debug)]
 pub struct Storage {
     options: StorageOptions,
     runtime: OnceLock<tokio::runtime::Runtime>,
     stores: Mutex<HashMap<(Scheme, String), Arc<dyn ObjectStore>>>,
+}
+
+/// Names the buckets only: a client's own `Debug` may show the credentials it holds.
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let buckets: Vec<String> = self
+            .stores
+            .lock()
+            .map(|stores| {
+                stores
+                    .keys()
+                    .map(|(scheme, bucket)| format!("{}://{bucket}", scheme.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        f.debug_struct("Storage")
+            .field("options", &self.options)
+            .field("buckets", &buckets)
+            .finish()
+    }
 }
 
 impl Storage {
