@@ -181,10 +181,14 @@ impl<'a> BucketDir<'a> {
         let url = self.prefix.to_string();
         let store = Arc::clone(&self.store);
         let prefix = self.prefix.clone();
-        let metas = self.storage.block_on(async move {
-            let path = ObjectPath::parse(&prefix.prefix).unwrap_or_default();
-            store.list(Some(&path)).try_collect::<Vec<_>>().await
+        // Never the whole bucket in place of a prefix that does not parse.
+        let path = ObjectPath::parse(&prefix.prefix).map_err(|e| Error::Storage {
+            url: url.clone(),
+            message: format!("not a valid object prefix: {e}"),
         })?;
+        let metas = self
+            .storage
+            .block_on(async move { store.list(Some(&path)).try_collect::<Vec<_>>().await })?;
         let metas = metas.map_err(|e| Error::Storage {
             url,
             message: redact(&format!("cannot list: {e}")),

@@ -139,9 +139,13 @@ impl Location {
             ));
         }
         let prefix = prefix.trim_matches('/');
-        if prefix.split('/').any(|part| part == "." || part == "..") {
+        if !prefix.is_empty()
+            && prefix
+                .split('/')
+                .any(|part| part.is_empty() || part == "." || part == "..")
+        {
             return Err(format!(
-                "{what} `{text}`: `.` and `..` are not folders in a bucket"
+                "{what} `{text}`: `.`, `..` and empty names (`//`) are not folders in a bucket"
             ));
         }
         Ok(Location::Bucket(BucketPrefix {
@@ -249,6 +253,7 @@ mod tests {
             "gs://ab/x",
             "s3://-bucket/x",
             "gs://b1b/../x",
+            "s3://b1b/a//b",
         ] {
             let err = Location::parse(text, "output").unwrap_err();
             assert!(err.starts_with(&format!("output `{text}`")), "{err}");
