@@ -60,7 +60,7 @@ impl<'a> InputFile<'a> {
 ///
 /// The list lives for the whole run and is the largest structure that grows with the input: a
 /// `PathBuf` per file cost about 145 bytes with its allocation and slack (33 MB for 224,490
-/// files, scattered among short-lived blocks), the packed form the path's own bytes plus 48.
+/// files, scattered among short-lived blocks), the packed form the path's own bytes plus 64.
 #[derive(Debug, Default, Clone)]
 pub struct InputFiles {
     /// Every path's encoded bytes, back to back, in the order they were added.
