@@ -181,13 +181,26 @@ fn main() -> ExitCode {
             }
         },
         Command::Schema { json, markdown } => {
+            quiet_on_closed_pipe();
             print_schema(json, markdown);
             ExitCode::SUCCESS
         }
         Command::Settings { markdown } => {
+            quiet_on_closed_pipe();
             print!("{}", session_etl::settings::reference(markdown));
             ExitCode::SUCCESS
         }
+    }
+}
+
+/// For the commands that only print a reference: `session-etl schema | head` ends quietly
+/// when `head` has read enough, as Unix tools do, instead of panicking on the closed pipe.
+/// (A run keeps Rust's default: a closed log pipe must not kill it mid-write.)
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

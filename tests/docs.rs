@@ -83,3 +83,45 @@ fn every_setting_is_a_flag_of_the_commands_it_applies_to() {
         }
     }
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_reference_piped_into_head_ends_quietly() {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    use std::process::{Command, Stdio};
+    for args in [
+        ["schema", "--json"],
+        ["schema", "--markdown"],
+        ["settings", "--markdown"],
+    ] {
+        // A pipe of one page, made before the child starts: whatever the reference's size,
+        // the child is still writing when the reader goes away, as `| head` does.
+        let (mut reader, writer) = std::io::pipe().unwrap();
+        // SAFETY: resizing a pipe this test owns.
+        let resized = unsafe { libc::fcntl(writer.as_raw_fd(), libc::F_SETPIPE_SZ, 4096) };
+        assert!(resized >= 4096, "F_SETPIPE_SZ: {resized}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_session-etl"))
+            .args(args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 16];
+        reader.read_exact(&mut first).unwrap();
+        drop(reader);
+        let (status, _) = wait_at_most(&mut child, std::time::Duration::from_secs(30));
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            status.success() || status.code().is_none(),
+            "{args:?}: {status:?}"
+        );
+    }
+}
