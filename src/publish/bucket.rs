@@ -295,7 +295,7 @@ impl<'a> BucketDir<'a> {
                             return (relative, Ok(false));
                         }
                         let done = match from {
-                            From::Local(local) => upload_file(store, &local, to).await,
+                            From::Local(local) => upload_file(store, &local, to, PART_BYTES).await,
                             From::Copy(path) => store.copy(&path, &to).await,
                             From::Stream(source, path) => {
                                 stream_object(source, &path, store, to).await
@@ -531,6 +531,7 @@ async fn upload_file(
     store: Arc<dyn ObjectStore>,
     local: &Path,
     path: ObjectPath,
+    part_bytes: usize,
 ) -> std::result::Result<(), object_store::Error> {
     use std::io::Read;
     use tokio::io::AsyncWriteExt;
@@ -539,10 +540,17 @@ async fn upload_file(
         source: Box::new(e),
     };
     let mut file = std::fs::File::open(local).map_err(io)?;
-    let mut writer = object_store::buffered::BufWriter::with_capacity(store, path, PART_BYTES)
+    let mut left = file.metadata().map_err(io)?.len();
+    let mut writer = object_store::buffered::BufWriter::with_capacity(store, path, part_bytes)
         .with_max_concurrency(2);
     loop {
-        let mut part = vec![0; PART_BYTES];
+        // A small file takes a buffer of its own size, not a whole part.
+        let mut part = vec![
+            0;
+            usize::try_from(left)
+                .unwrap_or(part_bytes)
+                .clamp(1, part_bytes)
+        ];
         let mut filled = 0;
         while filled < part.len() {
             match file.read(&mut part[filled..]).map_err(io)? {
@@ -554,12 +562,10 @@ async fn upload_file(
             break;
         }
         part.truncate(filled);
+        left = left.saturating_sub(filled as u64);
         if let Err(e) = writer.put(Bytes::from(part)).await {
             let _ = writer.abort().await;
             return Err(e);
-        }
-        if filled < PART_BYTES {
-            break;
         }
     }
     if let Err(e) = writer.shutdown().await {
@@ -700,6 +706,33 @@ fn build_and_commit<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_goes_up_whole_in_parts_or_in_one_put() {
+        let tmp = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let store: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+        // 3.5 parts, exactly one part, a small file and an empty one.
+        for (name, len) in [
+            ("big", 3_500_000),
+            ("one", 1 << 20),
+            ("small", 10),
+            ("empty", 0),
+        ] {
+            let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let local = tmp.path().join(name);
+            std::fs::write(&local, &body).unwrap();
+            let path = ObjectPath::from(name);
+            let store = Arc::clone(&store);
+            let back = runtime.block_on(async move {
+                upload_file(Arc::clone(&store), &local, path.clone(), 1 << 20).await?;
+                store.get(&path).await?.bytes().await
+            });
+            assert_eq!(back.unwrap().as_ref(), &body[..], "{name}");
+        }
+    }
 
     #[test]
     fn only_run_id_named_files_of_session_etl_folders_belong_to_a_run() {
