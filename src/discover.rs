@@ -12,12 +12,14 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use walkdir::WalkDir;
 
+use crate::parse::read::Source;
 use crate::shared::error::{Error, Result};
 use crate::shared::paths::Identity;
+use crate::shared::reject::FileError;
 use crate::shared::stop::{PausePoint, StopFlag};
 use crate::shared::vocab::Compression;
 use crate::storage::objects::{self, Listed};
-use crate::storage::{BucketPrefix, Location, ObjectRequest, Storage};
+use crate::storage::{Bodies, BucketPrefix, Location, ObjectRequest, PendingBodies, Storage};
 
 /// One input file, as a view into an [`InputFiles`] list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +55,19 @@ impl<'a> InputFile<'a> {
     /// The file name, used as the last resort to tell calls from chats.
     pub fn file_name(&self) -> &'a str {
         self.path.file_name().and_then(|n| n.to_str()).unwrap_or("")
+    }
+
+    /// Where a whole read of the file `index` takes its bytes from: its path, or its object's
+    /// body in `bodies` (see [`InputFiles::fetch_whole`]), or why the object could not be
+    /// read. An object that was not fetched reads as empty: listed too large, it is refused by
+    /// its size unread, as a local file is; otherwise the run is stopping.
+    pub fn source(&self, index: u32, bodies: &'a Bodies) -> Result<Source<'a>, &'a FileError> {
+        match (self.origin, bodies.get(index)) {
+            (Origin::Disk, _) => Ok(Source::Disk(self.path)),
+            (_, Some(Ok(body))) => Ok(Source::Fetched(body)),
+            (_, Some(Err(error))) => Err(error),
+            (_, None) => Ok(Source::Fetched(&[])),
+        }
     }
 }
 
@@ -101,6 +116,22 @@ impl InputFiles {
     /// The bucket of an object, by its [`Origin::Bucket`] index.
     pub fn bucket(&self, index: u16) -> Option<&BucketPrefix> {
         self.buckets.get(usize::from(index))
+    }
+
+    /// Starts fetching whole, `read_concurrency` at a time, the bucket objects among the
+    /// files at `indices`: all but the plain objects listed larger than `max_file_bytes`,
+    /// which are rejected unread as a local file is. Each read stops at `max_file_bytes`.
+    pub fn fetch_whole(
+        &self,
+        indices: impl IntoIterator<Item = usize>,
+        storage: &Storage,
+        max_file_bytes: u64,
+        stop: &StopFlag,
+    ) -> Result<PendingBodies> {
+        let wanted =
+            |f: &InputFile<'_>| f.compression != Compression::None || f.size <= max_file_bytes;
+        let requests = self.object_requests(indices, storage, wanted)?;
+        storage.read_objects(requests, max_file_bytes, stop)
     }
 
     /// Requests for the files at `indices` that are bucket objects and that `wanted` keeps.

@@ -14,15 +14,13 @@ use rayon::prelude::*;
 
 use crate::derive::{derive, Derived};
 use crate::discover::{
-    discover_locations, named_input, Discovery, InputFile, InputFiles, Origin, WalkErrorKind,
-    WalkOptions,
+    discover_locations, named_input, Discovery, InputFile, InputFiles, WalkErrorKind, WalkOptions,
 };
 use crate::incremental::carry::{Carried, CarryOver};
 use crate::incremental::state::{
     self, Change, Comparison, FullReason, InputState, Loaded, Produced, Rebuild,
 };
 use crate::normalize::{read_and_normalize, Session};
-use crate::parse::read::Source;
 use crate::parse::Parsed;
 use crate::publish::bucket::{replace_bucket_output, Publication};
 use crate::publish::manifest::Manifest;
@@ -527,12 +525,7 @@ fn process(
             return Ok(PendingBodies::none());
         };
         let indices = wave.iter().flat_map(|c| c.iter().map(|&i| i as usize));
-        // A plain object listed too large is rejected unread, as a local file is.
-        let wanted = |f: &InputFile<'_>| {
-            f.compression != Compression::None || f.size <= config.max_file_bytes
-        };
-        let requests = files.object_requests(indices, storage, wanted)?;
-        storage.read_objects(requests, config.max_file_bytes, stop)
+        files.fetch_whole(indices, storage, config.max_file_bytes, stop)
     };
     // Wave `k`: waits for its objects, starts fetching wave `k + 1`'s, parses it on the pool.
     let compute = |k: usize, pending: PendingBodies| -> Result<(Vec<ChunkOutput>, PendingBodies)> {
@@ -701,15 +694,12 @@ fn process_chunk(
             continue;
         };
         let path = crate::shared::paths::to_text(file.path);
-        let source = match (file.origin, bodies.get(index)) {
-            (Origin::Disk, _) => Source::Disk(file.path),
-            (_, Some(Ok(body))) => Source::Fetched(body),
-            (_, Some(Err(error))) => {
+        let source = match file.source(index, bodies) {
+            Ok(source) => source,
+            Err(error) => {
                 out.add_reject(index, &path, file.size, error);
                 continue;
             }
-            // Not fetched: listed too large (refused by its size, unread), or the run stops.
-            (_, None) => Source::Fetched(&[]),
         };
         let mut bytes_read = None;
         let outcome = read_and_normalize(
@@ -984,6 +974,7 @@ fn shard_fingerprint(config: &RunConfig, files: &InputFiles, keys: &[FileKey]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::discover::Origin;
     use std::path::PathBuf;
 
     fn listed(sizes: &[(u64, Compression)]) -> (Vec<PathBuf>, InputFiles) {

@@ -11,13 +11,11 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::discover::{discover_locations, InputFile, Origin};
+use crate::discover::{discover_locations, InputFile};
 use crate::normalize::read_and_normalize;
-use crate::parse::read::Source;
 use crate::shared::error::{Error, Result};
 use crate::shared::reject::FileError;
 use crate::shared::stop::StopFlag;
-use crate::shared::vocab::Compression;
 use crate::storage::{Bodies, Location, Storage};
 
 /// One file a run would reject.
@@ -107,11 +105,8 @@ pub fn validate(
     let mut problems: Vec<Problem> = Vec::new();
     let indices: Vec<usize> = (0..files.len()).collect();
     for batch in indices.chunks(BATCH_FILES) {
-        let wanted =
-            |f: &InputFile<'_>| f.compression != Compression::None || f.size <= max_file_bytes;
-        let requests = files.object_requests(batch.iter().copied(), storage, wanted)?;
-        let bodies = storage
-            .read_objects(requests, max_file_bytes, &stop)?
+        let bodies = files
+            .fetch_whole(batch.iter().copied(), storage, max_file_bytes, &stop)?
             .wait(storage)?;
         problems.extend(pool.install(|| {
             batch
@@ -158,11 +153,6 @@ fn check(
     max_file_bytes: u64,
     buf: &mut Vec<u8>,
 ) -> Result<(), FileError> {
-    let source = match (file.origin, bodies.get(index)) {
-        (Origin::Disk, _) => Source::Disk(file.path),
-        (_, Some(Ok(body))) => Source::Fetched(body),
-        (_, Some(Err(error))) => return Err(error.clone()),
-        (_, None) => Source::Fetched(&[]),
-    };
+    let source = file.source(index, bodies).map_err(FileError::clone)?;
     read_and_normalize(file, source, max_file_bytes, buf, |_| {}, |_, _| Ok(()))
 }

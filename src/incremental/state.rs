@@ -275,7 +275,15 @@ pub fn compare(
             match (file.origin, before.filter(|b| unchanged(b, &file))) {
                 (_, Some(before)) => Some((before.clone(), Change::Unchanged)),
                 (Origin::Disk, None) => {
-                    Some(compare_file(file, before, None, max_file_bytes, stop, buf))
+                    let source = Ok(Source::Disk(file.path));
+                    Some(compare_file(
+                        file,
+                        before,
+                        source,
+                        max_file_bytes,
+                        stop,
+                        buf,
+                    ))
                 }
                 (Origin::Bucket(_), None) => None,
             }
@@ -288,20 +296,19 @@ pub fn compare(
         if stop.is_raised() {
             break;
         }
-        let requests = files.object_requests(batch.iter().copied(), storage, |_| true)?;
-        let bodies = storage
-            .read_objects(requests, max_file_bytes, stop)?
+        let bodies = files
+            .fetch_whole(batch.iter().copied(), storage, max_file_bytes, stop)?
             .wait(storage)?;
         let results: Vec<(usize, (FileRecord, Change))> = batch
             .par_iter()
             .filter_map(|&i| {
                 let file = files.get(i)?;
-                let body = bodies.get(i as u32)?;
+                let source = file.source(i as u32, &bodies);
                 let mut buf = Vec::new();
                 let before = before_of(&file);
                 Some((
                     i,
-                    compare_file(file, before, Some(body), max_file_bytes, stop, &mut buf),
+                    compare_file(file, before, source, max_file_bytes, stop, &mut buf),
                 ))
             })
             .collect();
@@ -344,12 +351,11 @@ fn unchanged(before: &FileRecord, file: &InputFile<'_>) -> bool {
 }
 
 /// One discovered file that changed (or is new) against the record of it the last run left,
-/// if any; `buf` is the worker's read buffer. A local file is read here; an object's
-/// fetched `body` (or why it could not be fetched) is given.
+/// if any, read from `source` (see [`InputFile::source`]); `buf` is the worker's read buffer.
 fn compare_file(
     file: InputFile<'_>,
     before: Option<&FileRecord>,
-    body: Option<std::result::Result<&[u8], &FileError>>,
+    source: std::result::Result<Source<'_>, &FileError>,
     max_file_bytes: u64,
     stop: &StopFlag,
     buf: &mut Vec<u8>,
@@ -366,22 +372,9 @@ fn compare_file(
     if stop.is_raised() {
         return (record, Change::New);
     }
-    let read = match body {
-        None => read_file(
-            Source::Disk(file.path),
-            file.compression,
-            file.size,
-            max_file_bytes,
-            buf,
-        ),
-        Some(Ok(body)) => read_file(
-            Source::Fetched(body),
-            file.compression,
-            file.size,
-            max_file_bytes,
-            buf,
-        ),
-        Some(Err(e)) => Err(e.clone()),
+    let read = match source {
+        Ok(source) => read_file(source, file.compression, file.size, max_file_bytes, buf),
+        Err(e) => Err(e.clone()),
     };
     if read.is_ok() {
         record.content_hash = Some(xxhash_rust::xxh3::xxh3_64(buf));
@@ -390,11 +383,11 @@ fn compare_file(
     // it was read whole (the pre-scan's prefix is the start of the same bytes), else by
     // the pre-scan itself (a gzip stream broken further on still has a key in its
     // first few KB).
-    let key = |buf: &mut Vec<u8>| match (&read, body) {
+    let key = |buf: &mut Vec<u8>| match (&read, source) {
         (Ok(_), _) => prescan(buf, file.file_name()),
-        (Err(_), None) => prescan_file(&file, max_file_bytes, buf),
-        (Err(_), Some(Ok(body))) => prescan_fetched(body, &file),
-        (Err(_), Some(Err(_))) => None,
+        (Err(_), Ok(Source::Disk(_))) => prescan_file(&file, max_file_bytes, buf),
+        (Err(_), Ok(Source::Fetched(body))) => prescan_fetched(body, &file),
+        (Err(_), Err(_)) => None,
     };
     match before {
         Some(b) if record.content_hash.is_some() && b.content_hash == record.content_hash => {
