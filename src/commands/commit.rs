@@ -117,7 +117,7 @@ pub fn commit(
         shards,
         &run_id,
         &StopFlag::new(),
-        |staging, existing| {
+        |_staging, existing| {
             let mut summary = merged_summary(&parts, &run_id, started_at);
             judge(&summary, existing)?;
             let placed = placements(&manifests);
@@ -135,12 +135,8 @@ pub fn commit(
             }
             summary.output = output.to_string();
             summary.wall_time_s = clock.elapsed().as_secs_f64();
-            // Written as a local commit writes it, keys sorted.
-            let path = staging.join(RUN_SUMMARY);
-            write_summary(&path, &summary)?;
-            let bytes = fs::read(&path).map_err(Error::io("read", &path))?;
-            let sorted = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::Internal(format!("read back {}: {e}", path.display())))?;
+            // Keys sorted, as a local commit writes them.
+            let sorted = sorted_summary(&summary)?;
             let count = files.len() as u64;
             let publication = Publication {
                 manifest: Manifest { files },
@@ -214,9 +210,13 @@ impl ShardDir {
 /// Writes a commit's `_run.json` with its keys sorted at every level (as a JSON value has
 /// them), the order commit has always written them in, unlike a run's struct order.
 fn write_summary(path: &Path, summary: &RunSummary) -> Result<()> {
-    let sorted = serde_json::to_value(summary)
-        .map_err(|e| Error::Internal(format!("serialize {}: {e}", path.display())))?;
-    publish::write_json(path, &sorted)
+    publish::write_json(path, &sorted_summary(summary)?)
+}
+
+/// A commit's `_run.json` as a JSON value, whose maps keep their keys sorted.
+fn sorted_summary(summary: &RunSummary) -> Result<serde_json::Value> {
+    serde_json::to_value(summary)
+        .map_err(|e| Error::Internal(format!("serialize {RUN_SUMMARY}: {e}")))
 }
 
 /// One shard output's `_run.json`, checked to be a shard's.
