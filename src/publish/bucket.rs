@@ -23,7 +23,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
@@ -32,7 +32,7 @@ use super::manifest::{Manifest, MANIFEST};
 use super::{summary_if_ours, Existing, OUTPUT_FORMAT, RUN_SUMMARY, SUCCESS_MARKER, TOOL};
 use crate::shared::error::{Error, Result};
 use crate::shared::stop::{PausePoint, StopFlag};
-use crate::storage::{redact, BucketPrefix, Location, Storage};
+use crate::storage::{objects, redact, BucketPrefix, Location, Storage};
 
 /// The folder of session-etl's own control objects under a bucket output.
 pub const CONTROL: &str = "_session-etl";
@@ -177,40 +177,33 @@ impl<'a> BucketDir<'a> {
     }
 
     fn list_meta(&self) -> Result<Vec<(String, u64)>> {
-        let mut keys = Vec::new();
-        let url = self.prefix.to_string();
         let store = Arc::clone(&self.store);
         let prefix = self.prefix.clone();
-        // Never the whole bucket in place of a prefix that does not parse.
-        let path = ObjectPath::parse(&prefix.prefix).map_err(|e| Error::Storage {
-            url: url.clone(),
-            message: format!("not a valid object prefix: {e}"),
-        })?;
-        let metas = self
-            .storage
-            .block_on(async move { store.list(Some(&path)).try_collect::<Vec<_>>().await })?;
-        let metas = metas.map_err(|e| Error::Storage {
-            url,
-            message: redact(&format!("cannot list: {e}")),
-        })?;
+        let listed = self.storage.block_on(async move {
+            let mut listed = Vec::new();
+            objects::list_under(store.as_ref(), &prefix, |object| {
+                listed.push(object);
+                Ok(())
+            })
+            .await
+            .map(|()| listed)
+        })??;
         let start = match self.prefix.prefix.as_str() {
             "" => 0,
             p => p.len() + 1,
         };
-        for meta in metas {
-            if let Some(relative) = meta.location.as_ref().get(start..) {
-                keys.push((relative.to_owned(), meta.size));
-            }
-        }
-        Ok(keys)
+        Ok(listed
+            .into_iter()
+            .filter_map(|o| Some((o.key.get(start..)?.to_owned(), o.size)))
+            .collect())
     }
 
+    /// The object `relative`, which the listing showed: gone since is an error.
     fn get(&self, relative: &str) -> Result<Bytes> {
-        let path = self.path(relative)?;
-        let store = Arc::clone(&self.store);
-        self.storage
-            .block_on(async move { store.get(&path).await?.bytes().await })?
-            .map_err(self.failed("read", relative))
+        self.read(relative)?.ok_or_else(|| Error::Storage {
+            url: self.prefix.url_of(&self.prefix.key_of(relative)),
+            message: "cannot read: the object is gone".into(),
+        })
     }
 
     fn put(&self, relative: &str, body: Vec<u8>) -> Result<()> {

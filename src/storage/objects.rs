@@ -57,33 +57,57 @@ pub async fn list(
     prefix: &BucketPrefix,
     mut found: impl FnMut(Listed) -> Result<()>,
 ) -> Result<()> {
-    let failed = |e: object_store::Error| Error::Storage {
-        url: prefix.to_string(),
-        message: redact(&format!("cannot list: {e}")),
-    };
-    let path = (!prefix.prefix.is_empty())
-        .then(|| ObjectPath::parse(&prefix.prefix))
-        .transpose()
-        .map_err(|e| Error::Storage {
-            url: prefix.to_string(),
-            message: format!("not a valid object prefix: {e}"),
-        })?;
-    let mut objects = store.list(path.as_ref());
     let mut any = false;
-    while let Some(meta) = objects.try_next().await.map_err(failed)? {
+    list_under(store.as_ref(), prefix, |object| {
         any = true;
+        found(object)
+    })
+    .await?;
+    if any || prefix.prefix.is_empty() {
+        return Ok(());
+    }
+    let path = prefix_path(prefix)?;
+    match store.head(&path).await {
+        Ok(meta) => found(meta.into()),
+        Err(object_store::Error::NotFound { .. }) => Ok(()),
+        Err(e) => Err(list_failed(prefix, e)),
+    }
+}
+
+/// Lists every object under `prefix` (recursively, page by page; the whole bucket for an
+/// empty prefix), calling `found` for each.
+pub async fn list_under(
+    store: &dyn ObjectStore,
+    prefix: &BucketPrefix,
+    mut found: impl FnMut(Listed) -> Result<()>,
+) -> Result<()> {
+    let path = (!prefix.prefix.is_empty())
+        .then(|| prefix_path(prefix))
+        .transpose()?;
+    let mut objects = store.list(path.as_ref());
+    while let Some(meta) = objects
+        .try_next()
+        .await
+        .map_err(|e| list_failed(prefix, e))?
+    {
         found(meta.into())?;
     }
-    if !any {
-        if let Some(path) = path {
-            match store.head(&path).await {
-                Ok(meta) => found(meta.into())?,
-                Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(failed(e)),
-            }
-        }
-    }
     Ok(())
+}
+
+/// The store path of a non-empty prefix.
+fn prefix_path(prefix: &BucketPrefix) -> Result<ObjectPath> {
+    ObjectPath::parse(&prefix.prefix).map_err(|e| Error::Storage {
+        url: prefix.to_string(),
+        message: format!("not a valid object prefix: {e}"),
+    })
+}
+
+fn list_failed(prefix: &BucketPrefix, e: object_store::Error) -> Error {
+    Error::Storage {
+        url: prefix.to_string(),
+        message: redact(&format!("cannot list: {e}")),
+    }
 }
 
 /// The first `len` bytes of the object `key` (one ranged GET).
