@@ -322,7 +322,10 @@ fn run_ids_in_bucket(server: &S3Server) -> std::collections::BTreeSet<String> {
         .keys(OUT_BUCKET, OUT_PREFIX)
         .iter()
         .filter(|k| k.ends_with(".parquet") || k.ends_with(".jsonl"))
-        .map(|k| k.rsplit('/').next().unwrap()[..16].to_owned())
+        .map(|k| k.rsplit('/').next().unwrap())
+        // `20261202T021110Z-…`: a run's name, not a file someone else put there.
+        .filter(|name| name.len() > 16 && name.as_bytes()[8] == b'T' && name.as_bytes()[15] == b'Z')
+        .map(|name| name[..16].to_owned())
         .collect()
 }
 
@@ -378,12 +381,24 @@ fn a_bucket_output_holds_what_a_local_output_holds_and_a_rerun_replaces_it() {
         );
     }
     assert_eq!(run_summary(&dir.join("copy"))["output"], out_url());
+    // Objects someone else put under the prefix are not provably session-etl's: they stay.
+    let foreign = [
+        format!("{OUT_PREFIX}/README.txt"),
+        format!("{OUT_PREFIX}/sessions/part-00000.parquet"),
+    ];
+    for key in &foreign {
+        server.put(OUT_BUCKET, key, "not session-etl's");
+    }
     // A second run replaces the first: its files are gone, only the new ones are left.
     std::thread::sleep(Duration::from_millis(1100));
     run(&out_url());
     let second = run_ids_in_bucket(&server);
     assert_eq!(second.len(), 1, "{second:?}");
     assert_ne!(first, second);
+    let keys = server.keys(OUT_BUCKET, OUT_PREFIX);
+    for key in &foreign {
+        assert!(keys.contains(key), "{key} was deleted");
+    }
     let commits: Vec<String> = server
         .keys(OUT_BUCKET, &format!("{OUT_PREFIX}/_session-etl/commits"))
         .into_iter()
