@@ -804,3 +804,220 @@ fn an_incremental_night_on_a_bucket_input_equals_a_full_run() {
     let stats = proxy.stats();
     assert_eq!(stats["by_method"]["GET"].as_u64(), Some(1), "{stats}");
 }
+
+/// The data files `manifest` (an output's `_manifest.json`) lists whose name carries `run`.
+fn listed_of_run(manifest: &serde_json::Value, run: &str) -> Vec<String> {
+    manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_owned())
+        .filter(|p| p.rsplit('/').next().unwrap().starts_with(run))
+        .collect()
+}
+
+#[test]
+fn incremental_nights_into_a_bucket_output_leave_the_partitions_they_keep_in_place() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let dir = Dir::new();
+    server.create_bucket(OUT_BUCKET);
+    let corpus = dir.generate(&["--sessions", "120", "--seed", "5", "--bad-fraction", "0.05"]);
+    let input = corpus.join("sessions");
+    let run = |endpoint: &str, out: &str| {
+        let cmd = session_etl(&["run", "--quiet", "--max-reject-rate", "1", "-j", "2"]);
+        server
+            .env_for(cmd, endpoint)
+            .args(["--incremental", "-o", out])
+            .arg(&input)
+            .assert_exit(0);
+    };
+    run(&server.endpoint(), &out_url());
+    let night1 = dir.join("night1");
+    server.download(OUT_BUCKET, OUT_PREFIX, &night1);
+    let first = run_summary(&night1)["run_id"].as_str().unwrap().to_owned();
+    // The state is published under the run's name, like every object a run uploads.
+    let keys = server.keys(OUT_BUCKET, &format!("{OUT_PREFIX}/_state"));
+    assert_eq!(
+        keys,
+        [
+            format!("{OUT_PREFIX}/_state/{first}-files.parquet"),
+            format!("{OUT_PREFIX}/_state/{first}-state.json"),
+        ],
+        "{keys:?}"
+    );
+
+    // The next night one export is rewritten and one deleted: a few partitions change.
+    let sources = read_table(&night1, "sessions").strs("source_path");
+    let mut sources: Vec<&str> = sources.iter().flatten().map(String::as_str).collect();
+    sources.sort();
+    let mut body = std::fs::read(sources[0]).unwrap();
+    body.extend_from_slice(b"\n");
+    std::fs::write(sources[0], body).unwrap();
+    std::fs::remove_file(sources[1]).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    let proxy = server.flaky_proxy(0);
+    run(&proxy.endpoint(), &out_url());
+    let night2 = dir.join("night2");
+    server.download(OUT_BUCKET, OUT_PREFIX, &night2);
+    let summary = run_summary(&night2);
+    let second = summary["run_id"].as_str().unwrap().to_owned();
+    let incremental = &summary["incremental"];
+    assert_eq!(incremental["previous_run"], first.as_str(), "{incremental}");
+    assert_eq!(incremental["files_processed"], 1, "{incremental}");
+    // The tables are a full run's of the files as they are now.
+    let full = dir.join("full");
+    session_etl(&["run", "--quiet", "--max-reject-rate", "1", "-o"])
+        .arg(&full)
+        .arg(&input)
+        .assert_exit(0);
+    for table in TABLES {
+        assert_eq!(
+            read_table(&night2, table).canonical_rows(),
+            read_table(&full, table).canonical_rows(),
+            "{table}"
+        );
+    }
+    // The kept partitions are the first night's objects, listed again where they are: not
+    // uploaded, not copied. Everything the run wrote carries its own name.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(night2.join("_manifest.json")).unwrap()).unwrap();
+    let kept = listed_of_run(&manifest, &first);
+    assert_eq!(
+        kept.len() as u64,
+        incremental["files_kept"].as_u64().unwrap()
+    );
+    assert!(kept.len() > 20, "{kept:?}");
+    assert!(incremental["partitions_rewritten"].as_u64().unwrap() >= 1);
+    for path in &kept {
+        assert_eq!(
+            std::fs::read(night1.join(path)).unwrap(),
+            std::fs::read(night2.join(path)).unwrap(),
+            "{path}"
+        );
+    }
+    let stats = proxy.stats();
+    assert_eq!(stats["copies"], serde_json::json!([]), "{stats}");
+    let data_puts: Vec<&str> = stats["puts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .filter(|p| !p.contains("/_session-etl/"))
+        .filter(|p| {
+            !["_manifest.json", "_run.json", "_SUCCESS"]
+                .iter()
+                .any(|c| p.ends_with(c))
+        })
+        .collect();
+    let written = listed_of_run(&manifest, &second);
+    assert_eq!(data_puts.len(), written.len(), "{data_puts:?} {written:?}");
+    for path in &written {
+        let key = format!("/{OUT_BUCKET}/{OUT_PREFIX}/{path}");
+        assert!(data_puts.contains(&key.as_str()), "{key} not uploaded");
+    }
+    // Nothing of the first night is left that the new manifest does not list.
+    let listed: std::collections::BTreeSet<String> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{OUT_PREFIX}/{}", f["path"].as_str().unwrap()))
+        .collect();
+    for key in server.keys(OUT_BUCKET, OUT_PREFIX) {
+        let name = key.rsplit('/').next().unwrap();
+        if name.starts_with(&first) {
+            assert!(listed.contains(&key), "{key} left behind");
+        }
+    }
+
+    // A night with nothing new uploads its state and the small rejects table, nothing else.
+    std::thread::sleep(Duration::from_millis(1100));
+    let quiet = server.flaky_proxy(0);
+    run(&quiet.endpoint(), &out_url());
+    let night3 = dir.join("night3");
+    server.download(OUT_BUCKET, OUT_PREFIX, &night3);
+    let incremental = &run_summary(&night3)["incremental"];
+    assert_eq!(incremental["files_processed"], 0, "{incremental}");
+    assert_eq!(incremental["partitions_rewritten"], 0, "{incremental}");
+    let uploaded: Vec<String> = quiet.stats()["puts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_owned())
+        .filter(|p| p.ends_with(".parquet"))
+        .collect();
+    assert_eq!(uploaded.len(), 2, "{uploaded:?}");
+    assert!(
+        uploaded.iter().any(|p| p.contains("/_state/")),
+        "{uploaded:?}"
+    );
+    assert!(
+        uploaded.iter().any(|p| p.contains("/rejects/")),
+        "{uploaded:?}"
+    );
+    for table in TABLES {
+        assert_eq!(
+            read_table(&night3, table).canonical_rows(),
+            read_table(&full, table).canonical_rows(),
+            "{table}"
+        );
+    }
+}
+
+#[test]
+fn an_incremental_run_that_loses_the_commit_race_deletes_nothing_it_kept_in_place() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let dir = Dir::new();
+    server.create_bucket(OUT_BUCKET);
+    let input = dir.copy_fixture("good/call-5004.json", "in/call-5004.json");
+    let input = input.parent().unwrap().to_owned();
+    for fixture in ["good/chat-7004.json", "good/call-5007.json"] {
+        let name = fixture.rsplit('/').next().unwrap();
+        dir.copy_fixture(fixture, &format!("in/{name}"));
+    }
+    let run = || {
+        server
+            .session_etl(&["run", "--quiet", "--incremental", "-o", &out_url()])
+            .arg(&input)
+    };
+    let (code, _, stderr) = output_within(run().into_command(), Duration::from_secs(120));
+    assert_eq!(code, Some(0), "{stderr}");
+    // One session changes; A and B both keep the other partitions in place.
+    let mut body = std::fs::read(input.join("call-5004.json")).unwrap();
+    body.extend_from_slice(b"\n");
+    std::fs::write(input.join("call-5004.json"), body).unwrap();
+    let resume = dir.join("resume");
+    std::thread::sleep(Duration::from_millis(1100));
+    let (mut a, a_stderr) = spawn_paused(
+        run()
+            .env(session_etl::shared::stop::RESUME_ENV, &resume)
+            .into_command(),
+        "publishing",
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let (code, _, stderr) = output_within(run().into_command(), Duration::from_secs(120));
+    assert_eq!(code, Some(0), "{stderr}");
+    std::fs::write(&resume, b"").unwrap();
+    let (status, _) = wait_at_most(&mut a, Duration::from_secs(120));
+    let a_stderr = a_stderr.lock().unwrap().clone();
+    assert_eq!(status.code(), Some(4), "{a_stderr}");
+    // B's output is whole: every file its manifest lists is there, at its size.
+    let copy = dir.join("copy");
+    server.download(OUT_BUCKET, OUT_PREFIX, &copy);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(copy.join("_manifest.json")).unwrap()).unwrap();
+    let summary = run_summary(&copy);
+    assert!(
+        summary["incremental"]["files_kept"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    for file in manifest["files"].as_array().unwrap() {
+        let path = file["path"].as_str().unwrap();
+        let size = std::fs::metadata(copy.join(path)).map(|m| m.len()).ok();
+        assert_eq!(size, file["bytes"].as_u64(), "{path}");
+    }
+    assert_eq!(read_table(&copy, "sessions").rows(), 3);
+}

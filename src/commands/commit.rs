@@ -117,7 +117,7 @@ pub fn commit(
         shards,
         &run_id,
         &StopFlag::new(),
-        |_staging, existing| {
+        |_staging, existing, _base| {
             let mut summary = merged_summary(&parts, &run_id, started_at);
             judge(&summary, existing)?;
             let placed = placements(&manifests);

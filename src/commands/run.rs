@@ -16,14 +16,14 @@ use crate::derive::{derive, Derived};
 use crate::discover::{
     discover_locations, named_input, Discovery, InputFile, InputFiles, WalkErrorKind, WalkOptions,
 };
-use crate::incremental::carry::{Carried, CarryOver};
+use crate::incremental::carry::{Carried, CarryOver, Previous};
 use crate::incremental::state::{
     self, Change, Comparison, FullReason, InputState, Loaded, Produced, Rebuild,
 };
 use crate::normalize::{read_and_normalize, Session};
 use crate::parse::Parsed;
-use crate::publish::bucket::{replace_bucket_output, Publication};
-use crate::publish::manifest::Manifest;
+use crate::publish::bucket::{replace_bucket_output, Base, Publication};
+use crate::publish::manifest::{Manifest, ManifestFile};
 use crate::publish::{new_run_id, replace_output, resolved, write_json, Existing, RUN_SUMMARY};
 use crate::report::{IncrementalSummary, Progress, RunFacts, RunSummary, ShardSummary, Tally};
 use crate::select::{prescan_files, select_by_key, Moved, Selection};
@@ -35,7 +35,7 @@ use crate::shared::reject::{FileError, RejectKind};
 use crate::shared::stable_hash::StableHash;
 use crate::shared::stop::{PausePoint, StopFlag};
 use crate::shared::vocab::{Compression, FileKey};
-use crate::storage::{Bodies, BucketPrefix, Location, PendingBodies, Storage};
+use crate::storage::{Bodies, Location, PendingBodies, Storage};
 use crate::write::exchange::{event_json, identifiers_json};
 use crate::write::{Publishable, RejectsTable, SessionTables, SessionsTable, Sink, TableBatch};
 
@@ -105,19 +105,18 @@ pub fn run(config: &RunConfig, stop: &StopFlag) -> Result<RunOutcome> {
         named_input(input)?;
     }
     let storage = Storage::new(config.storage.clone());
-    let build =
-        |output: &Path, bucket: Option<&BucketPrefix>, staging: &Path, existing: &Existing| {
-            let target = Target {
-                output,
-                bucket,
-                staging,
-                existing,
-                storage: &storage,
-            };
-            let outcome = run_into(config, stop, &target, &run_id, started_at, clock)?;
-            let publish = outcome.stopped.is_none();
-            Ok((outcome, publish))
+    let build = |output: &Path, base: Option<&Base<'_>>, staging: &Path, existing: &Existing| {
+        let target = Target {
+            output,
+            base,
+            staging,
+            existing,
+            storage: &storage,
         };
+        let outcome = run_into(config, stop, &target, &run_id, started_at, clock)?;
+        let publish = outcome.stopped.is_none();
+        Ok((outcome, publish))
+    };
     match &config.output {
         Location::Local(output) => {
             // Every check on the output compares resolved paths: `./out`, `../x/out` and a
@@ -131,27 +130,20 @@ pub fn run(config: &RunConfig, stop: &StopFlag) -> Result<RunOutcome> {
                 |staging, existing| build(&output, None, staging, existing),
             )
         }
-        Location::Bucket(prefix) => {
-            if config.keeps_state() {
-                return Err(Error::Config(format!(
-                    "output {prefix}: incremental runs into a bucket are not supported yet; \
-                     run a full run"
-                )));
-            }
-            let reads = &config.inputs;
-            replace_bucket_output(
-                &storage,
-                prefix,
-                reads,
-                &run_id,
-                stop,
-                |staging, existing| {
-                    let (outcome, publish) = build(staging, Some(prefix), staging, existing)?;
-                    let publication = publish.then(|| Publication::staged(staging)).transpose()?;
-                    Ok((outcome, publication))
-                },
-            )
-        }
+        Location::Bucket(prefix) => replace_bucket_output(
+            &storage,
+            prefix,
+            &config.inputs,
+            &run_id,
+            stop,
+            |staging, existing, base| {
+                let (outcome, publish) = build(staging, Some(base), staging, existing)?;
+                let publication = publish
+                    .then(|| Publication::staged(staging, &run_id))
+                    .transpose()?;
+                Ok((outcome, publication))
+            },
+        ),
     }
 }
 
@@ -159,8 +151,9 @@ pub fn run(config: &RunConfig, stop: &StopFlag) -> Result<RunOutcome> {
 struct Target<'a> {
     /// The output, resolved (a bucket output's local staging folder).
     output: &'a Path,
-    /// The output, when it is a bucket prefix.
-    bucket: Option<&'a BucketPrefix>,
+    /// For a bucket output, the commit the run builds on (and what an incremental run
+    /// fetches of it).
+    base: Option<&'a Base<'a>>,
     /// The run's staging folder.
     staging: &'a Path,
     /// What the output holds now.
@@ -201,10 +194,11 @@ fn run_into(
         stop,
     )?;
     let mut sink = Sink::create(target.staging, run_id, &config.parquet, &config.exchange)?;
-    let carried = match &incremental {
+    let mut carried = match &incremental {
         Some(plan) => carry_over(&mut sink, target, plan, stop)?,
         None => Carried::default(),
     };
+    let kept_in_place = std::mem::take(&mut carried.in_place);
     let pass = Pass {
         pool: &pool,
         storage: target.storage,
@@ -228,6 +222,7 @@ fn run_into(
         incremental,
         tally,
         written,
+        kept_in_place,
     };
     seal(config, target, ended)
 }
@@ -243,6 +238,8 @@ struct Ended<'a> {
     incremental: Option<IncrementalSummary>,
     tally: Tally,
     written: crate::write::Written,
+    /// Files of the previous output that the new one lists where they are (a bucket's).
+    kept_in_place: Vec<ManifestFile>,
 }
 
 /// Sums the run up, applies the guards that judge its result, and, when none stops it,
@@ -297,7 +294,7 @@ fn seal(config: &RunConfig, target: &Target<'_>, ended: Ended<'_>) -> Result<Run
         })
         .err();
     if stopped.is_none() {
-        Manifest::write(target.staging)?;
+        Manifest::write_with(target.staging, ended.kept_in_place)?;
         write_json(&target.staging.join(RUN_SUMMARY), &summary)?;
     }
     Ok(RunOutcome { summary, stopped })
@@ -312,8 +309,16 @@ fn walk(
     stop: &StopFlag,
 ) -> Result<Discovery> {
     let walk = WalkOptions {
-        exclude: vec![target.output.to_owned(), target.staging.to_owned()],
-        exclude_buckets: target.bucket.into_iter().cloned().collect(),
+        exclude: [target.output, target.staging]
+            .into_iter()
+            .chain(target.base.map(Base::mirror))
+            .map(Path::to_owned)
+            .collect(),
+        exclude_buckets: target
+            .base
+            .map(|b| b.prefix().clone())
+            .into_iter()
+            .collect(),
         follow_external_links: config.follow_external_links,
     };
     let discovery =
@@ -396,13 +401,26 @@ fn carry_over(
     if plan.previous.is_none() {
         return Ok(Carried::default());
     }
-    sink.carry_over(&CarryOver {
-        previous: target.output,
+    let previous = match target.base {
+        Some(base) => Previous::Commit {
+            manifest: base.manifest().ok_or_else(|| {
+                Error::Internal("a bucket output's state without its commit".into())
+            })?,
+            mirror: base.mirror(),
+        },
+        None => Previous::Folder(target.output),
+    };
+    let carry = CarryOver {
+        previous,
         rewrite_days: &plan.rebuild.days,
         drop_sessions: &plan.rebuild.sessions,
         drop_paths: &plan.rebuild.paths,
         stop,
-    })
+    };
+    if let Some(base) = target.base {
+        base.fetch(&carry.files_to_fetch()?, stop)?;
+    }
+    sink.carry_over(&carry)
 }
 
 /// What every pass over the files reads.
@@ -863,7 +881,14 @@ fn plan_incremental(
     let (previous, full_reason) = if config.full_refresh {
         (None, Some(FullReason::Asked))
     } else {
-        match InputState::load(target.output)? {
+        let state_of = match target.base {
+            Some(base) => {
+                base.fetch_folder(state::STATE_DIR, stop)?;
+                base.mirror()
+            }
+            None => target.output,
+        };
+        match InputState::load(state_of)? {
             Loaded::State(state) if state.settings == settings => (Some(state), None),
             Loaded::State(_) => (None, Some(FullReason::SettingsChanged)),
             Loaded::FromScratch(reason) => (None, Some(reason)),

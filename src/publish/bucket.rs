@@ -7,8 +7,10 @@
 //!    session-etl, or a commit log under `_session-etl/`); a `_SUCCESS` alone may be Spark's.
 //!    The last commit record (`_session-etl/commits/<seq>.json`, highest `seq`) is the
 //!    published output; a commit a killed run left half-done is finished first.
-//! 2. **Upload** every data file under its run-id name (`sessions/date=…/<run>-00000.parquet`):
-//!    no name of the published output is touched, so a reader of it sees no change.
+//! 2. **Upload** every data file under its run-id name (`sessions/date=…/<run>-00000.parquet`,
+//!    `_state/<run>-files.parquet`): no name of the published output is touched, so a reader
+//!    of it sees no change. An incremental run's kept partitions are not uploaded at all: the
+//!    new manifest lists the published objects again, where they are.
 //! 3. **Commit**: create `_session-etl/commits/<seq + 1>.json` (the new manifest and
 //!    `_run.json`) with a conditional write (`PutMode::Create`). Only one run can create it:
 //!    a run that started from the same output and lost the race fails, publishing nothing.
@@ -16,7 +18,8 @@
 //! 4. **Announce**: overwrite `_manifest.json`, then `_run.json`, then `_SUCCESS`.
 //! 5. **Clean**: delete what the new manifest does not list and is provably session-etl's: the
 //!    previous manifest's files and run-id-named files of killed runs in the table folders.
-//!    Anything else under the prefix is left alone.
+//!    Anything else under the prefix is left alone. A failed run deletes only what it
+//!    uploaded, never an object it kept in place.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -28,7 +31,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
 
-use super::manifest::{Manifest, MANIFEST};
+use super::manifest::{Manifest, ManifestFile, MANIFEST};
 use super::{summary_if_ours, Existing, OUTPUT_FORMAT, RUN_SUMMARY, SUCCESS_MARKER, TOOL};
 use crate::shared::error::{Error, Result};
 use crate::shared::stop::{PausePoint, StopFlag};
@@ -45,6 +48,9 @@ const CLAIMS: &str = "_session-etl/runs";
 const KEEP_COMMITS: usize = 10;
 /// Files uploaded at once; each is sent in parts of [`PART_BYTES`], a few at a time.
 const UPLOADS_IN_FLIGHT: usize = 4;
+/// Files of the last commit an incremental run fetches at once (its state, the partitions it
+/// rewrites).
+const DOWNLOADS_IN_FLIGHT: usize = 8;
 /// Above this a file goes up as a multipart upload, in parts of this size.
 const PART_BYTES: usize = 8 << 20;
 
@@ -73,8 +79,57 @@ struct Published {
     announced: Option<String>,
     /// The last commit, if there was one.
     last: Option<CommitRecord>,
-    /// Every key under the prefix, relative to it.
-    keys: BTreeSet<String>,
+    /// Every key under the prefix, relative to it, and its size.
+    keys: std::collections::BTreeMap<String, u64>,
+}
+
+/// The commit a run into a bucket output builds on, and what the run may fetch of it: an
+/// incremental run reads the state and the partitions it rewrites, nothing else.
+pub struct Base<'a> {
+    dir: &'a BucketDir<'a>,
+    /// The last commit, if there is one.
+    pub record: Option<&'a CommitRecord>,
+    /// Where fetched files go, at their relative paths; removed with the run.
+    mirror: tempfile::TempDir,
+}
+
+impl Published {
+    /// Checks that every file `publication` keeps in place is one the last commit lists and
+    /// the prefix still holds, at the same size: a kept file that is gone would leave the new
+    /// manifest naming a file no reader can read.
+    fn still_holds(&self, publication: &Publication, prefix: &BucketPrefix) -> Result<()> {
+        let listed: std::collections::BTreeMap<&str, u64> = self
+            .last
+            .iter()
+            .flat_map(|l| &l.manifest.files)
+            .map(|f| (f.path.as_str(), f.bytes))
+            .collect();
+        let kept = publication
+            .manifest
+            .files
+            .iter()
+            .zip(&publication.sources)
+            .filter(|(_, source)| matches!(source, FileSource::InPlace));
+        for (file, _) in kept {
+            let held = self.keys.get(&file.path).copied();
+            let why = match (listed.get(file.path.as_str()), held) {
+                (None, _) => "the last commit does not list it",
+                (Some(_), None) => "it is gone from the output",
+                (Some(&bytes), Some(size)) if bytes != size || bytes != file.bytes => {
+                    "it is not the size the last commit lists"
+                }
+                _ => continue,
+            };
+            return Err(Error::Storage {
+                url: prefix.url_of(&prefix.key_of(&file.path)),
+                message: format!(
+                    "cannot keep it in place: {why}; the output was changed by something \
+                     else than session-etl: rerun with --full-refresh"
+                ),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A bucket prefix seen as a folder: an output, or a shard output that `commit` reads.
@@ -103,27 +158,127 @@ pub enum FileSource {
     /// An object (of a shard output in a bucket): copied inside the store when it is the
     /// output's bucket, else streamed through this machine.
     Object(BucketPrefix),
+    /// Already in the output, listed by its last commit (an incremental run's kept
+    /// partitions): neither uploaded nor copied, and never deleted by this run.
+    InPlace,
 }
 
 impl Publication {
-    /// What a run wrote into its staging folder `dir`: its `_manifest.json`, `_run.json` and
-    /// the files they list.
-    pub fn staged(dir: &Path) -> Result<Publication> {
-        let manifest = Manifest::read(dir).map_err(Error::Internal)?;
+    /// What the run `run_id` wrote into its staging folder `dir`: its `_manifest.json`,
+    /// `_run.json` and the files they list. A listed file that is not in `dir` is one the
+    /// run kept in place; the commit checks that the output still holds it.
+    pub fn staged(dir: &Path, run_id: &str) -> Result<Publication> {
+        let mut manifest = Manifest::read(dir).map_err(Error::Internal)?;
         let path = dir.join(RUN_SUMMARY);
         let bytes = std::fs::read(&path).map_err(Error::io("read", &path))?;
         let summary = serde_json::from_slice(&bytes)
             .map_err(|e| Error::Internal(format!("read back {}: {e}", path.display())))?;
-        let sources = manifest
-            .files
-            .iter()
-            .map(|f| FileSource::Local(Manifest::path_in(dir, f)))
-            .collect();
+        let mut sources = Vec::with_capacity(manifest.files.len());
+        for file in &mut manifest.files {
+            let local = Manifest::path_in(dir, file);
+            if local.is_file() {
+                file.path = object_name(&file.path, run_id);
+                sources.push(FileSource::Local(local));
+            } else {
+                sources.push(FileSource::InPlace);
+            }
+        }
+        // Stamped names sort elsewhere: keep the manifest in path order, each source with
+        // its file.
+        let mut paired: Vec<(ManifestFile, FileSource)> =
+            manifest.files.drain(..).zip(sources).collect();
+        paired.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+        let (files, sources) = paired.into_iter().unzip();
         Ok(Publication {
-            manifest,
+            manifest: Manifest { files },
             sources,
             summary,
         })
+    }
+}
+
+impl Base<'_> {
+    /// The output.
+    pub fn prefix(&self) -> &BucketPrefix {
+        self.dir.prefix
+    }
+
+    /// The manifest of the last commit, if there is one.
+    pub fn manifest(&self) -> Option<&Manifest> {
+        self.record.map(|r| &r.manifest)
+    }
+
+    /// The local folder fetched files are in.
+    pub fn mirror(&self) -> &Path {
+        self.mirror.path()
+    }
+
+    /// Fetches every file the last commit lists in the top-level `folder` into the mirror,
+    /// under the names the run gave them in its staging folder (`_state/files.parquet`, not
+    /// the object's `_state/<run>-files.parquet`).
+    pub fn fetch_folder(&self, folder: &str, stop: &StopFlag) -> Result<()> {
+        let Some(record) = self.record else {
+            return Ok(());
+        };
+        let files: Vec<(ManifestFile, String)> = record
+            .manifest
+            .files
+            .iter()
+            .filter(|f| f.folder() == Some(folder))
+            .map(|f| (f.clone(), staged_name(&f.path, &record.run_id).into_owned()))
+            .collect();
+        self.dir
+            .download(files, self.mirror(), stop)
+            .map_err(rebuild_hint)
+    }
+
+    /// Fetches `files` of the last commit into the mirror, at their relative paths.
+    pub fn fetch(&self, files: &[ManifestFile], stop: &StopFlag) -> Result<()> {
+        let files = files.iter().map(|f| (f.clone(), f.path.clone())).collect();
+        self.dir
+            .download(files, self.mirror(), stop)
+            .map_err(rebuild_hint)
+    }
+}
+
+/// A published output's file that cannot be fetched cannot be built on: the way out is to
+/// rebuild it whole.
+fn rebuild_hint(e: Error) -> Error {
+    match e {
+        Error::Storage { url, message } => Error::Storage {
+            url,
+            message: format!("{message}; rerun with --full-refresh to rebuild the output whole"),
+        },
+        other => other,
+    }
+}
+
+/// The object name of the file `relative` of the run `run_id`. Every object a run uploads
+/// carries its run id, so that no upload overwrites an object of the published output before
+/// the commit point: the writers' files are named so already
+/// (`sessions/date=…/<run>-00000.parquet`), the others (the incremental state) get it in
+/// front (`_state/<run>-files.parquet`).
+fn object_name(relative: &str, run_id: &str) -> String {
+    let (folder, name) = relative.rsplit_once('/').unwrap_or(("", relative));
+    if is_stamped(name) {
+        return relative.to_owned();
+    }
+    match folder {
+        "" => format!("{run_id}-{name}"),
+        folder => format!("{folder}/{run_id}-{name}"),
+    }
+}
+
+/// The name a file published as the object `relative` by the run `run_id` had in that run's
+/// staging folder: [`object_name`] undone.
+fn staged_name<'r>(relative: &'r str, run_id: &str) -> std::borrow::Cow<'r, str> {
+    let (folder, name) = relative.rsplit_once('/').unwrap_or(("", relative));
+    match name.strip_prefix(run_id).and_then(|n| n.strip_prefix('-')) {
+        Some(original) => match folder {
+            "" => original.to_owned().into(),
+            folder => format!("{folder}/{original}").into(),
+        },
+        None => relative.into(),
     }
 }
 
@@ -253,6 +408,61 @@ impl<'a> BucketDir<'a> {
         Ok(count)
     }
 
+    /// Downloads each `(file, to)` to `into/to`, a few at a time, streaming each body to disk,
+    /// and checks its size against the manifest's.
+    pub fn download(
+        &self,
+        files: Vec<(ManifestFile, String)>,
+        into: &Path,
+        stop: &StopFlag,
+    ) -> Result<()> {
+        let mut jobs = Vec::with_capacity(files.len());
+        for (file, to) in files {
+            let local = to.split('/').fold(into.to_owned(), |p, c| p.join(c));
+            if let Some(parent) = local.parent() {
+                std::fs::create_dir_all(parent).map_err(Error::io("create folder", parent))?;
+            }
+            jobs.push((self.path(&file.path)?, local, file));
+        }
+        let store = Arc::clone(&self.store);
+        let stop = stop.clone();
+        let results = self.storage.block_on(async move {
+            futures::stream::iter(jobs)
+                .map(|(path, local, file)| {
+                    let store = Arc::clone(&store);
+                    let stop = stop.clone();
+                    async move {
+                        if stop.is_raised() {
+                            return (file, Ok(None));
+                        }
+                        let done = download_object(store, &path, &local).await;
+                        (file, done.map(Some))
+                    }
+                })
+                .buffer_unordered(DOWNLOADS_IN_FLIGHT)
+                .collect::<Vec<_>>()
+                .await
+        })?;
+        for (file, result) in results {
+            match result {
+                Ok(Some(bytes)) if bytes == file.bytes => {}
+                Ok(Some(bytes)) => {
+                    return Err(Error::Storage {
+                        url: self.prefix.url_of(&self.prefix.key_of(&file.path)),
+                        message: format!(
+                            "holds {bytes} bytes, the manifest that lists it says {}: it was \
+                             changed after its run wrote it",
+                            file.bytes
+                        ),
+                    })
+                }
+                Ok(None) => return Err(Error::Interrupted),
+                Err(e) => return Err(self.failed("download", &file.path)(e)),
+            }
+        }
+        Ok(())
+    }
+
     /// Puts every file of `publication` in place under its name, a few at a time: local
     /// files are uploaded (large ones in parts), objects of this bucket copied inside the
     /// store, objects of another bucket streamed through.
@@ -260,6 +470,7 @@ impl<'a> BucketDir<'a> {
         let mut jobs = Vec::with_capacity(publication.sources.len());
         for (file, source) in publication.manifest.files.iter().zip(&publication.sources) {
             let from = match source {
+                FileSource::InPlace => continue,
                 FileSource::Local(path) => From::Local(path.clone()),
                 FileSource::Object(object) => {
                     let path = ObjectPath::parse(&object.prefix).map_err(|e| Error::Storage {
@@ -313,9 +524,9 @@ impl<'a> BucketDir<'a> {
 
     /// What the prefix holds, refusing a prefix that is not session-etl's.
     fn inspect(&self) -> Result<Published> {
-        let keys = self.list()?;
+        let keys = self.sizes()?;
         let commits: Vec<&String> = keys
-            .iter()
+            .keys()
             .filter(|k| k.starts_with(&format!("{COMMITS}/")) && k.ends_with(".json"))
             .collect();
         let last = match commits.last() {
@@ -336,7 +547,7 @@ impl<'a> BucketDir<'a> {
             }
             None => None,
         };
-        let summary = match keys.contains(RUN_SUMMARY) {
+        let summary = match keys.contains_key(RUN_SUMMARY) {
             true => summary_if_ours(&self.get(RUN_SUMMARY)?),
             false => None,
         };
@@ -368,8 +579,8 @@ impl<'a> BucketDir<'a> {
     }
 
     /// True when a run's claim marks the prefix as session-etl's.
-    fn claimed(&self, keys: &BTreeSet<String>) -> Result<bool> {
-        let Some(claim) = keys.iter().find(|k| k.starts_with(&format!("{CLAIMS}/"))) else {
+    fn claimed(&self, keys: &std::collections::BTreeMap<String, u64>) -> Result<bool> {
+        let Some(claim) = keys.keys().find(|k| k.starts_with(&format!("{CLAIMS}/"))) else {
             return Ok(false);
         };
         let bytes = self.get(claim)?;
@@ -472,13 +683,42 @@ fn run_of_file<'k>(relative: &'k str, folders: &BTreeSet<&str>) -> Option<&'k st
     let (folder, _) = relative.split_once('/')?;
     let name = relative.rsplit('/').next().unwrap_or("");
     let ours = folders.contains(folder);
-    // `20261202T021110Z-15604-00000.parquet`: the run id starts with its UTC second.
-    let stamped = name.len() > 17
-        && name.as_bytes()[8] == b'T'
-        && name.as_bytes()[15] == b'Z'
-        && name[..8].bytes().all(|b| b.is_ascii_digit());
     let (run, _) = name.rsplit_once('-')?;
-    (ours && stamped).then_some(run)
+    (ours && is_stamped(name)).then_some(run)
+}
+
+/// True for a file name that starts with a run id
+/// (`20261202T021110Z-15604-00000.parquet`: a run id starts with its UTC second).
+fn is_stamped(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() > 17
+        && b[8] == b'T'
+        && b[15] == b'Z'
+        && b[16] == b'-'
+        && b[..8].iter().all(u8::is_ascii_digit)
+}
+
+/// Downloads the object `path` into the new file `local`, a chunk at a time; returns its size.
+async fn download_object(
+    store: Arc<dyn ObjectStore>,
+    path: &ObjectPath,
+    local: &Path,
+) -> std::result::Result<u64, object_store::Error> {
+    use std::io::Write;
+    let io = |e: std::io::Error| object_store::Error::Generic {
+        store: "local mirror",
+        source: Box::new(e),
+    };
+    let mut file = std::fs::File::create_new(local).map_err(io)?;
+    let mut body = store.get(path).await?.into_stream();
+    let mut size = 0;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        file.write_all(&chunk).map_err(io)?;
+        size += chunk.len() as u64;
+    }
+    file.flush().map_err(io)?;
+    Ok(size)
 }
 
 /// How one file gets to its place in the output.
@@ -573,15 +813,15 @@ async fn upload_file(
 
 /// Builds a new version of the bucket output `prefix` and commits it with the protocol above.
 /// `reads` are the inputs (none may lie under the prefix). `build` may write into a local
-/// staging folder; given what the output held, it returns its result and what to publish
-/// (`None`: nothing).
+/// staging folder; given what the output held and the commit it builds on, it returns its
+/// result and what to publish (`None`: nothing).
 pub fn replace_bucket_output<T>(
     storage: &Storage,
     prefix: &BucketPrefix,
     reads: &[Location],
     run_id: &str,
     stop: &StopFlag,
-    build: impl FnOnce(&Path, &Existing) -> Result<(T, Option<Publication>)>,
+    build: impl FnOnce(&Path, &Existing, &Base<'_>) -> Result<(T, Option<Publication>)>,
 ) -> Result<T> {
     if prefix.prefix.is_empty() {
         return Err(Error::Config(format!(
@@ -602,7 +842,7 @@ pub fn replace_bucket_output<T>(
     // A run killed between its commit and its announcement: finish it first.
     if let Some(last) = &published.last {
         if published.announced.as_deref() != Some(last.run_id.as_str())
-            || !published.keys.contains(SUCCESS_MARKER)
+            || !published.keys.contains_key(SUCCESS_MARKER)
         {
             output.announce(last)?;
         }
@@ -621,23 +861,35 @@ fn build_and_commit<T>(
     published: &Published,
     run_id: &str,
     stop: &StopFlag,
-    build: impl FnOnce(&Path, &Existing) -> Result<(T, Option<Publication>)>,
+    build: impl FnOnce(&Path, &Existing, &Base<'_>) -> Result<(T, Option<Publication>)>,
 ) -> Result<T> {
     let prefix = output.prefix;
     let staging = tempfile::Builder::new()
         .prefix(&format!("session-etl-{run_id}-"))
         .tempdir()
         .map_err(Error::io("create staging folder", std::env::temp_dir()))?;
-    let (value, publication) = build(staging.path(), &published.existing)?;
+    let base = Base {
+        dir: output,
+        record: published.last.as_ref(),
+        mirror: tempfile::Builder::new()
+            .prefix(&format!("session-etl-{run_id}-previous-"))
+            .tempdir()
+            .map_err(Error::io("create a folder", std::env::temp_dir()))?,
+    };
+    let (value, publication) = build(staging.path(), &published.existing, &base)?;
+    drop(base);
     if stop.is_raised() {
         return Err(Error::Interrupted);
     }
     let Some(publication) = publication else {
         return Ok(value);
     };
+    published.still_holds(&publication, prefix)?;
     let uploaded = output.upload(&publication, stop);
     let Publication {
-        manifest, summary, ..
+        manifest,
+        summary,
+        sources,
     } = publication;
     let seq = published.last.as_ref().map_or(1, |l| l.seq + 1);
     let record = CommitRecord {
@@ -648,12 +900,15 @@ fn build_and_commit<T>(
         manifest,
         summary,
     };
+    // What this run put there: never what it kept in place, which is the published output's.
     let own_files = || {
         record
             .manifest
             .files
             .iter()
-            .map(|f| f.path.clone())
+            .zip(&sources)
+            .filter(|(_, source)| !matches!(source, FileSource::InPlace))
+            .map(|(f, _)| f.path.clone())
             .collect()
     };
     if let Err(e) = uploaded {
@@ -724,6 +979,100 @@ mod tests {
                 store.get(&path).await?.bytes().await
             });
             assert_eq!(back.unwrap().as_ref(), &body[..], "{name}");
+        }
+    }
+
+    #[test]
+    fn every_uploaded_object_carries_its_run_id_and_the_state_gets_its_name_back() {
+        let run = "20261202T021110Z-15604";
+        for (staged, object) in [
+            (
+                "sessions/date=2026-03-23/20261202T021110Z-15604-00000.parquet",
+                "sessions/date=2026-03-23/20261202T021110Z-15604-00000.parquet",
+            ),
+            (
+                "_state/files.parquet",
+                "_state/20261202T021110Z-15604-files.parquet",
+            ),
+            (
+                "_state/state.json",
+                "_state/20261202T021110Z-15604-state.json",
+            ),
+        ] {
+            assert_eq!(object_name(staged, run), object, "{staged}");
+        }
+        for (object, staged) in [
+            (
+                "_state/20261202T021110Z-15604-files.parquet",
+                "_state/files.parquet",
+            ),
+            // Another run's object keeps its name.
+            (
+                "_state/20261201T021110Z-15604-files.parquet",
+                "_state/20261201T021110Z-15604-files.parquet",
+            ),
+        ] {
+            assert_eq!(staged_name(object, run), staged, "{object}");
+        }
+        // The state's objects are the run's files: the clean-up knows whose they are.
+        let folders = BTreeSet::from(["_state"]);
+        assert_eq!(
+            run_of_file("_state/20261202T021110Z-15604-files.parquet", &folders),
+            Some(run)
+        );
+    }
+
+    #[test]
+    fn a_file_kept_in_place_must_be_the_last_commits_and_still_there() {
+        let file = |path: &str, bytes| ManifestFile {
+            path: path.into(),
+            bytes,
+            rows: Some(1),
+        };
+        let kept = "sessions/date=2026-03-23/20261201T000000Z-1-00000.parquet";
+        let published = |held: Option<u64>| Published {
+            existing: Existing::Absent,
+            announced: None,
+            last: Some(CommitRecord {
+                tool: TOOL.into(),
+                output_format: OUTPUT_FORMAT,
+                seq: 1,
+                run_id: "20261201T000000Z-1".into(),
+                manifest: Manifest {
+                    files: vec![file(kept, 100)],
+                },
+                summary: serde_json::Value::Null,
+            }),
+            keys: held
+                .map(|size| (kept.to_owned(), size))
+                .into_iter()
+                .collect(),
+        };
+        let keeping = |bytes| Publication {
+            manifest: Manifest {
+                files: vec![file(kept, bytes)],
+            },
+            sources: vec![FileSource::InPlace],
+            summary: serde_json::Value::Null,
+        };
+        let prefix = BucketPrefix {
+            scheme: crate::storage::Scheme::S3,
+            bucket: "b".into(),
+            prefix: "out".into(),
+        };
+        assert!(published(Some(100))
+            .still_holds(&keeping(100), &prefix)
+            .is_ok());
+        for (held, bytes, why) in [
+            (None, 100, "gone"),
+            (Some(99), 100, "not the size"),
+            (Some(100), 99, "not the size"),
+        ] {
+            let err = published(held)
+                .still_holds(&keeping(bytes), &prefix)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(why) && err.contains("--full-refresh"), "{err}");
         }
     }
 

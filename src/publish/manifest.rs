@@ -85,7 +85,15 @@ impl Manifest {
 
     /// Writes the manifest of `dir` into it.
     pub fn write(dir: &Path) -> Result<Manifest> {
-        let manifest = Manifest::of(dir)?;
+        Manifest::write_with(dir, Vec::new())
+    }
+
+    /// Writes into `dir` the manifest of `dir` and of `elsewhere`, files of the output that
+    /// are not in `dir` (a bucket output's objects that an incremental run keeps in place).
+    pub fn write_with(dir: &Path, elsewhere: Vec<ManifestFile>) -> Result<Manifest> {
+        let mut manifest = Manifest::of(dir)?;
+        manifest.files.extend(elsewhere);
+        manifest.files.sort_by(|a, b| a.path.cmp(&b.path));
         let path = dir.join(MANIFEST);
         crate::publish::write_json(&path, &manifest)?;
         Ok(manifest)

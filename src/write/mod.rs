@@ -100,6 +100,13 @@ impl Sink {
         self.writers[table.index()].adopt(partition, file, rows)
     }
 
+    /// Counts a previous output's file that the new output lists where it is, without
+    /// placing anything: a bucket output keeps its objects in place (see
+    /// [`crate::incremental::carry`]).
+    pub fn count_kept(&mut self, table: TableId, partition: Option<Day>, rows: u64) {
+        self.writers[table.index()].count_kept(partition, rows)
+    }
+
     /// Writes rows kept from a previous output's partition back into that partition.
     pub fn write_kept(
         &mut self,

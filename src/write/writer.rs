@@ -341,9 +341,16 @@ impl TableWriter {
             .ok_or_else(|| Error::Internal(format!("{}: no file name", file.display())))?;
         // place_file creates the folder.
         crate::publish::place_file(file, &self.partition_dir(partition).join(name))?;
+        self.count_kept(partition, rows);
+        Ok(())
+    }
+
+    /// Counts a file of the previous output that stays where it is (a bucket output's
+    /// object, listed again by the new manifest): its rows are the table's, and its partition
+    /// needs no placeholder file.
+    pub fn count_kept(&mut self, partition: Option<Day>, rows: u64) {
         self.adopted.insert(partition);
         self.rows += rows;
-        Ok(())
     }
 
     /// Queues rows of `partition`, writing its row group once it has `row_group_rows` rows.

@@ -8,7 +8,8 @@ connection is dropped without an answer (a reset, as from a load balancer). Ever
 goes to 127.0.0.1:UPSTREAM_PORT unchanged. FAIL_EVERY 0 fails nothing and only counts.
 
 `GET /__proxy_stats` answers the counts as JSON: requests by method, ranged GETs, injected
-failures. The tests start and stop it; it never listens beyond 127.0.0.1.
+failures, and the paths written, decoded: `puts` (PUT of a body or a multipart part, without the query)
+and `copies` (PUT with `x-amz-copy-source`). The tests start and stop it; it never listens beyond 127.0.0.1.
 """
 
 import http.client
@@ -16,11 +17,12 @@ import json
 import socket
 import sys
 import threading
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LISTEN, UPSTREAM, FAIL_EVERY = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 LOCK = threading.Lock()
-STATS = {"requests": 0, "by_method": {}, "ranged_gets": 0, "slow_down": 0, "dropped": 0}
+STATS = {"requests": 0, "by_method": {}, "ranged_gets": 0, "slow_down": 0, "dropped": 0, "puts": [], "copies": []}
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
 
 
@@ -48,6 +50,9 @@ class Handler(BaseHTTPRequestHandler):
             by_method[self.command] = by_method.get(self.command, 0) + 1
             if self.command == "GET" and self.headers.get("Range"):
                 STATS["ranged_gets"] += 1
+            if self.command == "PUT":
+                written = "copies" if self.headers.get("x-amz-copy-source") else "puts"
+                STATS[written].append(urllib.parse.unquote(self.path.split("?")[0]))
             fail = FAIL_EVERY > 0 and n > 2 and n % FAIL_EVERY == 0
             drop = fail and (n // FAIL_EVERY) % 2 == 0
             if fail:
