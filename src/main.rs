@@ -323,8 +323,10 @@ fn commit(shards: &[Location], flags: &Layer, quiet: bool) -> anyhow::Result<()>
     let output = settings.required_output()?;
     let storage = Storage::new(settings.storage());
     let guards = settings.commit_guards();
-    let committed = session_etl::commands::commit::commit(shards, &output, &guards, &storage)
-        .with_context(|| format!("commit into {output}"))?;
+    let stop = StopFlag::on_signals().context("install the SIGINT, SIGTERM and SIGHUP handlers")?;
+    let committed =
+        session_etl::commands::commit::commit(shards, &output, &guards, &storage, &stop)
+            .with_context(|| format!("commit into {output}"))?;
     if !quiet {
         println!(
             "session-etl: committed {} shards into {}: {} files, {} sessions, {} rejected",

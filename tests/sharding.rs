@@ -287,3 +287,49 @@ fn the_readme_names_every_variable_of_shard_auto() {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_signal_stops_a_commit_before_it_publishes() {
+    let dir = Dir::new();
+    let shards: Vec<std::path::PathBuf> = (0..2).map(|i| dir.join(&format!("shard-{i}"))).collect();
+    for (i, shard) in shards.iter().enumerate() {
+        session_etl_no_engine(&["run", "--quiet", "--shard", &format!("{i}/2"), "-o"])
+            .arg(shard)
+            .arg(repo().join("fixtures/good"))
+            .assert_exit(0);
+    }
+    let out = dir.join("out");
+    let mut cmd = session_etl(&["commit", "--quiet", "-o"])
+        .arg(&out)
+        .args(&shards)
+        .into_command();
+    cmd.env_remove(session_etl::shared::stop::RESUME_ENV);
+    // Every file is placed in the staging folder; nothing is published yet.
+    let (mut child, stderr) = spawn_paused(cmd, "closed");
+    // SAFETY: sending a signal to a child process this test owns.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let (status, _) = wait_at_most(&mut child, std::time::Duration::from_secs(60));
+    assert_eq!(status.code(), Some(130), "{}", stderr.lock().unwrap());
+    assert!(
+        !out.exists(),
+        "a stopped commit published {}",
+        out.display()
+    );
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let shard_files = [
+        ".out.lock",
+        ".shard-0.lock",
+        ".shard-1.lock",
+        "shard-0",
+        "shard-1",
+    ];
+    assert_eq!(left, shard_files, "left behind");
+}

@@ -20,7 +20,7 @@ use crate::publish::{self, new_run_id, replace_output, Existing, RUN_SUMMARY, SU
 use crate::report::{EventSummary, FileCounts, RunSummary, SessionCounts, ShardRun, ShardSummary};
 use crate::shared::error::{Error, Result};
 use crate::shared::guard::{Guards, Result as GuardedResult};
-use crate::shared::stop::StopFlag;
+use crate::shared::stop::{PausePoint, StopFlag};
 use crate::storage::{BucketPrefix, Location, Storage};
 use crate::write::exchange::EXCHANGE_DIR;
 use crate::write::SessionsTable;
@@ -36,17 +36,20 @@ pub struct Committed {
 
 /// Merges the shard outputs `shards` into `output` and publishes it atomically. Each shard
 /// judged its own reject rate; `guards` decide on the merged whole (no sessions at all, far
-/// fewer sessions than the output it replaces).
+/// fewer sessions than the output it replaces). Once `stop` is raised nothing is published
+/// and the commit returns [`Error::Interrupted`].
 ///
 /// Shards and output may be local folders or bucket prefixes. Into a bucket, shard files of
 /// the output's bucket are copied inside the store (nothing passes through this machine),
 /// those of a local folder or another bucket are uploaded; the bucket commit protocol
-/// publishes them ([`crate::publish::bucket`]).
+/// publishes them ([`crate::publish::bucket`]). Into a local folder, bucket shards' files are
+/// downloaded into the staging folder and their footers' row counts checked.
 pub fn commit(
     shards: &[Location],
     output: &Location,
     guards: &Guards,
     storage: &Storage,
+    stop: &StopFlag,
 ) -> Result<Committed> {
     let dirs: Vec<ShardDir> = shards
         .iter()
@@ -73,41 +76,53 @@ pub fn commit(
         Location::Local(given) => {
             let local: Vec<PathBuf> = shards
                 .iter()
-                .map(|s| {
-                    s.as_local().map(Path::to_owned).ok_or_else(|| {
-                        refusal(format!(
-                            "{s} is in a bucket and the output {} is a local folder: commit \
-                             bucket shards into a bucket output",
-                            given.display()
-                        ))
-                    })
-                })
-                .collect::<Result<_>>()?;
+                .filter_map(|s| s.as_local().map(Path::to_owned))
+                .collect();
             let output = &publish::resolved(given)?;
             // The shards are what the commit reads: the output may be neither one of them nor
             // a folder holding one.
-            return replace_output(
-                output,
-                &local,
-                &run_id,
-                &StopFlag::new(),
-                |staging, existing| {
-                    let clock = std::time::Instant::now();
-                    let mut summary = merged_summary(&parts, &run_id, started_at);
-                    judge(&summary, existing)?;
-                    let placed = placements(&manifests);
-                    for (shard, file, target) in &placed {
-                        let from = Manifest::path_in(&local[*shard], file);
-                        publish::place_file(&from, &staging.join(target))?;
+            return replace_output(output, &local, &run_id, stop, |staging, existing| {
+                let clock = std::time::Instant::now();
+                let mut summary = merged_summary(&parts, &run_id, started_at);
+                judge(&summary, existing)?;
+                let placed = placements(&manifests);
+                // A bucket shard's files are downloaded, one shard's at a time.
+                let mut fetch: BTreeMap<usize, Vec<(ManifestFile, String)>> = BTreeMap::new();
+                for (shard, file, target) in &placed {
+                    match &dirs[*shard] {
+                        ShardDir::Local(dir) => {
+                            let from = Manifest::path_in(dir, file);
+                            let to = Manifest::path_in(
+                                staging,
+                                &ManifestFile {
+                                    path: target.clone(),
+                                    ..(*file).clone()
+                                },
+                            );
+                            publish::place_file(&from, &to)?;
+                        }
+                        ShardDir::Bucket(_) => fetch
+                            .entry(*shard)
+                            .or_default()
+                            .push(((*file).clone(), target.clone())),
                     }
-                    Manifest::write(staging)?;
-                    summary.output = given.display().to_string();
-                    summary.wall_time_s = clock.elapsed().as_secs_f64();
-                    write_summary(&staging.join(RUN_SUMMARY), &summary)?;
-                    let files = placed.len() as u64;
-                    Ok((Committed { summary, files }, true))
-                },
-            );
+                }
+                for (shard, files) in fetch {
+                    if let ShardDir::Bucket(prefix) = &dirs[shard] {
+                        BucketDir::new(storage, prefix)?.download(files, staging, stop)?;
+                    }
+                }
+                // The footers are read again here: a downloaded file's rows are checked
+                // against its shard's manifest.
+                let written = Manifest::write(staging)?;
+                verify_rows(&written, &placed, &dirs)?;
+                summary.output = given.display().to_string();
+                summary.wall_time_s = clock.elapsed().as_secs_f64();
+                write_summary(&staging.join(RUN_SUMMARY), &summary)?;
+                PausePoint::Closed.pause_here(stop);
+                let files = placed.len() as u64;
+                Ok((Committed { summary, files }, true))
+            });
         }
     };
     let clock = std::time::Instant::now();
@@ -116,7 +131,7 @@ pub fn commit(
         prefix,
         shards,
         &run_id,
-        &StopFlag::new(),
+        stop,
         |_staging, existing, _base| {
             let mut summary = merged_summary(&parts, &run_id, started_at);
             judge(&summary, existing)?;
@@ -137,6 +152,7 @@ pub fn commit(
             summary.wall_time_s = clock.elapsed().as_secs_f64();
             // Keys sorted, as a local commit writes them.
             let sorted = sorted_summary(&summary)?;
+            PausePoint::Closed.pause_here(stop);
             let count = files.len() as u64;
             let publication = Publication {
                 manifest: Manifest { files },
@@ -225,6 +241,33 @@ struct ShardPart {
     shard: ShardSummary,
     /// Its whole summary.
     summary: RunSummary,
+}
+
+/// Checks that every placed file holds the rows its shard's manifest says, as `written` (the
+/// manifest of the staging folder, read from the footers) found them.
+fn verify_rows(
+    written: &Manifest,
+    placed: &[(usize, &ManifestFile, String)],
+    dirs: &[ShardDir],
+) -> Result<()> {
+    let found: BTreeMap<&str, Option<u64>> = written
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.rows))
+        .collect();
+    for (shard, file, target) in placed {
+        let rows = found.get(target.as_str()).copied().flatten();
+        if file.rows.is_some() && rows != file.rows {
+            return Err(refusal(format!(
+                "{}: {} holds {} rows, the shard's {MANIFEST} says {}",
+                dirs[*shard].name(),
+                file.path,
+                rows.map_or("no".into(), |r| r.to_string()),
+                file.rows.unwrap_or(0),
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn refusal(why: String) -> Error {
@@ -497,6 +540,35 @@ fn joined<'a>(lists: impl Iterator<Item = &'a Vec<String>>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_placed_file_must_hold_the_rows_its_shards_manifest_says() {
+        let file = |rows| ManifestFile {
+            path: "sessions/date=2026-03-23/r-shard0of2-00000.parquet".into(),
+            bytes: 10,
+            rows,
+        };
+        let listed = file(Some(4));
+        let dirs = [ShardDir::Bucket(BucketPrefix {
+            scheme: crate::storage::Scheme::S3,
+            bucket: "b".into(),
+            prefix: "shard-0".into(),
+        })];
+        let placed = [(0, &listed, listed.path.clone())];
+        let written = |rows| Manifest {
+            files: vec![file(rows)],
+        };
+        assert!(verify_rows(&written(Some(4)), &placed, &dirs).is_ok());
+        for found in [Some(3), None] {
+            let err = verify_rows(&written(found), &placed, &dirs)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("s3://b/shard-0") && err.contains("says 4"),
+                "{err}"
+            );
+        }
+    }
 
     /// Shard `index` of 2 as a run writes its `_run.json`, with `seen` files.
     fn part(index: u32, seen: u64, partitions: &[&str]) -> ShardPart {
