@@ -43,19 +43,29 @@ fn venv_bin() -> Option<PathBuf> {
     }
 }
 
-/// A free port on 127.0.0.1 (free when asked; the server binds it next).
+/// A free port on 127.0.0.1 (free when asked; the server binds it next), never the same
+/// twice in this test binary: two tests starting servers at once could otherwise both be
+/// given a port the kernel saw free, and one test would talk to the other's server.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// Waits until something accepts connections on `port`, at most 30 s.
 fn wait_listening(port: u16, child: &mut Child, what: &str) {
     let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while !accepts(port) {
         if let Some(status) = child.try_wait().unwrap() {
             panic!("{what} exited before listening: {status}");
         }
@@ -65,6 +75,13 @@ fn wait_listening(port: u16, child: &mut Child, what: &str) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Whether a server accepts connections on `port`. A connect to a loopback port nobody
+/// listens on can succeed by connecting the socket to itself (TCP simultaneous open, when the
+/// kernel picks the same ephemeral port as the source), so such a connection does not count.
+fn accepts(port: u16) -> bool {
+    TcpStream::connect(("127.0.0.1", port)).is_ok_and(|s| s.local_addr().ok() != s.peer_addr().ok())
 }
 
 /// A child process killed when dropped.
