@@ -19,6 +19,7 @@
 //! buckets, listed and read through `object_store`. `main.rs` only parses arguments.
 
 pub mod commands;
+pub mod delivery;
 pub mod derive;
 pub mod discover;
 pub mod incremental;

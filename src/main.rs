@@ -22,6 +22,9 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_GUARD: u8 = 3;
 /// Exit code when another run holds the output's lock: retry later, nothing is wrong.
 const EXIT_LOCKED: u8 = 4;
+/// Exit code of `publish` when Exchange refused some bodies (they are in the dead letters)
+/// and accepted every other.
+const EXIT_REFUSED: u8 = 5;
 
 #[derive(Parser)]
 #[command(
@@ -50,6 +53,8 @@ enum Command {
         #[arg(long, short = 'q')]
         quiet: bool,
     },
+    /// Send an output's Acoustic Exchange request bodies (its outbox) to Exchange, each once.
+    Publish(PublishArgs),
     /// Check input files as a run would, write nothing; exit 1 if any would be rejected.
     Validate(ValidateArgs),
     /// Write a realistic synthetic corpus (and the truth a correct run must reproduce).
@@ -92,9 +97,31 @@ struct RunArgs {
     /// --incremental run): after a settings change, or to compact partitions.
     #[arg(long)]
     full_refresh: bool,
+    /// Once the output is published, send its Exchange outbox (as `session-etl publish`).
+    #[arg(long, conflicts_with = "shard")]
+    publish: bool,
     /// No progress bar, no log lines, no summary table.
     #[arg(long, short = 'q')]
     quiet: bool,
+}
+
+/// `publish`: the output, and the `[exchange]` delivery settings.
+#[derive(clap::Args)]
+struct PublishArgs {
+    /// The output whose `exchange/` outbox is sent.
+    #[arg(value_name = "OUT", value_parser = output_location)]
+    output: Location,
+    /// Pipeline definition (TOML): its `[exchange]` delivery settings apply.
+    #[arg(long, short = 'p')]
+    pipeline: Option<PathBuf>,
+    #[command(flatten)]
+    settings: Flags<cmd::Publish>,
+    /// Send nothing: say how many bodies would be sent, and to where (no key needed).
+    #[arg(long)]
+    dry_run: bool,
+    /// The report as JSON on stdout instead of a summary line.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -156,6 +183,13 @@ fn main() -> ExitCode {
             quiet,
         } => match commit(&shards, &settings.layer, quiet) {
             Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("session-etl: error: {e:#}");
+                exit_code_of(&e)
+            }
+        },
+        Command::Publish(args) => match publish(args) {
+            Ok(code) => code,
             Err(e) => {
                 eprintln!("session-etl: error: {e:#}");
                 exit_code_of(&e)
@@ -242,6 +276,15 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let config = RunConfig::new(&settings, invocation)?;
+    // `--publish`: the endpoint and the key are checked before a long run, not after it.
+    let delivery = match args.publish {
+        true => {
+            let delivery = settings.delivery()?;
+            session_etl::delivery::ApiKey::load(delivery.key_file.as_deref())?;
+            Some(delivery)
+        }
+        false => None,
+    };
     if let Some(resolved) = shard.filter(|r| r.index_var.is_some() && !args.quiet) {
         eprintln!("session-etl: shard {resolved}");
     }
@@ -251,12 +294,98 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if !args.quiet {
         print!("{}", outcome.summary.to_table());
     }
-    match outcome.stopped {
-        None => Ok(ExitCode::SUCCESS),
-        Some(stopped) => {
-            eprintln!("session-etl: {stopped}");
-            Ok(ExitCode::from(EXIT_GUARD))
+    if let Some(stopped) = outcome.stopped {
+        eprintln!("session-etl: {stopped}");
+        return Ok(ExitCode::from(EXIT_GUARD));
+    }
+    let Some(delivery) = delivery else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let published =
+        session_etl::commands::publish::publish(&config.output, &delivery, false, &stop)
+            .with_context(|| {
+                format!(
+                    "the output {} is published; sending its Exchange outbox failed (rerun \
+                 `session-etl publish {}`)",
+                    config.output, config.output
+                )
+            })?;
+    Ok(report_publish(&published, args.quiet, false))
+}
+
+fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
+    let settings = settings(&args.settings.layer, args.pipeline.as_ref())?;
+    let delivery = settings.delivery()?;
+    let stop = StopFlag::on_signals().context("install the SIGINT, SIGTERM and SIGHUP handlers")?;
+    let published =
+        session_etl::commands::publish::publish(&args.output, &delivery, args.dry_run, &stop)
+            .with_context(|| format!("publish {}", args.output))?;
+    Ok(report_publish(&published, false, args.json))
+}
+
+/// Prints what `publish` did and gives its exit code: 0 all delivered, 5 some refused (in
+/// the dead letters), 2 the key refused, 1 some left undelivered, 130 stopped by a signal.
+fn report_publish(
+    published: &session_etl::commands::publish::Published,
+    quiet: bool,
+    json: bool,
+) -> ExitCode {
+    use session_etl::commands::publish::Published;
+    use session_etl::delivery::Ending;
+    let report = match published {
+        Published::DryRun(pending) => {
+            if json {
+                println!("{}", serde_json::to_string(pending).unwrap_or_default());
+            } else {
+                println!(
+                    "session-etl: would send {} bodies ({} events) from {} files to {}; {} \
+                     bodies already answered",
+                    pending.to_send.bodies,
+                    pending.to_send.events,
+                    pending.files,
+                    pending.endpoint,
+                    pending.already_answered.bodies
+                );
+            }
+            return ExitCode::SUCCESS;
         }
+        Published::Sent(report) => report,
+    };
+    if json {
+        println!("{}", serde_json::to_string(report).unwrap_or_default());
+    } else if !quiet {
+        println!("{}", report.to_line());
+    }
+    match report.ending {
+        Ending::Delivered => ExitCode::SUCCESS,
+        Ending::SomeRefused => {
+            eprintln!(
+                "session-etl: Exchange refused {} bodies: they are in {} with its answers",
+                report.dead_lettered.bodies,
+                report.dead_letters.as_deref().unwrap_or("the dead letters")
+            );
+            ExitCode::from(EXIT_REFUSED)
+        }
+        Ending::Unauthorized => {
+            eprintln!(
+                "session-etl: error: {}",
+                report
+                    .first_problem
+                    .as_deref()
+                    .unwrap_or("Exchange refused the key")
+            );
+            ExitCode::from(EXIT_USAGE)
+        }
+        Ending::Incomplete => {
+            eprintln!(
+                "session-etl: error: {} bodies are still undelivered (the next publish sends \
+                 them): {}",
+                report.undelivered.bodies,
+                report.first_problem.as_deref().unwrap_or("retries ran out")
+            );
+            ExitCode::FAILURE
+        }
+        Ending::Interrupted => ExitCode::from(EXIT_INTERRUPTED as u8),
     }
 }
 
@@ -311,6 +440,11 @@ fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// An output as written on the command line.
+fn output_location(text: &str) -> Result<Location, String> {
+    Location::parse(text, "output")
 }
 
 /// A shard output as written on the command line.

@@ -318,8 +318,20 @@ pub struct EventSummary {
     /// Events whose `event_id` repeats within a session: the export repeated an entry id, so
     /// downstream de-duplication by id would drop them. Expected 0.
     pub duplicate_event_ids: u64,
-    /// Events in `exchange/*.jsonl` (= total - unaddressable_events).
-    pub published_events: u64,
+    /// Events in the outbox `exchange/*.jsonl`: this run's addressable events that were not
+    /// delivered before, and those carried undelivered from the previous outbox. Sent by
+    /// `session-etl publish`, not by the run. (Named `published_events` before 0.2.)
+    #[serde(alias = "published_events")]
+    pub events_in_bodies: u64,
+    /// This run's events left out of the bodies: the ledger says they were delivered.
+    #[serde(default)]
+    pub already_delivered: u64,
+    /// Undelivered events of the previous outbox carried into this one.
+    #[serde(default)]
+    pub carried_undelivered: u64,
+    /// Events the previous outbox's publishes delivered: added to the ledger's history.
+    #[serde(default)]
+    pub delivered_since_last_run: u64,
     /// Request bodies (lines) in `exchange/*.jsonl`.
     pub request_bodies: u64,
     /// Distinct individuals (identifier lists) in the request bodies.
@@ -474,9 +486,19 @@ impl EventSummary {
             "  request bodies",
             format!(
                 "{} ({} individuals, {} events)",
-                self.request_bodies, self.individuals, self.published_events
+                self.request_bodies, self.individuals, self.events_in_bodies
             ),
         );
+        if self.already_delivered + self.carried_undelivered + self.delivered_since_last_run > 0 {
+            table.line(
+                "  outbox",
+                format!(
+                    "{} carried undelivered, {} already delivered left out, {} delivered \
+                     since the last run",
+                    self.carried_undelivered, self.already_delivered, self.delivered_since_last_run
+                ),
+            );
+        }
         if self.duplicate_event_ids > 0 {
             table.line(
                 "  duplicate event ids",
@@ -636,7 +658,10 @@ impl EventSummary {
                 .iter()
                 .map(|((code, attr), n)| (format!("{}.{}", code.as_str(), attr.name()), *n))
                 .collect(),
-            published_events: exchange.events,
+            events_in_bodies: exchange.events,
+            already_delivered: exchange.already_delivered,
+            carried_undelivered: exchange.carried,
+            delivered_since_last_run: exchange.delivered_before,
             request_bodies: exchange.bodies,
             individuals: exchange.individuals,
         }

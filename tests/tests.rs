@@ -9,6 +9,7 @@ mod failures;
 mod generator;
 mod incremental;
 mod layout;
+mod publish;
 mod rejects;
 mod s3;
 mod safety;

@@ -490,7 +490,10 @@ fn merged_summary(
             sessions_without_identifiers: total(|s| s.events.sessions_without_identifiers),
             missing_required: summed(all().map(|s| &s.events.missing_required)),
             duplicate_event_ids: total(|s| s.events.duplicate_event_ids),
-            published_events: total(|s| s.events.published_events),
+            events_in_bodies: total(|s| s.events.events_in_bodies),
+            already_delivered: 0,
+            carried_undelivered: 0,
+            delivered_since_last_run: 0,
             request_bodies: total(|s| s.events.request_bodies),
             individuals: total(|s| s.events.individuals),
         },
@@ -589,7 +592,7 @@ mod tests {
             "unknown_fields": {"x": 1}, "unknown_fields_unlisted": 0,
             "events": {"derived": true, "by_code": {"agentTalk": 2}, "total": 2,
                        "unaddressable_events": 0, "sessions_without_identifiers": 0,
-                       "missing_required": {}, "duplicate_event_ids": 0, "published_events": 2,
+                       "missing_required": {}, "duplicate_event_ids": 0, "events_in_bodies": 2,
                        "request_bodies": 1, "individuals": 1},
             "throughput": {"files_per_s": 2.0, "sessions_per_s": 1.0, "mb_per_s": 0.5},
             "walk_errors": []
@@ -639,7 +642,9 @@ mod tests {
         let value = serde_json::to_value(&merged).unwrap();
         let json = serde_json::to_string(&value).unwrap();
         assert!(
-            json.starts_with(r#"{"duplicates_collapsed":0,"events":{"by_code""#),
+            json.starts_with(
+                r#"{"duplicates_collapsed":0,"events":{"already_delivered":0,"by_code""#
+            ),
             "{json}"
         );
         assert!(value["shard"].is_null() && value.get("throughput").is_none());

@@ -2,5 +2,6 @@
 //! stages and the publish machinery, and returns what `main.rs` turns into an exit code.
 
 pub mod commit;
+pub mod publish;
 pub mod run;
 pub mod validate;

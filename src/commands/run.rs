@@ -36,7 +36,7 @@ use crate::shared::stable_hash::StableHash;
 use crate::shared::stop::{PausePoint, StopFlag};
 use crate::shared::vocab::{Compression, FileKey};
 use crate::storage::{Bodies, Location, PendingBodies, Storage};
-use crate::write::exchange::{event_json, identifiers_json};
+use crate::write::exchange::{event_json, identifiers_json, EXCHANGE_DIR};
 use crate::write::{Publishable, RejectsTable, SessionTables, SessionsTable, Sink, TableBatch};
 
 /// How a run ended.
@@ -194,6 +194,7 @@ fn run_into(
         stop,
     )?;
     let mut sink = Sink::create(target.staging, run_id, &config.parquet, &config.exchange)?;
+    carry_outbox(&mut sink, target, incremental.as_ref(), stop)?;
     let mut carried = match &incremental {
         Some(plan) => carry_over(&mut sink, target, plan, stop)?,
         None => Carried::default(),
@@ -421,6 +422,38 @@ fn carry_over(
         base.fetch(&carry.files_to_fetch()?, stop)?;
     }
     sink.carry_over(&carry)
+}
+
+/// Builds the new Exchange outbox on the previous output's (see
+/// [`crate::write::outbox`]): its undelivered events are carried unless the run rebuilds
+/// their session (a full run rebuilds every session it has), and what its publishes
+/// delivered joins the ledger's history. A bucket output's `exchange/` is fetched first.
+fn carry_outbox(
+    sink: &mut Sink,
+    target: &Target<'_>,
+    plan: Option<&IncrementalPlan>,
+    stop: &StopFlag,
+) -> Result<()> {
+    if !replaces_ours(target) {
+        return Ok(());
+    }
+    let rebuilt = plan
+        .filter(|p| p.previous.is_some())
+        .map(|p| &p.rebuild.sessions);
+    let previous = match target.base {
+        Some(base) => {
+            base.fetch_folder(EXCHANGE_DIR, stop)?;
+            base.mirror().join(EXCHANGE_DIR)
+        }
+        None => target.output.join(EXCHANGE_DIR),
+    };
+    sink.carry_outbox(&previous, rebuilt)?;
+    Ok(())
+}
+
+/// Whether the output the run replaces is session-etl's: only then is its outbox one.
+fn replaces_ours(target: &Target<'_>) -> bool {
+    matches!(target.existing, Existing::Ours(_))
 }
 
 /// What every pass over the files reads.

@@ -26,6 +26,8 @@ pub struct ExchangeSettings {
     pub channel: String,
     /// Events per `POST v1/event` body.
     pub max_events_per_body: usize,
+    /// About this many bytes per body at most (an event larger alone gets its own body).
+    pub max_body_bytes: usize,
     /// Identifier names and their sources, in order.
     pub identifiers: Vec<IdentifierRule>,
 }

@@ -50,7 +50,7 @@ pub static PARQUET: Section = Section {
 /// `[exchange]`: the Acoustic Exchange request bodies.
 pub static EXCHANGE: Section = Section {
     name: "exchange",
-    doc: "The Acoustic Exchange request bodies in `OUT/exchange/`.",
+    doc: "The Acoustic Exchange request bodies in `OUT/exchange/`, and how `publish` sends them.",
     top_level_too: false,
 };
 
@@ -445,6 +445,87 @@ settings! {
         value_name: "N",
         range: (1, MAX_EVENTS_PER_BODY),
         used_by: [Run],
+    }
+
+    /// About this many bytes per request body at most (an event larger alone gets its own).
+    ///
+    /// Acoustic publishes no limit; 1 MB keeps every body far below the usual gateway caps.
+    max_body_bytes: usize = 1_000_000, {
+        section: Some(&EXCHANGE),
+        flag: "exchange-max-body-bytes",
+        env: "SESSION_ETL_EXCHANGE_MAX_BODY_BYTES",
+        value_name: "BYTES",
+        range: (4_096, 64 << 20),
+        used_by: [Run],
+    }
+
+    /// The Exchange base URL bodies are sent to (`POST {url}/v1/event`).
+    ///
+    /// Each Acoustic account is assigned its own base URL. https only, but for a loopback
+    /// address (a local test server): the key goes in every request.
+    url: String = "https://api-exchange-us-1.goacoustic.com".to_owned(), {
+        section: Some(&EXCHANGE),
+        flag: "exchange-url",
+        env: "SESSION_ETL_EXCHANGE_URL",
+        value_name: "URL",
+        used_by: [Run, Publish],
+    }
+
+    /// A file holding the endpoint authentication key (else `SESSION_ETL_EXCHANGE_KEY`).
+    ///
+    /// Like ssh with a private key, the file must not be readable by group or others
+    /// (`chmod 600`). The key itself is never a setting, never printed, never logged.
+    key_file: Option<PathBuf> = None, {
+        section: Some(&EXCHANGE),
+        flag: "exchange-key-file",
+        env: "SESSION_ETL_EXCHANGE_KEY_FILE",
+        value_name: "FILE",
+        used_by: [Run, Publish],
+    }
+
+    /// Bodies in flight at once while publishing.
+    concurrency: usize = 8, {
+        section: Some(&EXCHANGE),
+        flag: "exchange-concurrency",
+        env: "SESSION_ETL_EXCHANGE_CONCURRENCY",
+        value_name: "N",
+        range: (1, 256),
+        used_by: [Run, Publish],
+    }
+
+    /// Attempts per body before it is left undelivered for the next publish.
+    ///
+    /// A 429, a 5xx, a timeout or a dropped connection is retried with exponential backoff
+    /// and jitter (0.25 s doubling to 30 s), waiting what a `Retry-After` asks (at most 5 min).
+    attempts: usize = 8, {
+        section: Some(&EXCHANGE),
+        flag: "exchange-attempts",
+        env: "SESSION_ETL_EXCHANGE_ATTEMPTS",
+        value_name: "N",
+        range: (1, 100),
+        used_by: [Run, Publish],
+    }
+
+    /// One attempt gives up after this many seconds without an answer.
+    attempt_timeout_secs: u64 = 30, {
+        section: Some(&EXCHANGE),
+        flag: "exchange-attempt-timeout-secs",
+        env: "SESSION_ETL_EXCHANGE_ATTEMPT_TIMEOUT_SECS",
+        value_name: "SECONDS",
+        range: (1, 600),
+        used_by: [Run, Publish],
+    }
+
+    /// No body is sent or retried later than this many seconds after the publish started.
+    ///
+    /// What is left stays in the outbox for the next publish (exit 1).
+    deadline_secs: u64 = 3_600, {
+        section: Some(&EXCHANGE),
+        flag: "exchange-deadline-secs",
+        env: "SESSION_ETL_EXCHANGE_DEADLINE_SECS",
+        value_name: "SECONDS",
+        range: (1, 86_400),
+        used_by: [Run, Publish],
     }
 
     /// Identifiers of the individual: NAME=SOURCE[,SOURCE…], first valid source wins.

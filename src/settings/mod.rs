@@ -39,6 +39,8 @@ pub enum Cmd {
     Validate,
     /// `session-etl commit`.
     Commit,
+    /// `session-etl publish`.
+    Publish,
 }
 
 /// A group of settings: a `[section]` of the pipeline file.
@@ -451,6 +453,11 @@ pub mod cmd {
     impl super::ForCmd for Commit {
         const CMD: super::Cmd = super::Cmd::Commit;
     }
+    /// `publish`.
+    pub struct Publish;
+    impl super::ForCmd for Publish {
+        const CMD: super::Cmd = super::Cmd::Publish;
+    }
 }
 
 impl<C: ForCmd> clap::FromArgMatches for Flags<C> {
@@ -579,11 +586,25 @@ impl Settings {
         }
     }
 
+    /// How `publish` sends the outbox: the endpoint checked now, so a bad URL stops the
+    /// command before anything is read (exit 2).
+    pub fn delivery(&self) -> Result<crate::delivery::Delivery> {
+        Ok(crate::delivery::Delivery {
+            endpoint: crate::delivery::Endpoint::parse(&self.url)?,
+            key_file: self.key_file.clone(),
+            concurrency: self.concurrency,
+            attempts: self.attempts,
+            attempt_timeout: std::time::Duration::from_secs(self.attempt_timeout_secs),
+            deadline: std::time::Duration::from_secs(self.deadline_secs),
+        })
+    }
+
     /// The Acoustic Exchange settings.
     pub fn exchange(&self) -> ExchangeSettings {
         ExchangeSettings {
             channel: self.channel.clone(),
             max_events_per_body: self.max_events_per_body,
+            max_body_bytes: self.max_body_bytes,
             identifiers: self.identifiers.clone(),
         }
     }
@@ -719,6 +740,7 @@ pub fn reference(markdown: bool) -> String {
                     Cmd::Run => "run",
                     Cmd::Validate => "validate",
                     Cmd::Commit => "commit",
+                    Cmd::Publish => "publish",
                 })
                 .collect();
             let commands = commands.join(", ");

@@ -6,17 +6,24 @@
 //! stable hash of the individual's identifiers. At the end each bucket (about 1/64th of the
 //! events) is grouped in memory and written as bodies. Spill order is plan order, so the
 //! output is identical on every run of the same input, whatever the thread count.
+//!
+//! The folder is an outbox ([`super::outbox`]): the undelivered events of the previous one
+//! are carried into the spill first, and events its ledger says were answered (delivered, or
+//! refused and kept in the dead letters) are left out.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::outbox::{self, BodyParts, Key, Outcome};
 use crate::derive::{ExchangeEvent, Identifier};
 use crate::shared::error::{Error, Result};
 use crate::shared::stable_hash::fnv1a;
+use crate::shared::vocab::SessionKey;
 
 /// The folder of request bodies in the output.
 pub const EXCHANGE_DIR: &str = "exchange";
@@ -127,6 +134,28 @@ pub struct ExchangeCounts {
     pub individuals: u64,
     /// `.jsonl` files.
     pub files: u64,
+    /// Events left out of the bodies because the ledger says they were answered: delivered,
+    /// or refused (those are in the dead letters).
+    pub already_delivered: u64,
+    /// Events carried from the previous outbox, undelivered (some may then be found
+    /// delivered or duplicated, and left out).
+    pub carried: u64,
+    /// Events of the previous outbox its journals mark delivered.
+    pub delivered_before: u64,
+}
+
+/// What a run found in the previous outbox.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxCarry {
+    /// Events of bodies the journals mark delivered: added to the history.
+    pub delivered: u64,
+    /// Events of bodies Exchange refused: added to the history too; they are sent again from
+    /// the dead letters only.
+    pub refused: u64,
+    /// Undelivered events carried into the new outbox.
+    pub carried: u64,
+    /// Undelivered events of sessions the run rebuilt: the rebuilt ones replace them.
+    pub superseded: u64,
 }
 
 /// Buckets events by individual while the run goes; writes the bodies on [`close`](Self::close).
@@ -136,9 +165,16 @@ pub struct ExchangeWriter {
     file_prefix: String,
     channel_json: String,
     max_events_per_body: usize,
+    max_body_bytes: usize,
     /// [`SORT_RUN_BYTES`], smaller in tests to exercise the merge.
     sort_run_bytes: usize,
     buckets: Vec<Option<BufWriter<File>>>,
+    /// Per bucket, the keys of events the previous outbox's journals mark answered.
+    delivered: Vec<Option<BufWriter<File>>>,
+    /// The previous output's ledger, whose history files the new ones extend.
+    previous_ledger: Option<PathBuf>,
+    carried: u64,
+    delivered_before: u64,
 }
 
 impl ExchangeWriter {
@@ -148,6 +184,7 @@ impl ExchangeWriter {
         file_prefix: &str,
         channel: &str,
         max_events_per_body: usize,
+        max_body_bytes: usize,
     ) -> Result<ExchangeWriter> {
         let dir = out.join(EXCHANGE_DIR);
         let spill_dir = dir.join(".spill");
@@ -162,9 +199,89 @@ impl ExchangeWriter {
                 json
             },
             max_events_per_body: max_events_per_body.max(1),
+            max_body_bytes,
             sort_run_bytes: SORT_RUN_BYTES,
             buckets: (0..BUCKETS).map(|_| None).collect(),
+            delivered: (0..BUCKETS).map(|_| None).collect(),
+            previous_ledger: None,
+            carried: 0,
+            delivered_before: 0,
         })
+    }
+
+    /// Builds on the outbox of the previous output, `previous` (its `exchange/` folder):
+    /// delivered events join the history, undelivered ones are carried into this run's
+    /// spill, but for sessions in `rebuilt` (the run writes them again) or, when `rebuilt`
+    /// is `None` (a full run rebuilds every session it still has), all of them. Call it
+    /// before the run's own events are written.
+    pub fn carry_outbox(
+        &mut self,
+        previous: &Path,
+        rebuilt: Option<&HashSet<SessionKey>>,
+    ) -> Result<OutboxCarry> {
+        let outcomes = outbox::read_journals(previous)?;
+        let mut carry = OutboxCarry::default();
+        for file in outbox::outbox_files(previous)? {
+            outbox::for_each_body(&file, |n, line| {
+                let parts = BodyParts::of(line).map_err(|e| Error::State {
+                    path: file.clone(),
+                    message: format!("line {n} is not a request body: {e}"),
+                })?;
+                let identifiers = parts.identifiers.get();
+                let bucket = bucket_of(identifiers);
+                match outcomes.get(&outbox::body_key(line.as_bytes())) {
+                    // Answered either way: a refused body's events are sent again from the
+                    // dead letters only, once what Exchange refused is fixed.
+                    Some(outcome) => {
+                        match outcome {
+                            Outcome::Delivered => carry.delivered += parts.events.len() as u64,
+                            Outcome::Refused => carry.refused += parts.events.len() as u64,
+                        }
+                        let path = self.spill_dir.join(format!("delivered-{bucket:02}"));
+                        let out = spill_writer(&mut self.delivered[bucket], &path)?;
+                        outbox::append_keys(out, parts.event_keys())
+                            .map_err(Error::io("write", &path))?;
+                    }
+                    None => {
+                        for event in &parts.events {
+                            let superseded = match rebuilt {
+                                None => true,
+                                Some(rebuilt) => outbox::event_session(event.get())
+                                    .is_some_and(|s| rebuilt.contains(&s)),
+                            };
+                            if superseded {
+                                carry.superseded += 1;
+                            } else {
+                                carry.carried += 1;
+                                self.spill(bucket, identifiers, [event.get()].into_iter())?;
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        self.carried += carry.carried;
+        self.delivered_before += carry.delivered;
+        self.previous_ledger = Some(previous.join(outbox::LEDGER_DIR));
+        // The dead letters and the publish reports are kept as they are.
+        for sub in [outbox::DEAD_LETTER_DIR, outbox::LEDGER_DIR] {
+            let from = previous.join(sub);
+            let Ok(entries) = std::fs::read_dir(&from) else {
+                continue;
+            };
+            for entry in entries {
+                let path = entry.map_err(Error::io("list", &from))?.path();
+                let keep = match sub {
+                    outbox::DEAD_LETTER_DIR => true,
+                    _ => path.extension().is_some_and(|x| x == "json"),
+                };
+                if let (true, Some(name)) = (keep, path.file_name()) {
+                    crate::publish::place_file(&path, &self.dir.join(sub).join(name))?;
+                }
+            }
+        }
+        Ok(carry)
     }
 
     /// Appends a session's events to its individual's bucket.
@@ -172,27 +289,33 @@ impl ExchangeWriter {
         if session.events.is_empty() {
             return Ok(());
         }
-        let bucket = (fnv1a(session.identifiers.as_bytes()) % BUCKETS as u64) as usize;
+        let bucket = bucket_of(&session.identifiers);
+        self.spill(
+            bucket,
+            &session.identifiers,
+            session.events.iter().map(String::as_str),
+        )
+    }
+
+    fn spill<'e>(
+        &mut self,
+        bucket: usize,
+        identifiers: &str,
+        events: impl Iterator<Item = &'e str>,
+    ) -> Result<()> {
         let path = self.spill_path(bucket);
-        let slot = &mut self.buckets[bucket];
-        if slot.is_none() {
-            let file = File::create(&path).map_err(Error::io("create", &path))?;
-            *slot = Some(BufWriter::with_capacity(32 << 10, file));
-        }
-        if let Some(w) = slot {
-            // JSON text never contains a raw tab or newline, so both are safe separators.
-            (|| {
-                for event in &session.events {
-                    w.write_all(session.identifiers.as_bytes())?;
-                    w.write_all(b"\t")?;
-                    w.write_all(event.as_bytes())?;
-                    w.write_all(b"\n")?;
-                }
-                Ok::<(), std::io::Error>(())
-            })()
-            .map_err(Error::io("write", &path))?;
-        }
-        Ok(())
+        let w = spill_writer(&mut self.buckets[bucket], &path)?;
+        // JSON text never contains a raw tab or newline, so both are safe separators.
+        (|| {
+            for event in events {
+                w.write_all(identifiers.as_bytes())?;
+                w.write_all(b"\t")?;
+                w.write_all(event.as_bytes())?;
+                w.write_all(b"\n")?;
+            }
+            Ok::<(), std::io::Error>(())
+        })()
+        .map_err(Error::io("write", &path))
     }
 
     fn spill_path(&self, bucket: usize) -> PathBuf {
@@ -207,39 +330,72 @@ impl ExchangeWriter {
     /// per thread.
     pub fn close(mut self) -> Result<ExchangeCounts> {
         use rayon::prelude::*;
-        let buckets: Vec<_> = std::mem::take(&mut self.buckets)
-            .into_iter()
-            .enumerate()
-            .filter_map(|(bucket, writer)| Some((bucket, writer?)))
-            .collect();
+        let spills = std::mem::take(&mut self.buckets);
+        let delivered = std::mem::take(&mut self.delivered);
+        let buckets: Vec<_> = spills.into_iter().zip(delivered).enumerate().collect();
         let per_bucket = buckets
             .into_par_iter()
-            .map(|(bucket, writer)| {
-                let spill = self.spill_path(bucket);
-                let file = writer
-                    .into_inner()
-                    .map_err(|e| Error::io("write", &spill)(e.into_error()))?;
-                drop(file);
+            .map(|(bucket, (events, delivered))| {
+                let history = self.close_history(bucket, delivered)?;
                 let mut counts = ExchangeCounts::default();
-                self.write_bodies(bucket, &spill, &mut counts)?;
-                std::fs::remove_file(&spill).map_err(Error::io("remove", &spill))?;
+                if let Some(writer) = events {
+                    let spill = self.spill_path(bucket);
+                    finish_spill(writer, &spill)?;
+                    self.write_bodies(bucket, &spill, &history, &mut counts)?;
+                    std::fs::remove_file(&spill).map_err(Error::io("remove", &spill))?;
+                }
                 Ok(counts)
             })
             .collect::<Result<Vec<_>>>()?;
         std::fs::remove_dir(&self.spill_dir).map_err(Error::io("remove", &self.spill_dir))?;
-        Ok(per_bucket
+        let mut sum = per_bucket
             .into_iter()
             .fold(ExchangeCounts::default(), |sum, c| ExchangeCounts {
                 events: sum.events + c.events,
                 bodies: sum.bodies + c.bodies,
                 individuals: sum.individuals + c.individuals,
                 files: sum.files + c.files,
-            }))
+                already_delivered: sum.already_delivered + c.already_delivered,
+                carried: 0,
+                delivered_before: 0,
+            });
+        sum.carried = self.carried;
+        sum.delivered_before = self.delivered_before;
+        Ok(sum)
+    }
+
+    /// The delivered events of bucket `bucket`: the previous history and the deliveries its
+    /// journals recorded since, written as this output's history file and returned sorted.
+    fn close_history(&self, bucket: usize, delivered: Option<BufWriter<File>>) -> Result<Vec<Key>> {
+        let mut keys = match &self.previous_ledger {
+            Some(ledger) => outbox::read_history(&outbox::history_path(ledger, bucket))?,
+            None => Vec::new(),
+        };
+        if let Some(writer) = delivered {
+            let spill = self.spill_dir.join(format!("delivered-{bucket:02}"));
+            finish_spill(writer, &spill)?;
+            keys.extend(outbox::read_history(&spill)?);
+            std::fs::remove_file(&spill).map_err(Error::io("remove", &spill))?;
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        if !keys.is_empty() {
+            let ledger = self.dir.join(outbox::LEDGER_DIR);
+            outbox::write_history(&outbox::history_path(&ledger, bucket), &keys)?;
+        }
+        Ok(keys)
     }
 
     /// Writes one bucket's bodies: an external merge sort by individual, so memory stays
     /// under [`SORT_RUN_BYTES`] however many events (or however hot an individual) it holds.
-    fn write_bodies(&self, bucket: usize, spill: &Path, counts: &mut ExchangeCounts) -> Result<()> {
+    /// Events in `delivered` (sorted) are left out.
+    fn write_bodies(
+        &self,
+        bucket: usize,
+        spill: &Path,
+        delivered: &[Key],
+        counts: &mut ExchangeCounts,
+    ) -> Result<()> {
         let path = self
             .dir
             .join(format!("{}-{bucket:05}.jsonl", self.file_prefix));
@@ -249,9 +405,13 @@ impl ExchangeWriter {
             path: &path,
             channel_json: &self.channel_json,
             max_events: self.max_events_per_body,
+            max_bytes: self.max_body_bytes,
             key: String::new(),
+            key_counted: false,
             body: String::new(),
             events_in_body: 0,
+            delivered,
+            seen: HashSet::new(),
             counts,
         };
 
@@ -287,7 +447,13 @@ impl ExchangeWriter {
                 std::fs::remove_file(r).map_err(Error::io("remove", r))?;
             }
         }
-        bodies.finish()
+        bodies.finish()?;
+        if counts.bodies == 0 {
+            // Every event of the bucket was delivered already.
+            std::fs::remove_file(&path).map_err(Error::io("remove", &path))?;
+            counts.files -= 1;
+        }
+        Ok(())
     }
 
     /// Sorts `records` by individual (stably) into a run file; empties `records`.
@@ -308,6 +474,32 @@ impl ExchangeWriter {
         out.flush().map_err(Error::io("write", &path))?;
         Ok(path)
     }
+}
+
+/// Which of the [`BUCKETS`] an individual's events go to.
+fn bucket_of(identifiers: &str) -> usize {
+    (fnv1a(identifiers.as_bytes()) % BUCKETS as u64) as usize
+}
+
+/// The spill writer in `slot`, created at `path` on first use.
+fn spill_writer<'a>(
+    slot: &'a mut Option<BufWriter<File>>,
+    path: &Path,
+) -> Result<&'a mut BufWriter<File>> {
+    if slot.is_none() {
+        let file = File::create(path).map_err(Error::io("create", path))?;
+        *slot = Some(BufWriter::with_capacity(32 << 10, file));
+    }
+    slot.as_mut()
+        .ok_or_else(|| Error::Internal("a spill writer just created".into()))
+}
+
+/// Flushes and closes a spill writer.
+fn finish_spill(writer: BufWriter<File>, path: &Path) -> Result<()> {
+    writer
+        .into_inner()
+        .map_err(|e| Error::io("write", path)(e.into_error()))?;
+    Ok(())
 }
 
 /// Bytes of spill lines sorted in memory at once while writing the bodies, per thread.
@@ -385,16 +577,24 @@ fn merge_runs(runs: &[PathBuf], bodies: &mut BodyWriter<'_>) -> Result<()> {
 }
 
 /// Writes request bodies from events arriving grouped by individual: at most `max_events`
-/// go into one body. The body is built in one reused buffer.
+/// and about `max_bytes` go into one body (an event larger than that alone gets a body of
+/// its own). The body is built in one reused buffer. Events in `delivered`, and repeats of
+/// one individual's event, are left out.
 struct BodyWriter<'a> {
     out: BufWriter<File>,
     path: &'a Path,
     channel_json: &'a str,
     max_events: usize,
+    max_bytes: usize,
     key: String,
+    /// Whether the individual `key` was counted (it has an event to send).
+    key_counted: bool,
     /// The body being built, without its closing `]}`.
     body: String,
     events_in_body: usize,
+    delivered: &'a [Key],
+    /// Keys of the events of the individual `key` so far.
+    seen: HashSet<Key>,
     counts: &'a mut ExchangeCounts,
 }
 
@@ -404,8 +604,25 @@ impl BodyWriter<'_> {
             self.flush_body()?;
             self.key.clear();
             self.key.push_str(key);
+            self.key_counted = false;
+            self.seen.clear();
+        }
+        let event_key = outbox::event_key(key, event);
+        if self.delivered.binary_search(&event_key).is_ok() {
+            self.counts.already_delivered += 1;
+            return Ok(());
+        }
+        if !self.seen.insert(event_key) {
+            return Ok(());
+        }
+        if !self.key_counted {
+            self.key_counted = true;
             self.counts.individuals += 1;
-        } else if self.events_in_body == self.max_events {
+        }
+        // `]}\n` closes the body.
+        let full = self.events_in_body == self.max_events
+            || (self.events_in_body > 0 && self.body.len() + 1 + event.len() + 3 > self.max_bytes);
+        if full {
             self.flush_body()?;
         }
         if self.events_in_body == 0 {
@@ -459,10 +676,127 @@ mod tests {
         }
     }
 
+    /// `who`'s session `call-<n>` with one event whose duration is `seconds`.
+    fn session_event(who: &str, n: usize, seconds: u32) -> Publishable {
+        Publishable {
+            identifiers: format!(r#"[{{"name":"email","value":"{who}@example.com"}}]"#),
+            events: vec![format!(
+                r#"{{"code":"agentTalk","timestamp":"2026-03-23T20:14:37Z","attributes":[{{"name":"eventId","value":"call-{n}:agentTalk:handle-1","type":"string"}},{{"name":"duration","value":"{seconds}","type":"number"}}]}}"#
+            )],
+        }
+    }
+
+    fn bodies_in(dir: &Path) -> Vec<String> {
+        let mut lines = Vec::new();
+        for file in outbox::outbox_files(&dir.join(EXCHANGE_DIR)).unwrap() {
+            lines.extend(
+                std::fs::read_to_string(file)
+                    .unwrap()
+                    .lines()
+                    .map(String::from),
+            );
+        }
+        lines
+    }
+
+    #[test]
+    fn the_outbox_carries_what_was_not_delivered_and_never_what_was() {
+        let first = tempfile::tempdir().unwrap();
+        let mut writer =
+            ExchangeWriter::create(first.path(), "r1", "Contact Center", 10, 1 << 20).unwrap();
+        for (who, n) in [("a", 1), ("b", 2), ("c", 3)] {
+            writer.write(&session_event(who, n, 10)).unwrap();
+        }
+        writer.close().unwrap();
+        // A publish delivered a's body only.
+        let outbox_dir = first.path().join(EXCHANGE_DIR);
+        let delivered = bodies_in(first.path())
+            .into_iter()
+            .find(|b| b.contains("a@example.com"))
+            .unwrap();
+        let mut journal = outbox::Journal::create(&outbox_dir, "p1").unwrap();
+        journal
+            .record(Outcome::Delivered, outbox::body_key(delivered.as_bytes()))
+            .unwrap();
+        drop(journal);
+
+        // The next night rebuilds a (unchanged) and c (changed); b's file did not change.
+        let second = tempfile::tempdir().unwrap();
+        let mut writer =
+            ExchangeWriter::create(second.path(), "r2", "Contact Center", 10, 1 << 20).unwrap();
+        let rebuilt = HashSet::from([1, 3].map(|id| SessionKey {
+            kind: crate::shared::vocab::SessionKind::Call,
+            id,
+        }));
+        let carry = writer.carry_outbox(&outbox_dir, Some(&rebuilt)).unwrap();
+        assert_eq!(
+            carry,
+            OutboxCarry {
+                delivered: 1,
+                refused: 0,
+                carried: 1,
+                superseded: 1
+            }
+        );
+        writer.write(&session_event("a", 1, 10)).unwrap();
+        writer.write(&session_event("c", 3, 99)).unwrap();
+        let counts = writer.close().unwrap();
+        assert_eq!(
+            (counts.events, counts.already_delivered, counts.carried),
+            (2, 1, 1)
+        );
+        let bodies = bodies_in(second.path());
+        assert_eq!(bodies.len(), 2, "{bodies:?}");
+        assert!(bodies.iter().any(|b| b.contains("b@example.com")));
+        assert!(bodies.iter().any(|b| b.contains(r#""value":"99""#)));
+        assert!(!bodies.iter().any(|b| b.contains("a@example.com")));
+
+        // A full run over the same sessions, nothing published since: a is still known
+        // delivered, and b and c (undelivered) come from the run itself, not from the outbox.
+        let third = tempfile::tempdir().unwrap();
+        let mut writer =
+            ExchangeWriter::create(third.path(), "r3", "Contact Center", 10, 1 << 20).unwrap();
+        let carry = writer
+            .carry_outbox(&second.path().join(EXCHANGE_DIR), None)
+            .unwrap();
+        assert_eq!((carry.carried, carry.superseded), (0, 2));
+        for (who, n, seconds) in [("a", 1, 10), ("b", 2, 10), ("c", 3, 99)] {
+            writer.write(&session_event(who, n, seconds)).unwrap();
+        }
+        let counts = writer.close().unwrap();
+        assert_eq!((counts.events, counts.already_delivered), (2, 1));
+        let history = third.path().join(EXCHANGE_DIR).join(outbox::LEDGER_DIR);
+        let keys: usize = (0..BUCKETS)
+            .map(|b| {
+                outbox::read_history(&outbox::history_path(&history, b))
+                    .unwrap()
+                    .len()
+            })
+            .sum();
+        assert_eq!(keys, 1);
+    }
+
+    #[test]
+    fn bodies_stay_under_the_byte_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer =
+            ExchangeWriter::create(dir.path(), "r", "Contact Center", 100, 600).unwrap();
+        for n in 0..10 {
+            let mut event = session_event("a", n, 1);
+            event.identifiers = r#"[{"name":"email","value":"a@example.com"}]"#.into();
+            writer.write(&event).unwrap();
+        }
+        let counts = writer.close().unwrap();
+        let bodies = bodies_in(dir.path());
+        assert!(bodies.len() > 1 && counts.events == 10, "{bodies:?}");
+        assert!(bodies.iter().all(|b| b.len() < 600), "{bodies:?}");
+    }
+
     #[test]
     fn batches_each_individual_up_to_the_limit() {
         let dir = tempfile::tempdir().unwrap();
-        let mut writer = ExchangeWriter::create(dir.path(), "run", "Contact Center", 2).unwrap();
+        let mut writer =
+            ExchangeWriter::create(dir.path(), "run", "Contact Center", 2, 1 << 20).unwrap();
         for (n, who) in ["a", "b", "a", "a", "c", "a"].iter().enumerate() {
             writer.write(&line(who, n)).unwrap();
         }
@@ -560,7 +894,7 @@ mod tests {
         let write = |budget: usize| {
             let dir = tempfile::tempdir().unwrap();
             let mut writer =
-                ExchangeWriter::create(dir.path(), "run", "Contact Center", 3).unwrap();
+                ExchangeWriter::create(dir.path(), "run", "Contact Center", 3, 1 << 20).unwrap();
             writer.sort_run_bytes = budget;
             // One hot individual and a few others, interleaved, all in few buckets.
             for n in 0..200 {

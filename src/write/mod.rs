@@ -3,6 +3,7 @@
 
 pub mod columns;
 pub mod exchange;
+pub mod outbox;
 pub mod partition;
 pub mod tables;
 pub mod writer;
@@ -67,6 +68,7 @@ impl Sink {
             file_prefix,
             &exchange.channel,
             exchange.max_events_per_body,
+            exchange.max_body_bytes,
         )?;
         Ok(Sink {
             writers,
@@ -79,6 +81,16 @@ impl Sink {
     /// Queues publishable events for the Exchange request bodies.
     pub fn write_exchange(&mut self, sessions: &[Publishable]) -> Result<()> {
         sessions.iter().try_for_each(|s| self.exchange.write(s))
+    }
+
+    /// Builds the Exchange outbox on the previous output's (`exchange/` folder `previous`):
+    /// see [`ExchangeWriter::carry_outbox`].
+    pub fn carry_outbox(
+        &mut self,
+        previous: &Path,
+        rebuilt: Option<&std::collections::HashSet<crate::shared::vocab::SessionKey>>,
+    ) -> Result<exchange::OutboxCarry> {
+        self.exchange.carry_outbox(previous, rebuilt)
     }
 
     /// Writes pending rows to their table.

@@ -333,11 +333,11 @@ def check_output(out, truth, use_spark):
         lines, n = duck.q(f"select count(*), coalesce(sum(len(events)), 0) from "
                           f"read_json('{out}/exchange/*.jsonl', format = 'newline_delimited')")[0]
         check("duckdb reads the request bodies",
-              (lines, n) == (summary["events"]["request_bodies"], summary["events"]["published_events"]),
+              (lines, n) == (summary["events"]["request_bodies"], summary["events"]["events_in_bodies"]),
               f"{(lines, n)} vs {summary['events']}")
     else:
         check("no request bodies when no event is publishable",
-              all(b.stat().st_size == 0 for b in bodies) and summary["events"]["published_events"] == 0)
+              all(b.stat().st_size == 0 for b in bodies) and summary["events"]["events_in_bodies"] == 0)
 
     # A generated corpus: the aggregates equal what the generator wrote.
     if truth is not None:

@@ -123,7 +123,7 @@ fn request_bodies_are_valid_exchange_posts() {
         }
     }
     let summary = run_summary(&out);
-    assert_eq!(summary["events"]["published_events"], events_in_bodies);
+    assert_eq!(summary["events"]["events_in_bodies"], events_in_bodies);
     assert_eq!(summary["events"]["request_bodies"], bodies.len());
     assert_eq!(
         summary["events"]["total"].as_u64().unwrap()

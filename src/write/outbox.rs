@@ -1,0 +1,385 @@
+//! The outbox: what `OUT/exchange/` holds between a run and the `publish` that sends it, and
+//! the delivery ledger that says what was sent. One home for the folder's layout and record
+//! formats; the run ([`super::ExchangeWriter`]) and `publish` ([`crate::delivery`]) both go
+//! through it.
+//!
+//! ```text
+//! exchange/<run-id>-NNNNN.jsonl     request bodies not delivered when the run ended
+//! exchange/_ledger/history-NN.keys  every event answered before the run (bucket NN, sorted)
+//! exchange/_ledger/<id>.journal     one publish's outcomes, appended as bodies are answered
+//! exchange/_ledger/<id>.json        one publish's report
+//! exchange/_dead-letter/<id>.jsonl  bodies Exchange refused, with its answer
+//! ```
+//!
+//! A run builds the new outbox from the previous one: bodies a journal marks answered
+//! (delivered, or refused and so in the dead letters) add their events to the history, undelivered events are carried (unless the run rebuilt their
+//! session), and every event already in the history is left out of the new bodies. So the
+//! outbox only ever holds what was not delivered, a full run does not send history again,
+//! and a night whose publish failed is sent with the next.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use xxhash_rust::xxh3::{xxh3_128, Xxh3};
+
+use crate::shared::error::{Error, Result};
+use crate::shared::vocab::{SessionKey, SessionKind};
+
+/// The ledger folder inside `exchange/`.
+pub const LEDGER_DIR: &str = "_ledger";
+/// The dead-letter folder inside `exchange/`.
+pub const DEAD_LETTER_DIR: &str = "_dead-letter";
+
+/// A body's or an event's identity: 128 bits of XXH3, so that two different texts never
+/// share one in practice (a shared key would leave an event unsent).
+pub type Key = u128;
+
+/// The identity of one request body: its line, without the newline.
+pub fn body_key(line: &[u8]) -> Key {
+    xxh3_128(line)
+}
+
+/// The identity of one event as sent: the individual's identifiers and the event's JSON, so
+/// the same event for another individual, or changed in any attribute, is a new one.
+pub fn event_key(identifiers: &str, event: &str) -> Key {
+    let mut hasher = Xxh3::new();
+    hasher.update(identifiers.as_bytes());
+    hasher.update(b"\t");
+    hasher.update(event.as_bytes());
+    hasher.digest128()
+}
+
+/// The outbox files of an `exchange/` folder, sorted by name; none when it does not exist.
+pub fn outbox_files(exchange: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(exchange) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("list", exchange)(e)),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(Error::io("list", exchange))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.ends_with(".jsonl") && !name.starts_with(['.', '_']) {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// A request body's parts, as the exact text the run wrote.
+#[derive(Deserialize)]
+pub struct BodyParts<'a> {
+    #[serde(borrow)]
+    pub identifiers: &'a RawValue,
+    #[serde(borrow)]
+    pub events: Vec<&'a RawValue>,
+}
+
+impl<'a> BodyParts<'a> {
+    /// Splits one body line; an error says what is wrong with it.
+    pub fn of(line: &'a str) -> std::result::Result<BodyParts<'a>, serde_json::Error> {
+        serde_json::from_str(line)
+    }
+
+    /// The keys of its events.
+    pub fn event_keys(&self) -> impl Iterator<Item = Key> + '_ {
+        self.events
+            .iter()
+            .map(|e| event_key(self.identifiers.get(), e.get()))
+    }
+}
+
+/// The session an event belongs to, from its `eventId` (`call-1418:agentTalk:handle-307`);
+/// `None` when the event has none that reads as one.
+pub fn event_session(event: &str) -> Option<SessionKey> {
+    #[derive(Deserialize)]
+    struct Event<'a> {
+        #[serde(borrow)]
+        attributes: Vec<Attribute<'a>>,
+    }
+    #[derive(Deserialize)]
+    struct Attribute<'a> {
+        #[serde(borrow)]
+        name: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        value: std::borrow::Cow<'a, str>,
+    }
+    let event: Event<'_> = serde_json::from_str(event).ok()?;
+    let id = event.attributes.iter().find(|a| a.name == "eventId")?;
+    let session = id.value.split(':').next()?;
+    let (kind, number) = session.split_once('-')?;
+    Some(SessionKey {
+        kind: SessionKind::from_name(kind)?,
+        id: number.parse().ok()?,
+    })
+}
+
+/// What Exchange answered for a body, as a journal records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A 2xx: delivered.
+    Delivered,
+    /// A 4xx other than 401/403/408/429: the body is in the dead letters, not sent again.
+    Refused,
+}
+
+impl Outcome {
+    fn tag(self) -> u8 {
+        match self {
+            Outcome::Delivered => b'D',
+            Outcome::Refused => b'R',
+        }
+    }
+}
+
+/// Bytes of one journal record: the outcome's tag, then the body key (little-endian).
+const RECORD_BYTES: usize = 17;
+
+/// How often a journal is forced to disk while a publish goes on. A killed process loses
+/// nothing written (the kernel has it); this bounds what a power loss can lose.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+
+/// One publish's journal: each answered body is appended as soon as its answer arrives, in
+/// one `write`, so a publish killed at any point has recorded every answer but those in
+/// flight.
+pub struct Journal {
+    file: File,
+    path: PathBuf,
+    synced: Instant,
+}
+
+impl Journal {
+    /// Creates `exchange/_ledger/<publish_id>.journal`.
+    pub fn create(exchange: &Path, publish_id: &str) -> Result<Journal> {
+        let dir = exchange.join(LEDGER_DIR);
+        std::fs::create_dir_all(&dir).map_err(Error::io("create folder", &dir))?;
+        let path = dir.join(format!("{publish_id}.journal"));
+        let file = File::options()
+            .append(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(Error::io("create", &path))?;
+        Ok(Journal {
+            file,
+            path,
+            synced: Instant::now(),
+        })
+    }
+
+    /// Records the outcome of the body `key`.
+    pub fn record(&mut self, outcome: Outcome, key: Key) -> Result<()> {
+        let mut record = [0u8; RECORD_BYTES];
+        record[0] = outcome.tag();
+        record[1..].copy_from_slice(&key.to_le_bytes());
+        self.file
+            .write_all(&record)
+            .map_err(Error::io("write", &self.path))?;
+        if self.synced.elapsed() >= SYNC_EVERY {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Forces what was recorded to disk.
+    pub fn sync(&mut self) -> Result<()> {
+        self.file
+            .sync_data()
+            .map_err(Error::io("sync", &self.path))?;
+        self.synced = Instant::now();
+        Ok(())
+    }
+}
+
+/// Every outcome the journals of `exchange/_ledger/` record. A delivery wins over a refusal
+/// (a dead letter sent again and accepted); a torn last record (a publish killed in the
+/// middle of a write) is ignored.
+pub fn read_journals(exchange: &Path) -> Result<HashMap<Key, Outcome>> {
+    let dir = exchange.join(LEDGER_DIR);
+    let mut outcomes = HashMap::new();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(outcomes),
+        Err(e) => return Err(Error::io("list", &dir)(e)),
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "journal"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let mut bytes = Vec::new();
+        File::open(&path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(Error::io("read", &path))?;
+        for record in bytes.chunks_exact(RECORD_BYTES) {
+            let mut key = [0u8; 16];
+            key.copy_from_slice(&record[1..]);
+            let key = Key::from_le_bytes(key);
+            let outcome = match record[0] {
+                b'D' => Outcome::Delivered,
+                b'R' => Outcome::Refused,
+                other => {
+                    return Err(Error::State {
+                        path: path.clone(),
+                        message: format!("a journal record with the unknown tag {other}"),
+                    })
+                }
+            };
+            let entry = outcomes.entry(key).or_insert(outcome);
+            if outcome == Outcome::Delivered {
+                *entry = Outcome::Delivered;
+            }
+        }
+    }
+    Ok(outcomes)
+}
+
+/// The history file of bucket `bucket` in `ledger`.
+pub fn history_path(ledger: &Path, bucket: usize) -> PathBuf {
+    ledger.join(format!("history-{bucket:02}.keys"))
+}
+
+/// Reads a history file's keys (sorted as written); none when it does not exist.
+pub fn read_history(path: &Path) -> Result<Vec<Key>> {
+    let mut bytes = Vec::new();
+    match File::open(path) {
+        Ok(mut f) => f.read_to_end(&mut bytes).map_err(Error::io("read", path))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("open", path)(e)),
+    };
+    if bytes.len() % 16 != 0 {
+        return Err(Error::State {
+            path: path.to_owned(),
+            message: format!("{} bytes is not a whole number of keys", bytes.len()),
+        });
+    }
+    Ok(bytes
+        .chunks_exact(16)
+        .map(|k| {
+            let mut key = [0u8; 16];
+            key.copy_from_slice(k);
+            Key::from_le_bytes(key)
+        })
+        .collect())
+}
+
+/// Writes `keys` (sorted, without duplicates) as a history file.
+pub fn write_history(path: &Path, keys: &[Key]) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(Error::io("create folder", parent))?;
+    }
+    let mut out = std::io::BufWriter::new(File::create(path).map_err(Error::io("create", path))?);
+    for key in keys {
+        out.write_all(&key.to_le_bytes())
+            .map_err(Error::io("write", path))?;
+    }
+    out.flush().map_err(Error::io("write", path))
+}
+
+/// Appends raw keys to a spill file (the delivered events of one bucket, while a run reads
+/// the previous outbox).
+pub fn append_keys(out: &mut impl Write, keys: impl Iterator<Item = Key>) -> std::io::Result<()> {
+    for key in keys {
+        out.write_all(&key.to_le_bytes())?;
+    }
+    Ok(())
+}
+
+/// Calls `each(line_number, line)` for every line of an outbox file (numbered from 1).
+pub fn for_each_body(path: &Path, mut each: impl FnMut(u64, &str) -> Result<()>) -> Result<()> {
+    let reader = BufReader::with_capacity(
+        256 << 10,
+        File::open(path).map_err(Error::io("open", path))?,
+    );
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.map_err(Error::io("read", path))?;
+        if !line.is_empty() {
+            each(n as u64 + 1, &line)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_key_depends_on_the_individual_and_every_byte_of_the_event() {
+        let ids = r#"[{"name":"email","value":"a@example.com"}]"#;
+        let event = r#"{"code":"agentTalk","attributes":[]}"#;
+        assert_eq!(event_key(ids, event), event_key(ids, event));
+        assert_ne!(
+            event_key(ids, event),
+            event_key(&ids.replace('a', "b"), event)
+        );
+        assert_ne!(
+            event_key(ids, event),
+            event_key(ids, &event.replace("[]", "[ ]"))
+        );
+        // The separator keeps the two parts apart.
+        assert_ne!(event_key("ab", "c"), event_key("a", "bc"));
+    }
+
+    #[test]
+    fn a_body_splits_into_its_exact_identifiers_and_events() {
+        let line = r#"{"channel":"Contact Center","identifiers":[{"name":"email","value":"a@x.io"}],"events":[{"code":"agentTalk","timestamp":"2026-03-23T20:14:37Z","attributes":[{"name":"eventId","value":"call-1418:agentTalk:handle-307","type":"string"}]},{"code":"selfService","attributes":[]}]}"#;
+        let parts = BodyParts::of(line).unwrap();
+        assert_eq!(
+            parts.identifiers.get(),
+            r#"[{"name":"email","value":"a@x.io"}]"#
+        );
+        assert_eq!(parts.events.len(), 2);
+        assert!(line.contains(parts.events[0].get()));
+        assert_eq!(
+            event_session(parts.events[0].get()),
+            Some(SessionKey {
+                kind: SessionKind::Call,
+                id: 1418
+            })
+        );
+        assert_eq!(event_session(parts.events[1].get()), None);
+        assert!(BodyParts::of("{\"channel\":1}").is_err());
+    }
+
+    #[test]
+    fn journals_keep_every_whole_record_and_a_delivery_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = Journal::create(dir.path(), "p1").unwrap();
+        first.record(Outcome::Refused, 7).unwrap();
+        first.record(Outcome::Delivered, 8).unwrap();
+        drop(first);
+        let mut second = Journal::create(dir.path(), "p2").unwrap();
+        second.record(Outcome::Delivered, 7).unwrap();
+        second.sync().unwrap();
+        drop(second);
+        // A publish killed in the middle of a record.
+        let torn = dir.path().join(LEDGER_DIR).join("p3.journal");
+        std::fs::write(&torn, [b'D', 1, 2, 3]).unwrap();
+        let outcomes = read_journals(dir.path()).unwrap();
+        assert_eq!(outcomes.len(), 2);
+        assert_eq!(outcomes[&7], Outcome::Delivered);
+        assert_eq!(outcomes[&8], Outcome::Delivered);
+        assert!(Journal::create(dir.path(), "p1").is_err(), "never reopened");
+    }
+
+    #[test]
+    fn a_history_file_reads_back_and_a_damaged_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = history_path(dir.path(), 3);
+        assert!(read_history(&path).unwrap().is_empty());
+        write_history(&path, &[1, 2, u128::MAX]).unwrap();
+        assert_eq!(read_history(&path).unwrap(), [1, 2, u128::MAX]);
+        std::fs::write(&path, [0u8; 17]).unwrap();
+        let err = read_history(&path).unwrap_err().to_string();
+        assert!(err.contains("history-03.keys"), "{err}");
+    }
+}
