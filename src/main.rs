@@ -119,6 +119,10 @@ struct PublishArgs {
     /// Send nothing: say how many bodies would be sent, and to where (no key needed).
     #[arg(long)]
     dry_run: bool,
+    /// Send the refused bodies of `exchange/_dead-letter/` again (once what Exchange refused
+    /// is fixed) instead of the outbox; those since delivered are not.
+    #[arg(long)]
+    dead_letters: bool,
     /// The report as JSON on stdout instead of a summary line.
     #[arg(long)]
     json: bool,
@@ -301,15 +305,20 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let Some(delivery) = delivery else {
         return Ok(ExitCode::SUCCESS);
     };
-    let published =
-        session_etl::commands::publish::publish(&config.output, &delivery, false, &stop)
-            .with_context(|| {
-                format!(
-                    "the output {} is published; sending its Exchange outbox failed (rerun \
+    let published = session_etl::commands::publish::publish(
+        &config.output,
+        &delivery,
+        session_etl::delivery::Sending::Outbox,
+        false,
+        &stop,
+    )
+    .with_context(|| {
+        format!(
+            "the output {} is published; sending its Exchange outbox failed (rerun \
                  `session-etl publish {}`)",
-                    config.output, config.output
-                )
-            })?;
+            config.output, config.output
+        )
+    })?;
     Ok(report_publish(&published, args.quiet, false))
 }
 
@@ -317,9 +326,18 @@ fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
     let settings = settings(&args.settings.layer, args.pipeline.as_ref())?;
     let delivery = settings.delivery()?;
     let stop = StopFlag::on_signals().context("install the SIGINT, SIGTERM and SIGHUP handlers")?;
-    let published =
-        session_etl::commands::publish::publish(&args.output, &delivery, args.dry_run, &stop)
-            .with_context(|| format!("publish {}", args.output))?;
+    let sending = match args.dead_letters {
+        true => session_etl::delivery::Sending::DeadLetters,
+        false => session_etl::delivery::Sending::Outbox,
+    };
+    let published = session_etl::commands::publish::publish(
+        &args.output,
+        &delivery,
+        sending,
+        args.dry_run,
+        &stop,
+    )
+    .with_context(|| format!("publish {}", args.output))?;
     Ok(report_publish(&published, false, args.json))
 }
 

@@ -334,11 +334,36 @@ fn a_refused_body_is_dead_lettered_and_the_others_are_delivered() {
         .join("exchange/_dead-letter")
         .join(dead.file_name().unwrap())
         .is_file());
-    let refused_events = events_of(&refused_bodies.into_iter().cloned().collect::<Vec<_>>());
+    let refused_bodies: Vec<String> = refused_bodies.into_iter().cloned().collect();
+    let refused_events = events_of(&refused_bodies);
     let outbox_events = events_of(&outbox(&out));
     assert!(refused_events
         .keys()
         .all(|e| !outbox_events.contains_key(e)));
+
+    // Sent again before the cause is fixed: refused again, into a second dead-letter file.
+    let dead_letters = ["--dead-letters"];
+    publish(&out, &server.url(), &dead_letters).assert_exit(5);
+    let letters = out.join("exchange/_dead-letter");
+    assert_eq!(std::fs::read_dir(&letters).unwrap().count(), 2);
+    // Registered now: each refused body is delivered once, from either file.
+    let fixed = ExchangeServer::start(0.0, None);
+    let resent = report(&publish(&out, &fixed.url(), &dead_letters).assert_exit(0));
+    assert_eq!(resent["accepted"]["bodies"], refused_bodies.len());
+    let mut accepted = fixed.accepted();
+    accepted.sort();
+    let mut expected = refused_bodies.clone();
+    expected.sort();
+    assert_eq!(accepted, expected);
+    publish(&out, &fixed.url(), &dead_letters).assert_exit(0);
+    assert_eq!(
+        fixed.accepted().len(),
+        refused_bodies.len(),
+        "sent once only"
+    );
+    // The next run drops the dead letters since delivered.
+    run_into(&out, &[&repo().join("fixtures/good")], &[]);
+    assert!(!out.join("exchange/_dead-letter").exists());
 }
 
 #[test]
@@ -403,6 +428,9 @@ fn sigterm_stops_a_publish_at_once_and_the_next_sends_the_rest() {
         assert!(start.elapsed() < Duration::from_secs(30), "no progress");
         std::thread::sleep(Duration::from_millis(10));
     }
+    // The requests now in flight would wait a minute for their answer: the stop must not.
+    server.set("delay", 60.0);
+    std::thread::sleep(Duration::from_millis(700));
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let stopped = Instant::now();

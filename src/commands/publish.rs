@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use crate::delivery::{self, ApiKey, Delivery, Pending, Report, Request};
+use crate::delivery::{self, ApiKey, Delivery, Pending, Report, Request, Sending};
 use crate::publish::{inspect_output, new_run_id, resolved, Existing, OutputLock};
 use crate::shared::error::{Error, Result};
 use crate::shared::stop::StopFlag;
@@ -23,10 +23,11 @@ pub enum Published {
     Sent(Report),
 }
 
-/// Sends (or, with `dry_run`, counts) what `output`'s outbox holds.
+/// Sends (or, with `dry_run`, counts) what `output`'s outbox holds (or its dead letters).
 pub fn publish(
     output: &Location,
     delivery: &Delivery,
+    sending: Sending,
     dry_run: bool,
     stop: &StopFlag,
 ) -> Result<Published> {
@@ -43,6 +44,7 @@ pub fn publish(
         return Ok(Published::DryRun(delivery::pending(
             &exchange,
             &delivery.endpoint,
+            sending,
         )?));
     }
     // The key before the lock: a missing key is a usage error, found at once.
@@ -55,6 +57,7 @@ pub fn publish(
         exchange: &exchange,
         publish_id: &publish_id,
         delivery,
+        sending,
     };
     let report = delivery::publish(&request, &key, stop)?;
     Ok(Published::Sent(report))

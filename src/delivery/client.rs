@@ -225,7 +225,14 @@ impl Client {
                     retries,
                 );
             }
-            let (reason, wait, detail) = match self.attempt(body.clone(), policy).await {
+            // A stop abandons the attempt in flight: its body is sent again next time.
+            let sending = std::pin::pin!(self.attempt(body.clone(), policy));
+            let watch = std::pin::pin!(until(stopping));
+            let attempted = match futures::future::select(sending, watch).await {
+                futures::future::Either::Left((attempted, _)) => attempted,
+                futures::future::Either::Right(_) => return (Answer::Stopped, retries),
+            };
+            let (reason, wait, detail) = match attempted {
                 Attempted::Answer(answer) => return (answer, retries),
                 Attempted::Retry {
                     reason,
@@ -378,6 +385,13 @@ async fn pause(delay: Duration, stopping: &(dyn Fn() -> bool + Sync)) -> bool {
             return true;
         }
         tokio::time::sleep((end - now).min(Duration::from_millis(50))).await;
+    }
+}
+
+/// Returns once `stopping` says so, looking every 50 ms.
+async fn until(stopping: &(dyn Fn() -> bool + Sync)) {
+    while !stopping() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

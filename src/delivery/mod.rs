@@ -45,6 +45,17 @@ pub struct Request<'a> {
     /// Names the journal, the report and the dead letters.
     pub publish_id: &'a str,
     pub delivery: &'a Delivery,
+    pub sending: Sending,
+}
+
+/// Which bodies a publish sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sending {
+    /// The outbox's bodies that no journal records as answered.
+    Outbox,
+    /// `--dead-letters`: the refused bodies again (once their cause is fixed), but those a
+    /// journal records as delivered.
+    DeadLetters,
 }
 
 /// How a publish ended.
@@ -144,26 +155,19 @@ pub struct Pending {
 }
 
 /// Counts what a publish would send, sending nothing.
-pub fn pending(exchange: &Path, endpoint: &Endpoint) -> Result<Pending> {
+pub fn pending(exchange: &Path, endpoint: &Endpoint, sending: Sending) -> Result<Pending> {
     let answered = outbox::read_journals(exchange)?;
-    let files = outbox::outbox_files(exchange)?;
-    let mut found = Pending {
-        endpoint: endpoint.as_str().to_owned(),
-        files: files.len() as u64,
-        to_send: Tally::default(),
-        already_answered: Tally::default(),
-    };
-    for file in &files {
-        outbox::for_each_body(file, |_, line| {
-            let events = BodyParts::of(line).map_or(0, |p| p.events.len() as u64);
-            match answered.contains_key(&outbox::body_key(line.as_bytes())) {
-                true => found.already_answered.add(events),
-                false => found.to_send.add(events),
-            }
-            Ok(())
-        })?;
+    let mut source = Source::new(exchange, sending, &answered)?;
+    let mut to_send = Tally::default();
+    for body in source.by_ref() {
+        to_send.add(body?.events);
     }
-    Ok(found)
+    Ok(Pending {
+        endpoint: endpoint.as_str().to_owned(),
+        files: source.files_read,
+        to_send,
+        already_answered: source.skipped,
+    })
 }
 
 /// One body read from the outbox.
@@ -183,7 +187,7 @@ pub fn publish(request: &Request<'_>, key: &ApiKey, stop: &StopFlag) -> Result<R
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let answered = outbox::read_journals(request.exchange)?;
-    let files = outbox::outbox_files(request.exchange)?;
+    let mut source = Source::new(request.exchange, request.sending, &answered)?;
     let delivery = request.delivery;
     let client = Client::new(delivery.endpoint.clone(), key, delivery.concurrency)?;
     let policy = Policy {
@@ -213,7 +217,6 @@ pub fn publish(request: &Request<'_>, key: &ApiKey, stop: &StopFlag) -> Result<R
     let mut dead = DeadLetters::new(request.exchange, request.publish_id);
     let halted = AtomicBool::new(false);
     let stopping = || stop.is_raised() || halted.load(Ordering::SeqCst);
-    let mut source = Source::new(files, &answered);
     // The first error that stops the publish (an outbox unreadable, a journal unwritable).
     let failure = std::cell::RefCell::new(None);
 
@@ -354,24 +357,58 @@ fn record(
     Ok(())
 }
 
-/// The outbox's bodies that no journal records, one at a time.
+/// The bodies to send, one at a time: the outbox's (or the dead letters') lines that no
+/// journal records as answered (delivered, for dead letters).
 struct Source<'a> {
+    sending: Sending,
     files: std::vec::IntoIter<PathBuf>,
     current: Option<(PathBuf, std::io::Lines<BufReader<File>>, u64)>,
     answered: &'a HashMap<Key, Outcome>,
     /// Bodies seen in this publish: a body written twice is sent once.
     seen: HashSet<Key>,
     skipped: Tally,
+    files_read: u64,
 }
 
 impl<'a> Source<'a> {
-    fn new(files: Vec<PathBuf>, answered: &'a HashMap<Key, Outcome>) -> Source<'a> {
-        Source {
+    fn new(
+        exchange: &Path,
+        sending: Sending,
+        answered: &'a HashMap<Key, Outcome>,
+    ) -> Result<Source<'a>> {
+        let files = match sending {
+            Sending::Outbox => outbox::outbox_files(exchange)?,
+            Sending::DeadLetters => outbox::dead_letter_files(exchange)?,
+        };
+        Ok(Source {
+            sending,
             files: files.into_iter(),
             current: None,
             answered,
             seen: HashSet::new(),
             skipped: Tally::default(),
+            files_read: 0,
+        })
+    }
+
+    /// The body a line holds, and why it cannot be sent when it cannot.
+    fn body_of(&self, line: String) -> (String, Option<String>) {
+        match self.sending {
+            Sending::Outbox => (line, None),
+            Sending::DeadLetters => match serde_json::from_str::<outbox::DeadLetter>(&line) {
+                Ok(letter) => match letter.body_text() {
+                    Some(text) => (text.to_owned(), None),
+                    None => (line, Some("the refused line is not a request body".into())),
+                },
+                Err(e) => (line, Some(format!("not a dead letter: {e}"))),
+            },
+        }
+    }
+
+    fn is_answered(&self, key: Key) -> bool {
+        match self.sending {
+            Sending::Outbox => self.answered.contains_key(&key),
+            Sending::DeadLetters => self.answered.get(&key) == Some(&Outcome::Delivered),
         }
     }
 }
@@ -387,6 +424,7 @@ impl Iterator for Source<'_> {
                     Ok(file) => {
                         let lines = BufReader::with_capacity(256 << 10, file).lines();
                         self.current = Some((path, lines, 0));
+                        self.files_read += 1;
                     }
                     Err(e) => return Some(Err(Error::io("open", &path)(e))),
                 }
@@ -404,21 +442,26 @@ impl Iterator for Source<'_> {
             if line.is_empty() {
                 continue;
             }
-            let key = outbox::body_key(line.as_bytes());
-            let (events, invalid) = match BodyParts::of(&line) {
-                Ok(parts) => (parts.events.len() as u64, None),
-                Err(e) => (0, Some(format!("not a request body: {e}"))),
+            let (file, number) = (path.clone(), *n);
+            let (text, mut invalid) = self.body_of(line);
+            let key = outbox::body_key(text.as_bytes());
+            let events = match BodyParts::of(&text) {
+                Ok(parts) => parts.events.len() as u64,
+                Err(e) => {
+                    invalid.get_or_insert(format!("not a request body: {e}"));
+                    0
+                }
             };
-            if self.answered.contains_key(&key) || !self.seen.insert(key) {
+            if self.is_answered(key) || !self.seen.insert(key) {
                 self.skipped.add(events);
                 continue;
             }
             return Some(Ok(Body {
-                file: path.clone(),
-                line: *n,
+                file,
+                line: number,
                 key,
                 events,
-                text: Bytes::from(line),
+                text: Bytes::from(text),
                 invalid,
             }));
         }
@@ -455,37 +498,22 @@ impl DeadLetters {
                 .map_err(Error::io("create", &self.path))?;
             self.out = Some(std::io::BufWriter::new(file));
         }
-        #[derive(Serialize)]
-        struct DeadLetter<'a> {
-            file: Option<String>,
-            line: u64,
-            status: Option<u16>,
-            response: &'a str,
-            events: u64,
-            /// The body as it was written, or as a string when it is not JSON.
-            body: Either<'a>,
-        }
-        #[derive(Serialize)]
-        #[serde(untagged)]
-        enum Either<'a> {
-            Json(&'a serde_json::value::RawValue),
-            Text(std::borrow::Cow<'a, str>),
-        }
         let text = String::from_utf8_lossy(&body.text);
-        let raw = serde_json::from_str::<&serde_json::value::RawValue>(&text).ok();
-        let record = serde_json::to_string(&DeadLetter {
+        let raw = match serde_json::from_str::<&serde_json::value::RawValue>(&text) {
+            Ok(raw) => serde_json::value::RawValue::from_string(raw.get().to_owned()),
+            Err(_) => serde_json::value::to_raw_value(&text),
+        }
+        .map_err(|e| Error::Internal(format!("a dead letter's body: {e}")))?;
+        let record = serde_json::to_string(&outbox::DeadLetter {
             file: body
                 .file
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned()),
             line: body.line,
             status,
-            response,
+            response: response.to_owned(),
             events: body.events,
-            body: match raw {
-                Some(raw) => Either::Json(raw),
-                None => Either::Text(text.clone()),
-            },
+            body: raw,
         })
         .map_err(|e| Error::Internal(format!("a dead letter as JSON: {e}")))?;
         if let Some(out) = &mut self.out {

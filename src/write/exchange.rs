@@ -264,20 +264,18 @@ impl ExchangeWriter {
         self.carried += carry.carried;
         self.delivered_before += carry.delivered;
         self.previous_ledger = Some(previous.join(outbox::LEDGER_DIR));
-        // The dead letters and the publish reports are kept as they are.
-        for sub in [outbox::DEAD_LETTER_DIR, outbox::LEDGER_DIR] {
-            let from = previous.join(sub);
-            let Ok(entries) = std::fs::read_dir(&from) else {
-                continue;
-            };
+        // The dead letters not since delivered, and the publish reports, are kept.
+        outbox::carry_dead_letters(previous, &self.dir, &outcomes)?;
+        let reports = previous.join(outbox::LEDGER_DIR);
+        if let Ok(entries) = std::fs::read_dir(&reports) {
             for entry in entries {
-                let path = entry.map_err(Error::io("list", &from))?.path();
-                let keep = match sub {
-                    outbox::DEAD_LETTER_DIR => true,
-                    _ => path.extension().is_some_and(|x| x == "json"),
-                };
-                if let (true, Some(name)) = (keep, path.file_name()) {
-                    crate::publish::place_file(&path, &self.dir.join(sub).join(name))?;
+                let path = entry.map_err(Error::io("list", &reports))?.path();
+                if let (true, Some(name)) = (
+                    path.extension().is_some_and(|x| x == "json"),
+                    path.file_name(),
+                ) {
+                    let to = self.dir.join(outbox::LEDGER_DIR).join(name);
+                    crate::publish::place_file(&path, &to)?;
                 }
             }
         }

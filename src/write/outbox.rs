@@ -23,7 +23,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
@@ -72,6 +72,80 @@ pub fn outbox_files(exchange: &Path) -> Result<Vec<PathBuf>> {
     }
     files.sort();
     Ok(files)
+}
+
+/// The dead-letter files of an `exchange/` folder, newest first; none when there are none.
+pub fn dead_letter_files(exchange: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = outbox_files(&exchange.join(DEAD_LETTER_DIR))?;
+    files.reverse();
+    Ok(files)
+}
+
+/// One line of a dead-letter file: where the body was, what Exchange answered, and the body.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The outbox file's name.
+    pub file: Option<String>,
+    /// Its line, from 1.
+    pub line: u64,
+    /// The HTTP status; none when the line was not a request body and was not sent.
+    pub status: Option<u16>,
+    /// Exchange's answer (its first 2,000 characters), or why it was not sent.
+    pub response: String,
+    pub events: u64,
+    /// The body exactly as written (`jq -c .body` gives the line back); a JSON string when
+    /// the line was not JSON.
+    pub body: Box<RawValue>,
+}
+
+impl DeadLetter {
+    /// The body's text, as it was sent; `None` when the line was not a request body.
+    pub fn body_text(&self) -> Option<&str> {
+        let text = self.body.get();
+        (!text.starts_with('"')).then_some(text)
+    }
+}
+
+/// Keeps the dead letters of the previous `exchange/` folder in the new one, without those a
+/// later publish delivered (`publish --dead-letters`) and without repeats of one body (the
+/// newest refusal is kept). A file kept whole is hard-linked.
+pub fn carry_dead_letters(
+    previous: &Path,
+    new: &Path,
+    outcomes: &HashMap<Key, Outcome>,
+) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for file in dead_letter_files(previous)? {
+        let mut kept = Vec::new();
+        let mut dropped = false;
+        for_each_body(&file, |n, line| {
+            let letter: DeadLetter = serde_json::from_str(line).map_err(|e| Error::State {
+                path: file.clone(),
+                message: format!("line {n} is not a dead letter: {e}"),
+            })?;
+            let key = body_key(letter.body_text().unwrap_or(letter.body.get()).as_bytes());
+            if outcomes.get(&key) == Some(&Outcome::Delivered) || !seen.insert(key) {
+                dropped = true;
+            } else {
+                kept.push(line.to_owned());
+            }
+            Ok(())
+        })?;
+        let Some(name) = file.file_name() else {
+            continue;
+        };
+        let to = new.join(DEAD_LETTER_DIR).join(name);
+        if !dropped {
+            crate::publish::place_file(&file, &to)?;
+        } else if !kept.is_empty() {
+            std::fs::create_dir_all(new.join(DEAD_LETTER_DIR))
+                .map_err(Error::io("create folder", new))?;
+            let mut text = kept.join("\n");
+            text.push('\n');
+            std::fs::write(&to, text).map_err(Error::io("write", &to))?;
+        }
+    }
+    Ok(())
 }
 
 /// A request body's parts, as the exact text the run wrote.
