@@ -553,6 +553,20 @@ fn run_publish_sends_the_outbox_once_the_output_is_published() {
     accepted.sort();
     bodies.sort();
     assert_eq!(accepted, bodies);
+    // The nightly example's delivery settings load, and the key is never among them.
+    let dry = session_etl(&[
+        "publish",
+        "--dry-run",
+        "--pipeline",
+        "pipelines/nightly.toml",
+    ])
+    .arg(&out)
+    .assert_exit(0);
+    let said = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        said.contains("to https://api-exchange-us-1.goacoustic.com/v1/event"),
+        "{said}"
+    );
     // Without a key the run does not start: found before hours of work, not after.
     let before = std::fs::read(out.join("_run.json")).unwrap();
     session_etl(&["run", "--publish", "--exchange-url", &server.url()])
