@@ -283,6 +283,14 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // `--publish`: the endpoint and the key are checked before a long run, not after it.
     let delivery = match args.publish {
         true => {
+            if config.output.as_local().is_none() {
+                return Err(session_etl::Error::Config(format!(
+                    "--publish: {} is a bucket output, whose outbox `publish` cannot send yet \
+                     (its runs keep it); publish from a local output",
+                    config.output
+                ))
+                .into());
+            }
             let delivery = settings.delivery()?;
             session_etl::delivery::ApiKey::load(delivery.key_file.as_deref())?;
             Some(delivery)

@@ -576,6 +576,13 @@ fn run_publish_sends_the_outbox_once_the_output_is_published() {
         .env_remove("SESSION_ETL_EXCHANGE_KEY")
         .assert_exit(2);
     assert_eq!(std::fs::read(out.join("_run.json")).unwrap(), before);
+    // Nor into a bucket output, whose outbox cannot be sent yet: refused before reading.
+    let refused = session_etl(&["run", "--publish", "--output", "s3://bucket/out"])
+        .arg(repo().join("fixtures/good"))
+        .assert_exit(2);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("whose outbox `publish` cannot send yet")
+    );
 }
 
 /// A loopback port nothing listens on.
