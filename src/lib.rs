@@ -11,9 +11,10 @@
 //! ```
 //!
 //! Around the stages: [`commands`] (`run` wires the stages together, `commit` merges shards,
-//! `validate` checks files), [`incremental`] (the `_state/` of the last run and the
+//! `publish` sends the Exchange outbox, `validate` checks files), [`incremental`] (the `_state/` of the last run and the
 //! partitions carried over from it), [`publish`] (staging, lock, ownership, the atomic swap
-//! and `_manifest.json`), [`settings`] and [`report`] (progress, `_run.json`). Below them,
+//! and `_manifest.json`), [`delivery`] (sending the Exchange outbox the write stage left,
+//! for `publish`), [`settings`] and [`report`] (progress, `_run.json`). Below them,
 //! [`shared`]: the vocabulary every stage names (keys, days, call or chat), errors, reject
 //! kinds, guards, paths and stopping; and [`storage`]: local paths and `gs://`/`s3://`
 //! buckets, listed and read through `object_store`. `main.rs` only parses arguments.

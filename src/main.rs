@@ -392,7 +392,7 @@ fn report_publish(
             );
             ExitCode::from(EXIT_REFUSED)
         }
-        Ending::Unauthorized => {
+        Ending::Halted => {
             eprintln!(
                 "session-etl: error: {}",
                 report

@@ -332,6 +332,14 @@ pub struct EventSummary {
     /// Events the previous outbox's publishes delivered: added to the ledger's history.
     #[serde(default)]
     pub delivered_since_last_run: u64,
+    /// Undelivered events of the previous outbox replaced by this run's events of the same
+    /// session (sent instead of them).
+    #[serde(default)]
+    pub superseded_undelivered: u64,
+    /// Lines of the previous outbox that were no request body (damage), unanswered: moved
+    /// to `exchange/_dead-letter/<run-id>-unreadable.jsonl`. Expected 0.
+    #[serde(default)]
+    pub unreadable_outbox_lines: u64,
     /// Request bodies (lines) in `exchange/*.jsonl`.
     pub request_bodies: u64,
     /// Distinct individuals (identifier lists) in the request bodies.
@@ -662,6 +670,8 @@ impl EventSummary {
             already_delivered: exchange.already_delivered,
             carried_undelivered: exchange.carried,
             delivered_since_last_run: exchange.delivered_before,
+            superseded_undelivered: exchange.superseded,
+            unreadable_outbox_lines: exchange.unreadable,
             request_bodies: exchange.bodies,
             individuals: exchange.individuals,
         }

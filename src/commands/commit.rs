@@ -494,6 +494,8 @@ fn merged_summary(
             already_delivered: 0,
             carried_undelivered: 0,
             delivered_since_last_run: 0,
+            superseded_undelivered: 0,
+            unreadable_outbox_lines: 0,
             request_bodies: total(|s| s.events.request_bodies),
             individuals: total(|s| s.events.individuals),
         },

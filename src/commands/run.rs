@@ -194,7 +194,7 @@ fn run_into(
         stop,
     )?;
     let mut sink = Sink::create(target.staging, run_id, &config.parquet, &config.exchange)?;
-    carry_outbox(&mut sink, target, incremental.as_ref(), stop)?;
+    carry_outbox(&mut sink, target, stop)?;
     let mut carried = match &incremental {
         Some(plan) => carry_over(&mut sink, target, plan, stop)?,
         None => Carried::default(),
@@ -425,21 +425,13 @@ fn carry_over(
 }
 
 /// Builds the new Exchange outbox on the previous output's (see
-/// [`crate::write::outbox`]): its undelivered events are carried unless the run rebuilds
-/// their session (a full run rebuilds every session it has), and what its publishes
-/// delivered joins the ledger's history. A bucket output's `exchange/` is fetched first.
-fn carry_outbox(
-    sink: &mut Sink,
-    target: &Target<'_>,
-    plan: Option<&IncrementalPlan>,
-    stop: &StopFlag,
-) -> Result<()> {
+/// [`crate::write::outbox`]): what its publishes answered joins the ledger's history, and
+/// its undelivered events are carried unless the run writes events of their session again.
+/// A bucket output's `exchange/` is fetched first.
+fn carry_outbox(sink: &mut Sink, target: &Target<'_>, stop: &StopFlag) -> Result<()> {
     if !replaces_ours(target) {
         return Ok(());
     }
-    let rebuilt = plan
-        .filter(|p| p.previous.is_some())
-        .map(|p| &p.rebuild.sessions);
     let previous = match target.base {
         Some(base) => {
             base.fetch_folder(EXCHANGE_DIR, stop)?;
@@ -447,7 +439,7 @@ fn carry_outbox(
         }
         None => target.output.join(EXCHANGE_DIR),
     };
-    sink.carry_outbox(&previous, rebuilt)?;
+    sink.carry_outbox(&previous)?;
     Ok(())
 }
 
@@ -861,6 +853,7 @@ impl<'a> ChunkBuilder<'a> {
         );
         if let Some(identifiers) = identifiers {
             self.exchange.push(Publishable {
+                session: key,
                 identifiers,
                 events: derived.events.iter().map(event_json).collect(),
             });

@@ -78,7 +78,7 @@ impl ApiKey {
 }
 
 /// The variable that holds the key.
-pub const KEY_VARIABLE: &str = "SESSION_ETL_EXCHANGE_KEY";
+pub use crate::storage::store::EXCHANGE_KEY_VARIABLE as KEY_VARIABLE;
 
 /// Where bodies go: `{base}/v1/event`.
 #[derive(Debug, Clone)]
@@ -153,8 +153,9 @@ pub enum Answer {
     Accepted,
     /// A 4xx that retrying cannot change: the body is refused.
     Refused { status: u16, response: String },
-    /// 401 or 403: the key is wrong; nothing more should be sent.
-    Unauthorized { status: u16 },
+    /// Nothing more should be sent: 401 or 403 (the key is wrong), or a redirect (the URL
+    /// is wrong; following one could turn the POST into a bodiless GET that "succeeds").
+    Halt { status: u16, problem: String },
     /// Every attempt failed transiently, or the deadline came: the body stays undelivered.
     GaveUp { reason: String },
     /// The publish is stopping (a signal, or another body's 401).
@@ -191,6 +192,7 @@ pub struct Client {
 impl Client {
     pub fn new(endpoint: Endpoint, key: &ApiKey, concurrency: usize) -> Result<Client> {
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(concurrency)
             .user_agent(concat!("session-etl/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -301,8 +303,30 @@ impl Client {
             return Attempted::Answer(Answer::Accepted);
         }
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            return Attempted::Answer(Answer::Unauthorized {
+            return Attempted::Answer(Answer::Halt {
                 status: status.as_u16(),
+                problem: format!(
+                    "Exchange refused the key (HTTP {status}): check {KEY_VARIABLE} or \
+                     exchange.key_file, and that the key belongs to the account of {}",
+                    self.endpoint.as_str()
+                ),
+            });
+        }
+        if status.is_redirection() {
+            let to = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(crate::storage::redact)
+                .unwrap_or_default();
+            return Attempted::Answer(Answer::Halt {
+                status: status.as_u16(),
+                problem: format!(
+                    "{} answered a redirect (HTTP {status}) to {to:?}: set exchange.url to \
+                     the account's base URL (redirects are not followed: a POST would arrive \
+                     as a GET without its body)",
+                    self.endpoint.as_str()
+                ),
             });
         }
         if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {

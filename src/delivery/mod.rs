@@ -10,7 +10,7 @@ pub mod client;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -69,8 +69,9 @@ pub enum Ending {
     /// Some bodies are still undelivered (retries or the deadline ran out): the next
     /// publish sends them.
     Incomplete,
-    /// Exchange refused the key (401/403): sending stopped at once.
-    Unauthorized,
+    /// Sending stopped at once: Exchange refused the key (401/403), or answered a redirect
+    /// (the URL is not the account's); `first_problem` says which.
+    Halted,
     /// A signal stopped it; the next publish sends the rest.
     Interrupted,
 }
@@ -265,7 +266,7 @@ pub fn publish(request: &Request<'_>, key: &ApiKey, stop: &StopFlag) -> Result<R
                 halted.store(true, Ordering::SeqCst);
                 failure.borrow_mut().get_or_insert(e);
             }
-            if matches!(answer, Answer::Unauthorized { .. }) {
+            if matches!(answer, Answer::Halt { .. }) {
                 halted.store(true, Ordering::SeqCst);
             }
         }
@@ -278,8 +279,8 @@ pub fn publish(request: &Request<'_>, key: &ApiKey, stop: &StopFlag) -> Result<R
     if let Some(path) = dead.finish()? {
         report.dead_letters = Some(path.display().to_string());
     }
-    report.ending = if report.ending == Ending::Unauthorized {
-        Ending::Unauthorized
+    report.ending = if report.ending == Ending::Halted {
+        Ending::Halted
     } else if stop.is_raised() {
         Ending::Interrupted
     } else if report.undelivered.bodies > 0 {
@@ -321,6 +322,7 @@ fn record(
     }
     if let Some(why) = &body.invalid {
         dead.write(body, None, why)?;
+        dead.sync()?;
         journal.record(Outcome::Refused, body.key)?;
         report.dead_lettered.add(body.events);
         return Ok(());
@@ -331,18 +333,17 @@ fn record(
             report.accepted.add(body.events);
         }
         Answer::Refused { status, response } => {
+            // On disk before the journal says "answered": a refused body is then sent
+            // again from its dead letter only, so losing the letter would lose the body.
             dead.write(body, Some(*status), response)?;
+            dead.sync()?;
             journal.record(Outcome::Refused, body.key)?;
             report.dead_lettered.add(body.events);
         }
-        Answer::Unauthorized { status } => {
+        Answer::Halt { problem, .. } => {
             report.undelivered.add(body.events);
-            report.ending = Ending::Unauthorized;
-            report.first_problem.get_or_insert(format!(
-                "Exchange refused the key (HTTP {status}): check {KEY_VARIABLE} or \
-                 exchange.key_file, and that the key belongs to the account of {}",
-                report.endpoint
-            ));
+            report.ending = Ending::Halted;
+            report.first_problem.get_or_insert(problem.clone());
         }
         Answer::GaveUp { reason } => {
             report.undelivered.add(body.events);
@@ -362,7 +363,7 @@ fn record(
 struct Source<'a> {
     sending: Sending,
     files: std::vec::IntoIter<PathBuf>,
-    current: Option<(PathBuf, std::io::Lines<BufReader<File>>, u64)>,
+    current: Option<(PathBuf, outbox::Lines)>,
     answered: &'a HashMap<Key, Outcome>,
     /// Bodies seen in this publish: a body written twice is sent once.
     seen: HashSet<Key>,
@@ -391,17 +392,16 @@ impl<'a> Source<'a> {
         })
     }
 
-    /// The body a line holds, and why it cannot be sent when it cannot.
-    fn body_of(&self, line: String) -> (String, Option<String>) {
+    /// The body a line holds, and why it cannot be sent when it cannot; `None` for a
+    /// dead letter that cannot be sent again (a line that was no request body, or one torn
+    /// by a crash).
+    fn body_of(&self, line: String) -> Option<(String, Option<String>)> {
         match self.sending {
-            Sending::Outbox => (line, None),
-            Sending::DeadLetters => match serde_json::from_str::<outbox::DeadLetter>(&line) {
-                Ok(letter) => match letter.body_text() {
-                    Some(text) => (text.to_owned(), None),
-                    None => (line, Some("the refused line is not a request body".into())),
-                },
-                Err(e) => (line, Some(format!("not a dead letter: {e}"))),
-            },
+            Sending::Outbox => Some((line, None)),
+            Sending::DeadLetters => {
+                let letter = serde_json::from_str::<outbox::DeadLetter>(&line).ok()?;
+                Some((letter.body_text()?.to_owned(), None))
+            }
         }
     }
 
@@ -418,32 +418,29 @@ impl Iterator for Source<'_> {
 
     fn next(&mut self) -> Option<Result<Body>> {
         loop {
-            let Some((path, lines, n)) = &mut self.current else {
+            let Some((path, lines)) = &mut self.current else {
                 let path = self.files.next()?;
-                match File::open(&path) {
-                    Ok(file) => {
-                        let lines = BufReader::with_capacity(256 << 10, file).lines();
-                        self.current = Some((path, lines, 0));
+                match outbox::Lines::open(&path) {
+                    Ok(lines) => {
+                        self.current = Some((path, lines));
                         self.files_read += 1;
                     }
-                    Err(e) => return Some(Err(Error::io("open", &path)(e))),
+                    Err(e) => return Some(Err(e)),
                 }
                 continue;
             };
-            let line = match lines.next() {
-                None => {
+            let (number, line) = match lines.next_line() {
+                Ok(None) => {
                     self.current = None;
                     continue;
                 }
-                Some(Err(e)) => return Some(Err(Error::io("read", path.as_path())(e))),
-                Some(Ok(line)) => line,
+                Err(e) => return Some(Err(e)),
+                Ok(Some((number, line))) => (number, line.to_owned()),
             };
-            *n += 1;
-            if line.is_empty() {
+            let file = path.clone();
+            let Some((text, mut invalid)) = self.body_of(line) else {
                 continue;
-            }
-            let (file, number) = (path.clone(), *n);
-            let (text, mut invalid) = self.body_of(line);
+            };
             let key = outbox::body_key(text.as_bytes());
             let events = match BodyParts::of(&text) {
                 Ok(parts) => parts.events.len() as u64,
@@ -520,6 +517,17 @@ impl DeadLetters {
             writeln!(out, "{record}")
                 .and_then(|()| out.flush())
                 .map_err(Error::io("write", &self.path))?;
+        }
+        Ok(())
+    }
+
+    /// Forces what was written to disk.
+    fn sync(&mut self) -> Result<()> {
+        if let Some(out) = &mut self.out {
+            out.flush().map_err(Error::io("write", &self.path))?;
+            out.get_ref()
+                .sync_data()
+                .map_err(Error::io("sync", &self.path))?;
         }
         Ok(())
     }

@@ -226,7 +226,12 @@ const SECRET_VARIABLES: &[&str] = &[
     "AWS_SESSION_TOKEN",
     "AWS_ACCESS_KEY_ID",
     "GOOGLE_SERVICE_ACCOUNT_KEY",
+    EXCHANGE_KEY_VARIABLE,
 ];
+
+/// The variable that holds the Acoustic Exchange key (`session-etl publish`): declared with
+/// the other secrets, so that no message ever shows its value.
+pub const EXCHANGE_KEY_VARIABLE: &str = "SESSION_ETL_EXCHANGE_KEY";
 
 /// `text` with the value of every secret variable replaced by `***`.
 pub fn redact(text: &str) -> String {

@@ -117,6 +117,9 @@ fn push_json_str(out: &mut String, s: &str) {
 /// The publishable events of one addressable session.
 #[derive(Debug, Clone)]
 pub struct Publishable {
+    /// Whose events they are: they replace the undelivered ones of the session carried from
+    /// the previous outbox.
+    pub session: SessionKey,
     /// [`identifiers_json`] of the session: the batching key.
     pub identifiers: String,
     /// [`event_json`] of each event.
@@ -142,6 +145,11 @@ pub struct ExchangeCounts {
     pub carried: u64,
     /// Events of the previous outbox its journals mark delivered.
     pub delivered_before: u64,
+    /// Undelivered events of the previous outbox left out because this run wrote events of
+    /// their session again (which replace them).
+    pub superseded: u64,
+    /// Lines of the previous outbox that were no request body: moved to the dead letters.
+    pub unreadable: u64,
 }
 
 /// What a run found in the previous outbox.
@@ -152,10 +160,11 @@ pub struct OutboxCarry {
     /// Events of bodies Exchange refused: added to the history too; they are sent again from
     /// the dead letters only.
     pub refused: u64,
-    /// Undelivered events carried into the new outbox.
-    pub carried: u64,
-    /// Undelivered events of sessions the run rebuilt: the rebuilt ones replace them.
-    pub superseded: u64,
+    /// Undelivered events, carried into the spill (those of sessions the run writes again
+    /// are then left out, see [`ExchangeCounts::superseded`]).
+    pub undelivered: u64,
+    /// Lines that are not request bodies, answered by no journal: moved to the dead letters.
+    pub unreadable: u64,
 }
 
 /// Buckets events by individual while the run goes; writes the bodies on [`close`](Self::close).
@@ -171,10 +180,15 @@ pub struct ExchangeWriter {
     buckets: Vec<Option<BufWriter<File>>>,
     /// Per bucket, the keys of events the previous outbox's journals mark answered.
     delivered: Vec<Option<BufWriter<File>>>,
+    /// Per bucket, the previous outbox's undelivered events: `session<TAB>identifiers<TAB>event`
+    /// (`-` for an event whose session cannot be told).
+    carried_spills: Vec<Option<BufWriter<File>>>,
+    /// Per bucket, the sessions this run wrote events of, one per line.
+    sessions: Vec<Option<BufWriter<File>>>,
     /// The previous output's ledger, whose history files the new ones extend.
     previous_ledger: Option<PathBuf>,
-    carried: u64,
     delivered_before: u64,
+    unreadable: u64,
 }
 
 impl ExchangeWriter {
@@ -203,33 +217,43 @@ impl ExchangeWriter {
             sort_run_bytes: SORT_RUN_BYTES,
             buckets: (0..BUCKETS).map(|_| None).collect(),
             delivered: (0..BUCKETS).map(|_| None).collect(),
+            carried_spills: (0..BUCKETS).map(|_| None).collect(),
+            sessions: (0..BUCKETS).map(|_| None).collect(),
             previous_ledger: None,
-            carried: 0,
             delivered_before: 0,
+            unreadable: 0,
         })
     }
 
     /// Builds on the outbox of the previous output, `previous` (its `exchange/` folder):
-    /// delivered events join the history, undelivered ones are carried into this run's
-    /// spill, but for sessions in `rebuilt` (the run writes them again) or, when `rebuilt`
-    /// is `None` (a full run rebuilds every session it still has), all of them. Call it
-    /// before the run's own events are written.
-    pub fn carry_outbox(
-        &mut self,
-        previous: &Path,
-        rebuilt: Option<&HashSet<SessionKey>>,
-    ) -> Result<OutboxCarry> {
+    /// events of bodies a journal marks answered join the history; undelivered ones are
+    /// carried, and at [`close`](Self::close) left out only where this run wrote events of
+    /// the same session again. So an event is dropped only when replaced: never because its
+    /// session's file was deleted or is now rejected. A line that is no request body, which
+    /// no journal answered, goes to the dead letters, with why.
+    pub fn carry_outbox(&mut self, previous: &Path) -> Result<OutboxCarry> {
         let outcomes = outbox::read_journals(previous)?;
         let mut carry = OutboxCarry::default();
+        let mut unreadable = Vec::new();
         for file in outbox::outbox_files(previous)? {
             outbox::for_each_body(&file, |n, line| {
-                let parts = BodyParts::of(line).map_err(|e| Error::State {
-                    path: file.clone(),
-                    message: format!("line {n} is not a request body: {e}"),
-                })?;
+                let outcome = outcomes.get(&outbox::body_key(line.as_bytes()));
+                let parts = match BodyParts::of(line) {
+                    Ok(parts) => parts,
+                    Err(_) if outcome.is_some() => return Ok(()),
+                    Err(e) => {
+                        unreadable.push(outbox::DeadLetter::unreadable(
+                            &file,
+                            n,
+                            line,
+                            &format!("not a request body: {e}"),
+                        )?);
+                        return Ok(());
+                    }
+                };
                 let identifiers = parts.identifiers.get();
                 let bucket = bucket_of(identifiers);
-                match outcomes.get(&outbox::body_key(line.as_bytes())) {
+                match outcome {
                     // Answered either way: a refused body's events are sent again from the
                     // dead letters only, once what Exchange refused is fixed.
                     Some(outcome) => {
@@ -243,26 +267,30 @@ impl ExchangeWriter {
                             .map_err(Error::io("write", &path))?;
                     }
                     None => {
+                        let path = self.spill_dir.join(format!("carried-{bucket:02}"));
+                        let out = spill_writer(&mut self.carried_spills[bucket], &path)?;
                         for event in &parts.events {
-                            let superseded = match rebuilt {
-                                None => true,
-                                Some(rebuilt) => outbox::event_session(event.get())
-                                    .is_some_and(|s| rebuilt.contains(&s)),
-                            };
-                            if superseded {
-                                carry.superseded += 1;
-                            } else {
-                                carry.carried += 1;
-                                self.spill(bucket, identifiers, [event.get()].into_iter())?;
-                            }
+                            carry.undelivered += 1;
+                            let session = outbox::event_session(event.get())
+                                .map_or_else(|| "-".to_owned(), |s| session_text(&s));
+                            writeln!(out, "{session}\t{identifiers}\t{}", event.get())
+                                .map_err(Error::io("write", &path))?;
                         }
                     }
                 }
                 Ok(())
             })?;
         }
-        self.carried += carry.carried;
+        carry.unreadable = unreadable.len() as u64;
+        if !unreadable.is_empty() {
+            let path = self
+                .dir
+                .join(outbox::DEAD_LETTER_DIR)
+                .join(format!("{}-unreadable.jsonl", self.file_prefix));
+            outbox::write_dead_letters(&path, &unreadable)?;
+        }
         self.delivered_before += carry.delivered;
+        self.unreadable += carry.unreadable;
         self.previous_ledger = Some(previous.join(outbox::LEDGER_DIR));
         // The dead letters not since delivered, and the publish reports, are kept.
         outbox::carry_dead_letters(previous, &self.dir, &outcomes)?;
@@ -288,6 +316,9 @@ impl ExchangeWriter {
             return Ok(());
         }
         let bucket = bucket_of(&session.identifiers);
+        let path = self.spill_dir.join(format!("sessions-{bucket:02}"));
+        let out = spill_writer(&mut self.sessions[bucket], &path)?;
+        writeln!(out, "{}", session_text(&session.session)).map_err(Error::io("write", &path))?;
         self.spill(
             bucket,
             &session.identifiers,
@@ -330,15 +361,32 @@ impl ExchangeWriter {
         use rayon::prelude::*;
         let spills = std::mem::take(&mut self.buckets);
         let delivered = std::mem::take(&mut self.delivered);
-        let buckets: Vec<_> = spills.into_iter().zip(delivered).enumerate().collect();
+        let carried = std::mem::take(&mut self.carried_spills);
+        let sessions = std::mem::take(&mut self.sessions);
+        let buckets: Vec<_> = spills
+            .into_iter()
+            .zip(delivered)
+            .zip(carried.into_iter().zip(sessions))
+            .enumerate()
+            .collect();
         let per_bucket = buckets
             .into_par_iter()
-            .map(|(bucket, (events, delivered))| {
+            .map(|(bucket, ((events, delivered), (carried, sessions)))| {
                 let history = self.close_history(bucket, delivered)?;
                 let mut counts = ExchangeCounts::default();
+                let spill = self.spill_path(bucket);
+                let has_events = events.is_some();
                 if let Some(writer) = events {
-                    let spill = self.spill_path(bucket);
                     finish_spill(writer, &spill)?;
+                }
+                if let Some(carried) = carried {
+                    self.add_carried(bucket, carried, sessions, &mut counts)?;
+                } else if let Some(sessions) = sessions {
+                    let path = self.spill_dir.join(format!("sessions-{bucket:02}"));
+                    finish_spill(sessions, &path)?;
+                    std::fs::remove_file(&path).map_err(Error::io("remove", &path))?;
+                }
+                if has_events || spill.exists() {
                     self.write_bodies(bucket, &spill, &history, &mut counts)?;
                     std::fs::remove_file(&spill).map_err(Error::io("remove", &spill))?;
                 }
@@ -354,12 +402,62 @@ impl ExchangeWriter {
                 individuals: sum.individuals + c.individuals,
                 files: sum.files + c.files,
                 already_delivered: sum.already_delivered + c.already_delivered,
-                carried: 0,
+                carried: sum.carried + c.carried,
                 delivered_before: 0,
+                superseded: sum.superseded + c.superseded,
+                unreadable: 0,
             });
-        sum.carried = self.carried;
         sum.delivered_before = self.delivered_before;
+        sum.unreadable = self.unreadable;
         Ok(sum)
+    }
+
+    /// Appends to bucket `bucket`'s spill the carried events whose session this run wrote no
+    /// events of (the run's replace the others).
+    fn add_carried(
+        &self,
+        bucket: usize,
+        carried: BufWriter<File>,
+        sessions: Option<BufWriter<File>>,
+        counts: &mut ExchangeCounts,
+    ) -> Result<()> {
+        let carried_path = self.spill_dir.join(format!("carried-{bucket:02}"));
+        finish_spill(carried, &carried_path)?;
+        // One bucket's sessions: about 1/64th of the run's.
+        let mut written = HashSet::new();
+        if let Some(sessions) = sessions {
+            let path = self.spill_dir.join(format!("sessions-{bucket:02}"));
+            finish_spill(sessions, &path)?;
+            let reader = BufReader::new(File::open(&path).map_err(Error::io("open", &path))?);
+            for line in reader.lines() {
+                written.insert(line.map_err(Error::io("read", &path))?);
+            }
+            std::fs::remove_file(&path).map_err(Error::io("remove", &path))?;
+        }
+        let spill = self.spill_path(bucket);
+        let mut out = BufWriter::new(
+            File::options()
+                .append(true)
+                .create(true)
+                .open(&spill)
+                .map_err(Error::io("open", &spill))?,
+        );
+        let reader =
+            BufReader::new(File::open(&carried_path).map_err(Error::io("open", &carried_path))?);
+        for line in reader.lines() {
+            let line = line.map_err(Error::io("read", &carried_path))?;
+            let Some((session, record)) = line.split_once('\t') else {
+                continue;
+            };
+            if session != "-" && written.contains(session) {
+                counts.superseded += 1;
+                continue;
+            }
+            counts.carried += 1;
+            writeln!(out, "{record}").map_err(Error::io("write", &spill))?;
+        }
+        out.flush().map_err(Error::io("write", &spill))?;
+        std::fs::remove_file(&carried_path).map_err(Error::io("remove", &carried_path))
     }
 
     /// The delivered events of bucket `bucket`: the previous history and the deliveries its
@@ -472,6 +570,11 @@ impl ExchangeWriter {
         out.flush().map_err(Error::io("write", &path))?;
         Ok(path)
     }
+}
+
+/// A session as its event ids name it: `call-1418`.
+fn session_text(session: &SessionKey) -> String {
+    format!("{}-{}", session.kind, session.id)
 }
 
 /// Which of the [`BUCKETS`] an individual's events go to.
@@ -667,6 +770,10 @@ mod tests {
 
     fn line(who: &str, n: usize) -> Publishable {
         Publishable {
+            session: SessionKey {
+                kind: crate::shared::vocab::SessionKind::Call,
+                id: n as i64,
+            },
             identifiers: format!(r#"[{{"name":"email","value":"{who}@example.com"}}]"#),
             events: vec![format!(
                 r#"{{"code":"agentTalk","timestamp":"2026-03-23T20:14:37Z","attributes":[{{"name":"eventId","value":"{n}","type":"string"}}]}}"#
@@ -677,6 +784,10 @@ mod tests {
     /// `who`'s session `call-<n>` with one event whose duration is `seconds`.
     fn session_event(who: &str, n: usize, seconds: u32) -> Publishable {
         Publishable {
+            session: SessionKey {
+                kind: crate::shared::vocab::SessionKind::Call,
+                id: n as i64,
+            },
             identifiers: format!(r#"[{{"name":"email","value":"{who}@example.com"}}]"#),
             events: vec![format!(
                 r#"{{"code":"agentTalk","timestamp":"2026-03-23T20:14:37Z","attributes":[{{"name":"eventId","value":"call-{n}:agentTalk:handle-1","type":"string"}},{{"name":"duration","value":"{seconds}","type":"number"}}]}}"#
@@ -722,26 +833,27 @@ mod tests {
         let second = tempfile::tempdir().unwrap();
         let mut writer =
             ExchangeWriter::create(second.path(), "r2", "Contact Center", 10, 1 << 20).unwrap();
-        let rebuilt = HashSet::from([1, 3].map(|id| SessionKey {
-            kind: crate::shared::vocab::SessionKind::Call,
-            id,
-        }));
-        let carry = writer.carry_outbox(&outbox_dir, Some(&rebuilt)).unwrap();
+        let carry = writer.carry_outbox(&outbox_dir).unwrap();
         assert_eq!(
             carry,
             OutboxCarry {
                 delivered: 1,
                 refused: 0,
-                carried: 1,
-                superseded: 1
+                undelivered: 2,
+                unreadable: 0
             }
         );
         writer.write(&session_event("a", 1, 10)).unwrap();
         writer.write(&session_event("c", 3, 99)).unwrap();
         let counts = writer.close().unwrap();
         assert_eq!(
-            (counts.events, counts.already_delivered, counts.carried),
-            (2, 1, 1)
+            (
+                counts.events,
+                counts.already_delivered,
+                counts.carried,
+                counts.superseded
+            ),
+            (2, 1, 1, 1)
         );
         let bodies = bodies_in(second.path());
         assert_eq!(bodies.len(), 2, "{bodies:?}");
@@ -755,14 +867,17 @@ mod tests {
         let mut writer =
             ExchangeWriter::create(third.path(), "r3", "Contact Center", 10, 1 << 20).unwrap();
         let carry = writer
-            .carry_outbox(&second.path().join(EXCHANGE_DIR), None)
+            .carry_outbox(&second.path().join(EXCHANGE_DIR))
             .unwrap();
-        assert_eq!((carry.carried, carry.superseded), (0, 2));
+        assert_eq!(carry.undelivered, 2);
         for (who, n, seconds) in [("a", 1, 10), ("b", 2, 10), ("c", 3, 99)] {
             writer.write(&session_event(who, n, seconds)).unwrap();
         }
         let counts = writer.close().unwrap();
-        assert_eq!((counts.events, counts.already_delivered), (2, 1));
+        assert_eq!(
+            (counts.events, counts.already_delivered, counts.superseded),
+            (2, 1, 2)
+        );
         let history = third.path().join(EXCHANGE_DIR).join(outbox::LEDGER_DIR);
         let keys: usize = (0..BUCKETS)
             .map(|b| {
@@ -772,6 +887,31 @@ mod tests {
             })
             .sum();
         assert_eq!(keys, 1);
+
+        // A run whose input lost b's and c's files (retention) still carries their
+        // undelivered events: nothing replaces them, so they are not dropped. A damaged line
+        // goes to the dead letters.
+        let third_outbox = third.path().join(EXCHANGE_DIR);
+        let damaged = third_outbox.join("r3-99999.jsonl");
+        std::fs::write(&damaged, "{\"channel\":\n").unwrap();
+        let fourth = tempfile::tempdir().unwrap();
+        let mut writer =
+            ExchangeWriter::create(fourth.path(), "r4", "Contact Center", 10, 1 << 20).unwrap();
+        let carry = writer.carry_outbox(&third_outbox).unwrap();
+        assert_eq!((carry.undelivered, carry.unreadable), (2, 1));
+        writer.write(&session_event("a", 1, 10)).unwrap();
+        let counts = writer.close().unwrap();
+        assert_eq!(
+            (counts.events, counts.carried, counts.superseded),
+            (2, 2, 0)
+        );
+        let letters = fourth
+            .path()
+            .join(EXCHANGE_DIR)
+            .join(outbox::DEAD_LETTER_DIR)
+            .join("r4-unreadable.jsonl");
+        let letter = std::fs::read_to_string(letters).unwrap();
+        assert!(letter.contains("r3-99999.jsonl") && letter.contains("not a request body"));
     }
 
     #[test]

@@ -85,12 +85,8 @@ impl Sink {
 
     /// Builds the Exchange outbox on the previous output's (`exchange/` folder `previous`):
     /// see [`ExchangeWriter::carry_outbox`].
-    pub fn carry_outbox(
-        &mut self,
-        previous: &Path,
-        rebuilt: Option<&std::collections::HashSet<crate::shared::vocab::SessionKey>>,
-    ) -> Result<exchange::OutboxCarry> {
-        self.exchange.carry_outbox(previous, rebuilt)
+    pub fn carry_outbox(&mut self, previous: &Path) -> Result<exchange::OutboxCarry> {
+        self.exchange.carry_outbox(previous)
     }
 
     /// Writes pending rows to their table.

@@ -99,6 +99,19 @@ pub struct DeadLetter {
 }
 
 impl DeadLetter {
+    /// A line that is not a request body, at line `line` of `file`, never sent.
+    pub fn unreadable(file: &Path, line: u64, text: &str, why: &str) -> Result<DeadLetter> {
+        Ok(DeadLetter {
+            file: file.file_name().map(|n| n.to_string_lossy().into_owned()),
+            line,
+            status: None,
+            response: why.to_owned(),
+            events: 0,
+            body: serde_json::value::to_raw_value(text)
+                .map_err(|e| Error::Internal(format!("a line as a JSON string: {e}")))?,
+        })
+    }
+
     /// The body's text, as it was sent; `None` when the line was not a request body.
     pub fn body_text(&self) -> Option<&str> {
         let text = self.body.get();
@@ -106,9 +119,25 @@ impl DeadLetter {
     }
 }
 
+/// Writes `letters` as a new dead-letter file at `path`.
+pub fn write_dead_letters(path: &Path, letters: &[DeadLetter]) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(Error::io("create folder", parent))?;
+    }
+    let mut text = String::new();
+    for letter in letters {
+        let line = serde_json::to_string(letter)
+            .map_err(|e| Error::Internal(format!("a dead letter as JSON: {e}")))?;
+        text.push_str(&line);
+        text.push('\n');
+    }
+    std::fs::write(path, text).map_err(Error::io("write", path))
+}
+
 /// Keeps the dead letters of the previous `exchange/` folder in the new one, without those a
 /// later publish delivered (`publish --dead-letters`) and without repeats of one body (the
-/// newest refusal is kept). A file kept whole is hard-linked.
+/// newest refusal is kept). A file kept whole is hard-linked. A line that does not read as
+/// a dead letter (torn by a crash in the middle of its write) is kept as it is.
 pub fn carry_dead_letters(
     previous: &Path,
     new: &Path,
@@ -118,11 +147,11 @@ pub fn carry_dead_letters(
     for file in dead_letter_files(previous)? {
         let mut kept = Vec::new();
         let mut dropped = false;
-        for_each_body(&file, |n, line| {
-            let letter: DeadLetter = serde_json::from_str(line).map_err(|e| Error::State {
-                path: file.clone(),
-                message: format!("line {n} is not a dead letter: {e}"),
-            })?;
+        for_each_body(&file, |_, line| {
+            let Ok(letter) = serde_json::from_str::<DeadLetter>(line) else {
+                kept.push(line.to_owned());
+                return Ok(());
+            };
             let key = body_key(letter.body_text().unwrap_or(letter.body.get()).as_bytes());
             if outcomes.get(&key) == Some(&Outcome::Delivered) || !seen.insert(key) {
                 dropped = true;
@@ -273,8 +302,9 @@ impl Journal {
 }
 
 /// Every outcome the journals of `exchange/_ledger/` record. A delivery wins over a refusal
-/// (a dead letter sent again and accepted); a torn last record (a publish killed in the
-/// middle of a write) is ignored.
+/// (a dead letter sent again and accepted). A torn last record (a publish killed in the
+/// middle of a write) and records of an unknown tag (zeros a crash left at a file's end) are
+/// ignored: their bodies count as unanswered, so they are sent again rather than lost.
 pub fn read_journals(exchange: &Path) -> Result<HashMap<Key, Outcome>> {
     let dir = exchange.join(LEDGER_DIR);
     let mut outcomes = HashMap::new();
@@ -300,12 +330,7 @@ pub fn read_journals(exchange: &Path) -> Result<HashMap<Key, Outcome>> {
             let outcome = match record[0] {
                 b'D' => Outcome::Delivered,
                 b'R' => Outcome::Refused,
-                other => {
-                    return Err(Error::State {
-                        path: path.clone(),
-                        message: format!("a journal record with the unknown tag {other}"),
-                    })
-                }
+                _ => continue,
             };
             let entry = outcomes.entry(key).or_insert(outcome);
             if outcome == Outcome::Delivered {
@@ -367,19 +392,62 @@ pub fn append_keys(out: &mut impl Write, keys: impl Iterator<Item = Key>) -> std
     Ok(())
 }
 
-/// Calls `each(line_number, line)` for every line of an outbox file (numbered from 1).
+/// Calls `each(line_number, line)` for every line of an outbox file (numbered from 1). A
+/// line that is not UTF-8 (damage) is given with its bad bytes replaced: it then reads as no
+/// request body, rather than stopping the reader.
 pub fn for_each_body(path: &Path, mut each: impl FnMut(u64, &str) -> Result<()>) -> Result<()> {
-    let reader = BufReader::with_capacity(
-        256 << 10,
-        File::open(path).map_err(Error::io("open", path))?,
-    );
-    for (n, line) in reader.lines().enumerate() {
-        let line = line.map_err(Error::io("read", path))?;
-        if !line.is_empty() {
-            each(n as u64 + 1, &line)?;
-        }
+    let mut lines = Lines::open(path)?;
+    while let Some((n, line)) = lines.next_line()? {
+        each(n, line)?;
     }
     Ok(())
+}
+
+/// The non-empty lines of a file, numbered from 1, each as text (see [`for_each_body`]).
+pub struct Lines {
+    reader: BufReader<File>,
+    path: PathBuf,
+    bytes: Vec<u8>,
+    text: String,
+    number: u64,
+}
+
+impl Lines {
+    pub fn open(path: &Path) -> Result<Lines> {
+        Ok(Lines {
+            reader: BufReader::with_capacity(
+                256 << 10,
+                File::open(path).map_err(Error::io("open", path))?,
+            ),
+            path: path.to_owned(),
+            bytes: Vec::new(),
+            text: String::new(),
+            number: 0,
+        })
+    }
+
+    /// The next non-empty line, `None` at the end.
+    pub fn next_line(&mut self) -> Result<Option<(u64, &str)>> {
+        loop {
+            self.bytes.clear();
+            let read = self
+                .reader
+                .read_until(b'\n', &mut self.bytes)
+                .map_err(Error::io("read", &self.path))?;
+            if read == 0 {
+                return Ok(None);
+            }
+            self.number += 1;
+            while matches!(self.bytes.last(), Some(b'\n' | b'\r')) {
+                self.bytes.pop();
+            }
+            if self.bytes.is_empty() {
+                continue;
+            }
+            self.text = String::from_utf8_lossy(&self.bytes).into_owned();
+            return Ok(Some((self.number, &self.text)));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -438,6 +506,8 @@ mod tests {
         // A publish killed in the middle of a record.
         let torn = dir.path().join(LEDGER_DIR).join("p3.journal");
         std::fs::write(&torn, [b'D', 1, 2, 3]).unwrap();
+        // Zeros a crash left at the end of another: unknown records, ignored.
+        std::fs::write(dir.path().join(LEDGER_DIR).join("p4.journal"), [0u8; 34]).unwrap();
         let outcomes = read_journals(dir.path()).unwrap();
         assert_eq!(outcomes.len(), 2);
         assert_eq!(outcomes[&7], Outcome::Delivered);

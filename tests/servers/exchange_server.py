@@ -16,7 +16,8 @@ it accepted: acceptance is recorded only as the 200 is sent.
 
 `GET /__stats` answers JSON: `requests`, `accepted` (each accepted body's text, in order),
 `faults` by kind, `unauthorized`, `refused`. `POST /__faults` with a number sets FAULT_RATE;
-`POST /__delay` with a number of seconds delays every answer to come by that much.
+`POST /__delay` with a number of seconds delays every answer to come by that much. A POST
+under `/moved/` is answered 302 to the same path without `/moved` (a gateway's redirect).
 """
 
 import json
@@ -87,6 +88,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path in ("/__faults", "/__delay"):
             STATE["fault_rate" if self.path == "/__faults" else "delay"] = float(body)
             return self.answer(200)
+        if self.path.startswith("/moved/"):
+            # A gateway in front of the API: a client that follows this loses the body.
+            return self.answer(302, b"", [("Location", self.path[len("/moved"):])])
         if self.path != "/v1/event":
             return self.answer(404)
         with LOCK:
