@@ -177,7 +177,7 @@ fn main() -> ExitCode {
         Command::Run(args) => match run(args) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("session-etl: error: {e:#}");
+                eprintln!("session-etl: error: {}", described(&e));
                 exit_code_of(&e)
             }
         },
@@ -188,21 +188,21 @@ fn main() -> ExitCode {
         } => match commit(&shards, &settings.layer, quiet) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("session-etl: error: {e:#}");
+                eprintln!("session-etl: error: {}", described(&e));
                 exit_code_of(&e)
             }
         },
         Command::Publish(args) => match publish(args) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("session-etl: error: {e:#}");
+                eprintln!("session-etl: error: {}", described(&e));
                 exit_code_of(&e)
             }
         },
         Command::Validate(args) => match validate(args) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("session-etl: error: {e:#}");
+                eprintln!("session-etl: error: {}", described(&e));
                 // `validate` answers "would these files pass?": 1 is "no", so a path that
                 // does not exist is a usage error.
                 match e.downcast_ref::<session_etl::Error>() {
@@ -214,7 +214,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => match generate(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("session-etl: error: {e:#}");
+                eprintln!("session-etl: error: {}", described(&e));
                 ExitCode::FAILURE
             }
         },
@@ -498,6 +498,24 @@ fn commit(shards: &[Location], flags: &Layer, quiet: bool) -> anyhow::Result<()>
         );
     }
     Ok(())
+}
+
+/// An error and its causes on one line, as `{:#}` prints them but without a cause whose text
+/// the line already holds: the library's errors name their source in their own message, so
+/// `{:#}` alone said "No such file or directory (os error 2)" twice.
+fn described(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// The exit code for a run that failed: the README's "Exit codes" table.

@@ -69,10 +69,14 @@ fn a_folder_that_is_not_an_output_is_never_replaced() {
 fn a_missing_input_fails_before_anything_is_written() {
     let dir = Dir::new();
     let out = dir.join("out");
-    session_etl(&["run", "--quiet", "--output"])
+    let failed = session_etl(&["run", "--quiet", "--output"])
         .arg(&out)
         .arg("fixtures/does-not-exist")
         .assert_exit(1);
+    // One line naming the input and the cause, once.
+    let said = String::from_utf8_lossy(&failed.stderr);
+    assert!(said.contains("input fixtures/does-not-exist"), "{said}");
+    assert_eq!(said.matches("(os error 2)").count(), 1, "{said}");
     assert!(!out.exists());
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
