@@ -177,14 +177,8 @@ pub struct ExchangeWriter {
     max_body_bytes: usize,
     /// [`SORT_RUN_BYTES`], smaller in tests to exercise the merge.
     sort_run_bytes: usize,
-    buckets: Vec<Option<BufWriter<File>>>,
-    /// Per bucket, the keys of events the previous outbox's journals mark answered.
-    delivered: Vec<Option<BufWriter<File>>>,
-    /// Per bucket, the previous outbox's undelivered events: `session<TAB>identifiers<TAB>event`
-    /// (`-` for an event whose session cannot be told).
-    carried_spills: Vec<Option<BufWriter<File>>>,
-    /// Per bucket, the sessions this run wrote events of, one per line.
-    sessions: Vec<Option<BufWriter<File>>>,
+    /// One [`BucketSpills`] per bucket.
+    buckets: Vec<BucketSpills>,
     /// The previous output's ledger, whose history files the new ones extend.
     previous_ledger: Option<PathBuf>,
     delivered_before: u64,
@@ -215,10 +209,7 @@ impl ExchangeWriter {
             max_events_per_body: max_events_per_body.max(1),
             max_body_bytes,
             sort_run_bytes: SORT_RUN_BYTES,
-            buckets: (0..BUCKETS).map(|_| None).collect(),
-            delivered: (0..BUCKETS).map(|_| None).collect(),
-            carried_spills: (0..BUCKETS).map(|_| None).collect(),
-            sessions: (0..BUCKETS).map(|_| None).collect(),
+            buckets: (0..BUCKETS).map(|_| BucketSpills::default()).collect(),
             previous_ledger: None,
             delivered_before: 0,
             unreadable: 0,
@@ -261,14 +252,14 @@ impl ExchangeWriter {
                             Outcome::Delivered => carry.delivered += parts.events.len() as u64,
                             Outcome::Refused => carry.refused += parts.events.len() as u64,
                         }
-                        let path = self.spill_dir.join(format!("delivered-{bucket:02}"));
-                        let out = spill_writer(&mut self.delivered[bucket], &path)?;
+                        let path = self.spill_path(Spill::Delivered, bucket);
+                        let out = spill_writer(&mut self.buckets[bucket].delivered, &path)?;
                         outbox::append_keys(out, parts.event_keys())
                             .map_err(Error::io("write", &path))?;
                     }
                     None => {
-                        let path = self.spill_dir.join(format!("carried-{bucket:02}"));
-                        let out = spill_writer(&mut self.carried_spills[bucket], &path)?;
+                        let path = self.spill_path(Spill::Carried, bucket);
+                        let out = spill_writer(&mut self.buckets[bucket].carried, &path)?;
                         for event in &parts.events {
                             carry.undelivered += 1;
                             let session = outbox::event_session(event.get())
@@ -294,17 +285,10 @@ impl ExchangeWriter {
         self.previous_ledger = Some(previous.join(outbox::LEDGER_DIR));
         // The dead letters not since delivered, and the publish reports, are kept.
         outbox::carry_dead_letters(previous, &self.dir, &outcomes)?;
-        let reports = previous.join(outbox::LEDGER_DIR);
-        if let Ok(entries) = std::fs::read_dir(&reports) {
-            for entry in entries {
-                let path = entry.map_err(Error::io("list", &reports))?.path();
-                if let (true, Some(name)) = (
-                    path.extension().is_some_and(|x| x == "json"),
-                    path.file_name(),
-                ) {
-                    let to = self.dir.join(outbox::LEDGER_DIR).join(name);
-                    crate::publish::place_file(&path, &to)?;
-                }
+        for report in outbox::report_files(previous)? {
+            if let Some(name) = report.file_name() {
+                let to = self.dir.join(outbox::LEDGER_DIR).join(name);
+                crate::publish::place_file(&report, &to)?;
             }
         }
         Ok(carry)
@@ -316,9 +300,13 @@ impl ExchangeWriter {
             return Ok(());
         }
         let bucket = bucket_of(&session.identifiers);
-        let path = self.spill_dir.join(format!("sessions-{bucket:02}"));
-        let out = spill_writer(&mut self.sessions[bucket], &path)?;
-        writeln!(out, "{}", session_text(&session.session)).map_err(Error::io("write", &path))?;
+        // Only a bucket with carried events needs to know whose events replace them.
+        if self.buckets[bucket].carried.is_some() {
+            let path = self.spill_path(Spill::Sessions, bucket);
+            let out = spill_writer(&mut self.buckets[bucket].sessions, &path)?;
+            writeln!(out, "{}", session_text(&session.session))
+                .map_err(Error::io("write", &path))?;
+        }
         self.spill(
             bucket,
             &session.identifiers,
@@ -332,8 +320,8 @@ impl ExchangeWriter {
         identifiers: &str,
         events: impl Iterator<Item = &'e str>,
     ) -> Result<()> {
-        let path = self.spill_path(bucket);
-        let w = spill_writer(&mut self.buckets[bucket], &path)?;
+        let path = self.spill_path(Spill::Events, bucket);
+        let w = spill_writer(&mut self.buckets[bucket].events, &path)?;
         // JSON text never contains a raw tab or newline, so both are safe separators.
         (|| {
             for event in events {
@@ -347,8 +335,14 @@ impl ExchangeWriter {
         .map_err(Error::io("write", &path))
     }
 
-    fn spill_path(&self, bucket: usize) -> PathBuf {
-        self.spill_dir.join(format!("bucket-{bucket:02}"))
+    fn spill_path(&self, spill: Spill, bucket: usize) -> PathBuf {
+        let name = match spill {
+            Spill::Events => "bucket",
+            Spill::Delivered => "delivered",
+            Spill::Carried => "carried",
+            Spill::Sessions => "sessions",
+        };
+        self.spill_dir.join(format!("{name}-{bucket:02}"))
     }
 
     /// Groups each bucket by individual and writes the bodies; removes the spill files.
@@ -359,34 +353,24 @@ impl ExchangeWriter {
     /// per thread.
     pub fn close(mut self) -> Result<ExchangeCounts> {
         use rayon::prelude::*;
-        let spills = std::mem::take(&mut self.buckets);
-        let delivered = std::mem::take(&mut self.delivered);
-        let carried = std::mem::take(&mut self.carried_spills);
-        let sessions = std::mem::take(&mut self.sessions);
-        let buckets: Vec<_> = spills
+        let buckets: Vec<_> = std::mem::take(&mut self.buckets)
             .into_iter()
-            .zip(delivered)
-            .zip(carried.into_iter().zip(sessions))
             .enumerate()
             .collect();
         let per_bucket = buckets
             .into_par_iter()
-            .map(|(bucket, ((events, delivered), (carried, sessions)))| {
-                let history = self.close_history(bucket, delivered)?;
+            .map(|(bucket, spills)| {
+                let history = self.close_history(bucket, spills.delivered)?;
                 let mut counts = ExchangeCounts::default();
-                let spill = self.spill_path(bucket);
-                let has_events = events.is_some();
-                if let Some(writer) = events {
+                let spill = self.spill_path(Spill::Events, bucket);
+                let has_events = spills.events.is_some() || spills.carried.is_some();
+                if let Some(writer) = spills.events {
                     finish_spill(writer, &spill)?;
                 }
-                if let Some(carried) = carried {
-                    self.add_carried(bucket, carried, sessions, &mut counts)?;
-                } else if let Some(sessions) = sessions {
-                    let path = self.spill_dir.join(format!("sessions-{bucket:02}"));
-                    finish_spill(sessions, &path)?;
-                    std::fs::remove_file(&path).map_err(Error::io("remove", &path))?;
+                if let Some(carried) = spills.carried {
+                    self.add_carried(bucket, carried, spills.sessions, &mut counts)?;
                 }
-                if has_events || spill.exists() {
+                if has_events {
                     self.write_bodies(bucket, &spill, &history, &mut counts)?;
                     std::fs::remove_file(&spill).map_err(Error::io("remove", &spill))?;
                 }
@@ -421,12 +405,12 @@ impl ExchangeWriter {
         sessions: Option<BufWriter<File>>,
         counts: &mut ExchangeCounts,
     ) -> Result<()> {
-        let carried_path = self.spill_dir.join(format!("carried-{bucket:02}"));
+        let carried_path = self.spill_path(Spill::Carried, bucket);
         finish_spill(carried, &carried_path)?;
         // One bucket's sessions: about 1/64th of the run's.
         let mut written = HashSet::new();
         if let Some(sessions) = sessions {
-            let path = self.spill_dir.join(format!("sessions-{bucket:02}"));
+            let path = self.spill_path(Spill::Sessions, bucket);
             finish_spill(sessions, &path)?;
             let reader = BufReader::new(File::open(&path).map_err(Error::io("open", &path))?);
             for line in reader.lines() {
@@ -434,7 +418,7 @@ impl ExchangeWriter {
             }
             std::fs::remove_file(&path).map_err(Error::io("remove", &path))?;
         }
-        let spill = self.spill_path(bucket);
+        let spill = self.spill_path(Spill::Events, bucket);
         let mut out = BufWriter::new(
             File::options()
                 .append(true)
@@ -468,7 +452,7 @@ impl ExchangeWriter {
             None => Vec::new(),
         };
         if let Some(writer) = delivered {
-            let spill = self.spill_dir.join(format!("delivered-{bucket:02}"));
+            let spill = self.spill_path(Spill::Delivered, bucket);
             finish_spill(writer, &spill)?;
             keys.extend(outbox::read_history(&spill)?);
             std::fs::remove_file(&spill).map_err(Error::io("remove", &spill))?;
@@ -570,6 +554,29 @@ impl ExchangeWriter {
         out.flush().map_err(Error::io("write", &path))?;
         Ok(path)
     }
+}
+
+/// The spill files of one bucket, each created on first use.
+#[derive(Default)]
+struct BucketSpills {
+    /// This run's events, and at close the carried ones that stay: `identifiers<TAB>event`.
+    events: Option<BufWriter<File>>,
+    /// Keys of the previous outbox's events its journals mark answered.
+    delivered: Option<BufWriter<File>>,
+    /// The previous outbox's undelivered events: `session<TAB>identifiers<TAB>event` (`-`
+    /// for an event whose session cannot be told).
+    carried: Option<BufWriter<File>>,
+    /// The sessions this run wrote events of, one per line (only beside `carried`).
+    sessions: Option<BufWriter<File>>,
+}
+
+/// Which spill file of a bucket.
+#[derive(Debug, Clone, Copy)]
+enum Spill {
+    Events,
+    Delivered,
+    Carried,
+    Sessions,
 }
 
 /// A session as its event ids name it: `call-1418`.

@@ -56,17 +56,28 @@ pub fn event_key(identifiers: &str, event: &str) -> Key {
 
 /// The outbox files of an `exchange/` folder, sorted by name; none when it does not exist.
 pub fn outbox_files(exchange: &Path) -> Result<Vec<PathBuf>> {
-    let entries = match std::fs::read_dir(exchange) {
+    files_named(exchange, ".jsonl")
+}
+
+/// The publish reports of an `exchange/` folder's ledger, sorted by name.
+pub fn report_files(exchange: &Path) -> Result<Vec<PathBuf>> {
+    files_named(&exchange.join(LEDGER_DIR), ".json")
+}
+
+/// The files of `dir` whose names end with `suffix`, sorted, but hidden ones and those of
+/// the ledger's and dead letters' own folders; none when `dir` does not exist.
+fn files_named(dir: &Path, suffix: &str) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("list", exchange)(e)),
+        Err(e) => return Err(Error::io("list", dir)(e)),
     };
     let mut files = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(Error::io("list", exchange))?;
+        let entry = entry.map_err(Error::io("list", dir))?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.ends_with(".jsonl") && !name.starts_with(['.', '_']) {
+        if name.ends_with(suffix) && !name.starts_with(['.', '_']) {
             files.push(entry.path());
         }
     }
@@ -306,19 +317,8 @@ impl Journal {
 /// middle of a write) and records of an unknown tag (zeros a crash left at a file's end) are
 /// ignored: their bodies count as unanswered, so they are sent again rather than lost.
 pub fn read_journals(exchange: &Path) -> Result<HashMap<Key, Outcome>> {
-    let dir = exchange.join(LEDGER_DIR);
     let mut outcomes = HashMap::new();
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(outcomes),
-        Err(e) => return Err(Error::io("list", &dir)(e)),
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "journal"))
-        .collect();
-    paths.sort();
-    for path in paths {
+    for path in files_named(&exchange.join(LEDGER_DIR), ".journal")? {
         let mut bytes = Vec::new();
         File::open(&path)
             .and_then(|mut f| f.read_to_end(&mut bytes))
