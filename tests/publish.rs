@@ -619,3 +619,26 @@ fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
+
+#[test]
+fn publish_writes_nothing_into_a_folder_that_is_not_a_session_etl_output() {
+    let dir = Dir::new();
+    let foreign = dir.join("spark-output");
+    dir.create("spark-output/_SUCCESS", "");
+    dir.create(
+        "spark-output/exchange/part-0000.jsonl",
+        "{\"channel\":\"x\"}\n",
+    );
+    // Beside it too: not even a lock file.
+    let before = crate::util::listing(dir.path());
+    let server = ExchangeServer::start(0.0, None);
+    // Exit 1 as for a run: "an output folder that is not ours".
+    let refused = publish(&foreign, &server.url(), &[]).assert_exit(1);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a session-etl output"));
+    assert_eq!(
+        crate::util::listing(dir.path()),
+        before,
+        "something was written"
+    );
+    assert_eq!(server.stats()["requests"], 0);
+}
