@@ -131,7 +131,19 @@ impl S3Server {
 
     /// Creates `bucket` (an unsigned `PUT /bucket`, which moto accepts).
     pub fn create_bucket(&self, bucket: &str) {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        // Seen twice in CI on a fresh clone: the server accepted a connection, then refused
+        // the next one for a moment. Retried for at most 10 s rather than failing at once.
+        let start = Instant::now();
+        let mut stream = loop {
+            match TcpStream::connect(("127.0.0.1", self.port)) {
+                Ok(stream) => break stream,
+                Err(e) if start.elapsed() < Duration::from_secs(10) => {
+                    eprintln!("moto_server refused a connection ({e}); retrying");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => panic!("moto_server on {}: {e}", self.port),
+            }
+        };
         write!(
             stream,
             "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
