@@ -46,7 +46,11 @@ enum Command {
         /// The shard outputs, every one of them (folders or gs://, s3:// prefixes).
         #[arg(required = true, value_parser = shard_location)]
         shards: Vec<Location>,
-        /// The settings of `commit`: the output and the guards that judge the merged whole.
+        /// Pipeline definition (TOML): its output, guards and `[exchange]` batching apply.
+        #[arg(long, short = 'p')]
+        pipeline: Option<PathBuf>,
+        /// The settings of `commit`: the output, the guards that judge the merged whole, and
+        /// how the merged outbox is batched.
         #[command(flatten)]
         settings: Flags<cmd::Commit>,
         /// No summary line.
@@ -183,9 +187,10 @@ fn main() -> ExitCode {
         },
         Command::Commit {
             shards,
+            pipeline,
             settings,
             quiet,
-        } => match commit(&shards, &settings.layer, quiet) {
+        } => match commit(&shards, &settings.layer, pipeline.as_ref(), quiet) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("session-etl: error: {}", described(&e));
@@ -478,15 +483,26 @@ fn shard_location(text: &str) -> Result<Location, String> {
     Location::parse(text, "shard")
 }
 
-fn commit(shards: &[Location], flags: &Layer, quiet: bool) -> anyhow::Result<()> {
-    let settings = Settings::resolve(&[flags])?;
+fn commit(
+    shards: &[Location],
+    flags: &Layer,
+    pipeline: Option<&PathBuf>,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let settings = settings(flags, pipeline)?;
     let output = settings.required_output()?;
     let storage = Storage::new(settings.storage());
     let guards = settings.commit_guards();
     let stop = StopFlag::on_signals().context("install the SIGINT, SIGTERM and SIGHUP handlers")?;
-    let committed =
-        session_etl::commands::commit::commit(shards, &output, &guards, &storage, &stop)
-            .with_context(|| format!("commit into {output}"))?;
+    let committed = session_etl::commands::commit::commit(
+        shards,
+        &output,
+        &guards,
+        &settings.exchange(),
+        &storage,
+        &stop,
+    )
+    .with_context(|| format!("commit into {output}"))?;
     if !quiet {
         println!(
             "session-etl: committed {} shards into {}: {} files, {} sessions, {} rejected",

@@ -666,6 +666,15 @@ impl EventSummary {
                 .iter()
                 .map(|((code, attr), n)| (format!("{}.{}", code.as_str(), attr.name()), *n))
                 .collect(),
+            ..EventSummary::default()
+        }
+        .with_outbox(exchange)
+    }
+
+    /// The summary with its outbox counters set to what the request-body writer made
+    /// (`commit` rebuilds the outbox of its shards, and sets them anew).
+    pub fn with_outbox(self, exchange: crate::write::ExchangeCounts) -> EventSummary {
+        EventSummary {
             events_in_bodies: exchange.events,
             already_delivered: exchange.already_delivered,
             carried_undelivered: exchange.carried,
@@ -674,6 +683,7 @@ impl EventSummary {
             unreadable_outbox_lines: exchange.unreadable,
             request_bodies: exchange.bodies,
             individuals: exchange.individuals,
+            ..self
         }
     }
 }

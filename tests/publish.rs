@@ -642,3 +642,82 @@ fn publish_writes_nothing_into_a_folder_that_is_not_a_session_etl_output() {
     );
     assert_eq!(server.stats()["requests"], 0);
 }
+
+/// `run --shard i/2` of `input` into `shards[i]`, then `commit` of both into `out`.
+fn sharded_night(out: &Path, shards: &[PathBuf; 2], input: &Path) {
+    for (i, shard) in shards.iter().enumerate() {
+        session_etl(&["run", "--quiet", "--max-reject-rate", "1"])
+            .args(["--shard", &format!("{i}/2"), "--output"])
+            .arg(shard)
+            .arg(input)
+            .assert_exit(0);
+    }
+    session_etl(&["commit", "--quiet", "--output"])
+        .arg(out)
+        .args(shards)
+        .assert_exit(0);
+}
+
+#[test]
+fn sharded_nights_build_on_the_published_outbox_and_send_nothing_twice() {
+    let dir = Dir::new();
+    let input = dir.join("input");
+    let good = repo().join("fixtures/good");
+    for entry in walkdir::WalkDir::new(&good)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let to = input.join(entry.path().strip_prefix(&good).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+    let (out, whole) = (dir.join("out"), dir.join("whole"));
+    let shards = [dir.join("shard-0"), dir.join("shard-1")];
+    sharded_night(&out, &shards, &input);
+    run_into(&whole, &[&input], &[]);
+    let night1 = events_of(&outbox(&out));
+    assert_eq!(night1, events_of(&outbox(&whole)), "a whole run's events");
+
+    // Night 2, unpublished: call-5001's files are gone. Its undelivered events are carried
+    // by the commit, not lost, and the shards (whose folders held night 1's) carry nothing.
+    let gone: Vec<PathBuf> = walkdir::WalkDir::new(&input)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains("5001"))
+        .map(|e| e.path().to_owned())
+        .collect();
+    assert!(!gone.is_empty());
+    gone.iter().for_each(|f| std::fs::remove_file(f).unwrap());
+    sharded_night(&out, &shards, &input);
+    for shard in &shards {
+        assert_eq!(run_summary(shard)["events"]["carried_undelivered"], 0);
+    }
+    let summary = run_summary(&out);
+    assert!(
+        summary["events"]["carried_undelivered"].as_u64().unwrap() > 0,
+        "{}",
+        summary["events"]
+    );
+    assert_eq!(events_of(&outbox(&out)), night1, "an event lost or doubled");
+
+    // Published through faults: every event once. The next sharded night sends nothing.
+    let server = ExchangeServer::start(0.25, None);
+    publish(&out, &server.url(), &[]).assert_exit(0);
+    let delivered = events_of(&server.accepted());
+    assert_eq!(delivered, night1);
+    sharded_night(&out, &shards, &input);
+    let summary = run_summary(&out);
+    assert_eq!(
+        summary["events"]["events_in_bodies"], 0,
+        "{}",
+        summary["events"]
+    );
+    assert!(summary["events"]["already_delivered"].as_u64().unwrap() > 0);
+    assert!(outbox(&out).is_empty());
+    let requests = server.stats()["requests"].clone();
+    publish(&out, &server.url(), &[]).assert_exit(0);
+    assert_eq!(server.stats()["requests"], requests, "history sent again");
+}

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::derive::ExchangeSettings;
 use crate::publish::bucket::{replace_bucket_output, BucketDir, FileSource, Publication, CONTROL};
 use crate::publish::manifest::{Manifest, ManifestFile, MANIFEST};
 use crate::publish::{self, new_run_id, replace_output, Existing, RUN_SUMMARY, SUCCESS_MARKER};
@@ -23,7 +24,7 @@ use crate::shared::guard::{Guards, Result as GuardedResult};
 use crate::shared::stop::{PausePoint, StopFlag};
 use crate::storage::{BucketPrefix, Location, Storage};
 use crate::write::exchange::EXCHANGE_DIR;
-use crate::write::SessionsTable;
+use crate::write::{outbox, ExchangeCounts, ExchangeWriter, SessionsTable};
 
 /// What a commit published.
 #[derive(Debug)]
@@ -48,6 +49,7 @@ pub fn commit(
     shards: &[Location],
     output: &Location,
     guards: &Guards,
+    exchange: &ExchangeSettings,
     storage: &Storage,
     stop: &StopFlag,
 ) -> Result<Committed> {
@@ -114,6 +116,17 @@ pub fn commit(
                 }
                 // The footers are read again here: a downloaded file's rows are checked
                 // against its shard's manifest.
+                let previous =
+                    matches!(existing, Existing::Ours(_)).then(|| output.join(EXCHANGE_DIR));
+                let outbox = Outbox {
+                    dirs: &dirs,
+                    manifests: &manifests,
+                    exchange,
+                    storage,
+                    stop,
+                };
+                let counts = outbox.rebuild(staging, &run_id, previous.as_deref())?;
+                summary.events = summary.events.with_outbox(counts);
                 let written = Manifest::write(staging)?;
                 verify_rows(&written, &placed, &dirs)?;
                 summary.output = given.display().to_string();
@@ -132,22 +145,44 @@ pub fn commit(
         shards,
         &run_id,
         stop,
-        |_staging, existing, _base| {
+        |staging, existing, base| {
             let mut summary = merged_summary(&parts, &run_id, started_at);
             judge(&summary, existing)?;
+            let previous = match existing {
+                Existing::Ours(_) => {
+                    base.fetch_folder(EXCHANGE_DIR, stop)?;
+                    Some(base.mirror().join(EXCHANGE_DIR))
+                }
+                _ => None,
+            };
+            let outbox = Outbox {
+                dirs: &dirs,
+                manifests: &manifests,
+                exchange,
+                storage,
+                stop,
+            };
+            let counts = outbox.rebuild(staging, &run_id, previous.as_deref())?;
+            summary.events = summary.events.with_outbox(counts);
             let placed = placements(&manifests);
-            let mut files = Vec::with_capacity(placed.len());
-            let mut sources = Vec::with_capacity(placed.len());
+            let mut paired: Vec<(ManifestFile, FileSource)> = Manifest::of(staging)?
+                .files
+                .into_iter()
+                .map(|file| Publication::staged_file(staging, &run_id, file))
+                .collect();
             for (shard, file, target) in &placed {
-                files.push(ManifestFile {
-                    path: target.clone(),
-                    ..(*file).clone()
-                });
-                sources.push(match &dirs[*shard] {
+                let source = match &dirs[*shard] {
                     ShardDir::Local(dir) => FileSource::Local(Manifest::path_in(dir, file)),
                     ShardDir::Bucket(shard) => FileSource::Object(shard.join(&file.path)),
-                });
+                };
+                let file = ManifestFile {
+                    path: target.clone(),
+                    ..(*file).clone()
+                };
+                paired.push((file, source));
             }
+            paired.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+            let (files, sources): (Vec<_>, Vec<_>) = paired.into_iter().unzip();
             summary.output = output.to_string();
             summary.wall_time_s = clock.elapsed().as_secs_f64();
             // Keys sorted, as a local commit writes them.
@@ -168,6 +203,79 @@ pub fn commit(
             ))
         },
     )
+}
+
+/// The outbox of the merged output, made from the shards' as a whole run makes its own: the
+/// shards' events are the run's, built on the outbox of the output the commit replaces. So
+/// what was delivered from that output is not sent again, and what it still held undelivered
+/// is carried (unless a shard wrote events of the same session again), as after a run.
+struct Outbox<'a> {
+    dirs: &'a [ShardDir],
+    manifests: &'a [Manifest],
+    exchange: &'a ExchangeSettings,
+    storage: &'a Storage,
+    stop: &'a StopFlag,
+}
+
+impl Outbox<'_> {
+    /// Writes the outbox into `staging/exchange/` on the replaced output's `exchange/`
+    /// folder `previous` (`None`: the output was not session-etl's, or did not exist).
+    fn rebuild(
+        &self,
+        staging: &Path,
+        run_id: &str,
+        previous: Option<&Path>,
+    ) -> Result<ExchangeCounts> {
+        let mut writer = ExchangeWriter::create(
+            staging,
+            run_id,
+            &self.exchange.channel,
+            self.exchange.max_events_per_body,
+            self.exchange.max_body_bytes,
+        )?;
+        if let Some(previous) = previous {
+            writer.carry_outbox(previous)?;
+        }
+        // A bucket shard's outbox files are fetched first, into a folder of their own.
+        let fetched = tempfile::Builder::new()
+            .prefix(&format!("session-etl-{run_id}-shard-outboxes-"))
+            .tempdir()
+            .map_err(Error::io("create a folder", std::env::temp_dir()))?;
+        for (shard, (dir, manifest)) in self.dirs.iter().zip(self.manifests).enumerate() {
+            let files: Vec<&ManifestFile> = manifest
+                .files
+                .iter()
+                .filter(|f| {
+                    f.path
+                        .strip_prefix(EXCHANGE_DIR)
+                        .and_then(|p| p.strip_prefix('/'))
+                        .is_some_and(outbox::is_outbox_name)
+                })
+                .collect();
+            let paths = match dir {
+                ShardDir::Local(dir) => files.iter().map(|f| Manifest::path_in(dir, f)).collect(),
+                ShardDir::Bucket(prefix) => {
+                    let into = fetched.path().join(shard.to_string());
+                    let named = files
+                        .iter()
+                        .map(|f| ((*f).clone(), f.path.clone()))
+                        .collect();
+                    BucketDir::new(self.storage, prefix)?.download(named, &into, self.stop)?;
+                    files.iter().map(|f| Manifest::path_in(&into, f)).collect()
+                }
+            };
+            let paths: Vec<PathBuf> = paths;
+            for path in paths {
+                if self.stop.is_raised() {
+                    return Err(Error::Interrupted);
+                }
+                writer
+                    .take_bodies(&path)
+                    .map_err(|e| refusal(format!("{}: {e}; rerun that shard", dir.name())))?;
+            }
+        }
+        writer.close()
+    }
 }
 
 /// A shard output: a local folder or a bucket prefix.
@@ -399,19 +507,21 @@ fn placements(manifests: &[Manifest]) -> Vec<(usize, &ManifestFile, String)> {
     for (shard, manifest) in manifests.iter().enumerate() {
         for file in &manifest.files {
             // Only the tables are merged; `_state/` is an incremental run's, never a shard's.
-            let Some(top) = file.folder().filter(|t| !t.starts_with('_')) else {
+            // The outbox is rebuilt from the shards' (see [`Outbox`]).
+            let Some(top) = file
+                .folder()
+                .filter(|t| !t.starts_with('_') && *t != EXCHANGE_DIR)
+            else {
                 continue;
             };
-            if top != EXCHANGE_DIR {
-                // A table with no rows is one zero-row file in its folder; beside another
-                // shard's date partitions it would confuse Hive-style readers, so such files
-                // are kept only for tables empty in every shard.
-                if file.rows == Some(0) {
-                    empty.entry(top).or_insert((shard, file));
-                    continue;
-                }
-                has_rows.insert(top);
+            // A table with no rows is one zero-row file in its folder; beside another shard's
+            // date partitions it would confuse Hive-style readers, so such files are kept
+            // only for tables empty in every shard.
+            if file.rows == Some(0) {
+                empty.entry(top).or_insert((shard, file));
+                continue;
             }
+            has_rows.insert(top);
             placed.push((shard, file, file.path.clone()));
         }
     }
@@ -490,14 +600,8 @@ fn merged_summary(
             sessions_without_identifiers: total(|s| s.events.sessions_without_identifiers),
             missing_required: summed(all().map(|s| &s.events.missing_required)),
             duplicate_event_ids: total(|s| s.events.duplicate_event_ids),
-            events_in_bodies: total(|s| s.events.events_in_bodies),
-            already_delivered: 0,
-            carried_undelivered: 0,
-            delivered_since_last_run: 0,
-            superseded_undelivered: 0,
-            unreadable_outbox_lines: 0,
-            request_bodies: total(|s| s.events.request_bodies),
-            individuals: total(|s| s.events.individuals),
+            // The outbox's counters are the rebuilt outbox's: see [`Outbox::rebuild`].
+            ..EventSummary::default()
         },
         throughput: None,
         walk_errors: first.walk_errors.clone(),

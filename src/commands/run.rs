@@ -194,7 +194,11 @@ fn run_into(
         stop,
     )?;
     let mut sink = Sink::create(target.staging, run_id, &config.parquet, &config.exchange)?;
-    carry_outbox(&mut sink, target, stop)?;
+    // A shard's outbox is never sent: `commit` builds the merged one on the published
+    // output's, so a shard output replacing last night's carries nothing of it.
+    if config.shard.is_none() {
+        carry_outbox(&mut sink, target, stop)?;
+    }
     let mut carried = match &incremental {
         Some(plan) => carry_over(&mut sink, target, plan, stop)?,
         None => Carried::default(),

@@ -173,20 +173,13 @@ impl Publication {
         let bytes = std::fs::read(&path).map_err(Error::io("read", &path))?;
         let summary = serde_json::from_slice(&bytes)
             .map_err(|e| Error::Internal(format!("read back {}: {e}", path.display())))?;
-        let mut sources = Vec::with_capacity(manifest.files.len());
-        for file in &mut manifest.files {
-            let local = Manifest::path_in(dir, file);
-            if local.is_file() {
-                file.path = object_name(&file.path, run_id);
-                sources.push(FileSource::Local(local));
-            } else {
-                sources.push(FileSource::InPlace);
-            }
-        }
+        let mut paired: Vec<(ManifestFile, FileSource)> = manifest
+            .files
+            .drain(..)
+            .map(|file| Publication::staged_file(dir, run_id, file))
+            .collect();
         // Stamped names sort elsewhere: keep the manifest in path order, each source with
         // its file.
-        let mut paired: Vec<(ManifestFile, FileSource)> =
-            manifest.files.drain(..).zip(sources).collect();
         paired.sort_by(|a, b| a.0.path.cmp(&b.0.path));
         let (files, sources) = paired.into_iter().unzip();
         Ok(Publication {
@@ -194,6 +187,25 @@ impl Publication {
             sources,
             summary,
         })
+    }
+}
+
+impl Publication {
+    /// The file `file` of the staging folder `dir` of the run `run_id`, under the object name
+    /// it is published as, and where it comes from: `dir`, or, when `dir` does not hold it,
+    /// the output itself (a file the run kept in place).
+    pub fn staged_file(
+        dir: &Path,
+        run_id: &str,
+        mut file: ManifestFile,
+    ) -> (ManifestFile, FileSource) {
+        let local = Manifest::path_in(dir, &file);
+        if local.is_file() {
+            file.path = object_name(&file.path, run_id);
+            (file, FileSource::Local(local))
+        } else {
+            (file, FileSource::InPlace)
+        }
     }
 }
 

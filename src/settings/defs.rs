@@ -434,7 +434,7 @@ settings! {
         flag: "exchange-channel",
         env: "SESSION_ETL_EXCHANGE_CHANNEL",
         value_name: "CHANNEL",
-        used_by: [Run],
+        used_by: [Run, Commit],
     }
 
     /// Events per `POST v1/event` request body.
@@ -444,7 +444,7 @@ settings! {
         env: "SESSION_ETL_EXCHANGE_MAX_EVENTS_PER_BODY",
         value_name: "N",
         range: (1, MAX_EVENTS_PER_BODY),
-        used_by: [Run],
+        used_by: [Run, Commit],
     }
 
     /// About this many bytes per request body at most (an event larger alone gets its own).
@@ -456,7 +456,7 @@ settings! {
         env: "SESSION_ETL_EXCHANGE_MAX_BODY_BYTES",
         value_name: "BYTES",
         range: (4_096, 64 << 20),
-        used_by: [Run],
+        used_by: [Run, Commit],
     }
 
     /// The Exchange base URL bodies are sent to (`POST {url}/v1/event`).

@@ -296,22 +296,54 @@ impl ExchangeWriter {
 
     /// Appends a session's events to its individual's bucket.
     pub fn write(&mut self, session: &Publishable) -> Result<()> {
-        if session.events.is_empty() {
+        self.write_events(
+            &session.session,
+            &session.identifiers,
+            session.events.iter().map(String::as_str),
+        )
+    }
+
+    /// Takes the events of the request bodies in `file` as this run's own, as if each
+    /// session's had been written with [`write`](Self::write): `commit` rebuilds one outbox
+    /// from its shards' this way. Their bodies were never sent (a shard is never published),
+    /// and a shard is session-etl's output, so a line that is no request body, or an event
+    /// whose session cannot be told, is damage: the error names the file and the line.
+    /// Returns the events taken.
+    pub fn take_bodies(&mut self, file: &Path) -> Result<u64> {
+        let mut taken = 0;
+        outbox::for_each_body(file, |n, line| {
+            let damaged =
+                |why: String| Error::Config(format!("{} line {n}: {why}", file.display()));
+            let parts =
+                BodyParts::of(line).map_err(|e| damaged(format!("not a request body: {e}")))?;
+            for event in &parts.events {
+                let session = outbox::event_session(event.get())
+                    .ok_or_else(|| damaged("an event without a session's eventId".into()))?;
+                self.write_events(&session, parts.identifiers.get(), [event.get()].into_iter())?;
+                taken += 1;
+            }
+            Ok(())
+        })?;
+        Ok(taken)
+    }
+
+    fn write_events<'e>(
+        &mut self,
+        session: &SessionKey,
+        identifiers: &str,
+        events: impl ExactSizeIterator<Item = &'e str>,
+    ) -> Result<()> {
+        if events.len() == 0 {
             return Ok(());
         }
-        let bucket = bucket_of(&session.identifiers);
+        let bucket = bucket_of(identifiers);
         // Only a bucket with carried events needs to know whose events replace them.
         if self.buckets[bucket].carried.is_some() {
             let path = self.spill_path(Spill::Sessions, bucket);
             let out = spill_writer(&mut self.buckets[bucket].sessions, &path)?;
-            writeln!(out, "{}", session_text(&session.session))
-                .map_err(Error::io("write", &path))?;
+            writeln!(out, "{}", session_text(session)).map_err(Error::io("write", &path))?;
         }
-        self.spill(
-            bucket,
-            &session.identifiers,
-            session.events.iter().map(String::as_str),
-        )
+        self.spill(bucket, identifiers, events)
     }
 
     fn spill<'e>(

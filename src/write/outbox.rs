@@ -77,12 +77,22 @@ fn files_named(dir: &Path, suffix: &str) -> Result<Vec<PathBuf>> {
         let entry = entry.map_err(Error::io("list", dir))?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.ends_with(suffix) && !name.starts_with(['.', '_']) {
+        if is_listed(&name, suffix) {
             files.push(entry.path());
         }
     }
     files.sort();
     Ok(files)
+}
+
+/// Whether `name`, a file's name in `exchange/`, is an outbox file's.
+pub fn is_outbox_name(name: &str) -> bool {
+    is_listed(name, ".jsonl")
+}
+
+/// Whether a file named `name` is listed by [`files_named`] for `suffix`.
+fn is_listed(name: &str, suffix: &str) -> bool {
+    name.ends_with(suffix) && !name.starts_with(['.', '_'])
 }
 
 /// The dead-letter files of an `exchange/` folder, newest first; none when there are none.
