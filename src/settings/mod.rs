@@ -393,8 +393,9 @@ fn refuse_unknown(table: &toml::Table) -> std::result::Result<(), String> {
                         .map(|d| d.key)
                         .collect();
                     return Err(format!(
-                        "unknown key `{}.{unknown}` (known in [{}]: {})",
+                        "unknown key `{}.{unknown}`{} (known in [{}]: {})",
                         section.name,
+                        did_you_mean(unknown, &format!("{}.{unknown}", section.name)),
                         section.name,
                         known.join(", ")
                     ));
@@ -402,12 +403,32 @@ fn refuse_unknown(table: &toml::Table) -> std::result::Result<(), String> {
             }
             _ => {
                 return Err(format!(
-                    "unknown key `{key}` (see `session-etl settings` for every key)"
+                    "unknown key `{key}`{} (see `session-etl settings` for every key)",
+                    did_you_mean(key, key)
                 ))
             }
         }
     }
     Ok(())
+}
+
+/// `: did you mean `…`?` naming the setting an unknown key (`key`, written as `path`) most
+/// likely meant, as clap suggests a flag: the same key in its right section, else the nearest
+/// path by Jaro-Winkler similarity (clap's measure), if close enough; empty otherwise.
+fn did_you_mean(key: &str, path: &str) -> String {
+    let same_key = defs::DEFS.iter().find(|d| d.key == key);
+    let nearest = || {
+        defs::DEFS
+            .iter()
+            .map(|d| (strsim::jaro_winkler(path, &d.path()), d))
+            .filter(|(score, _)| *score > 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, d)| d)
+    };
+    match same_key.or_else(nearest) {
+        Some(def) => format!(": did you mean `{}`?", def.path()),
+        None => String::new(),
+    }
 }
 
 /// Pipeline files are a few KB; anything larger is not one (`--pipeline /dev/zero`).

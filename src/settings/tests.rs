@@ -108,7 +108,23 @@ fn every_key_can_be_switched_off_or_overridden_on_the_command_line() {
 #[test]
 fn typos_and_bad_values_are_refused() {
     let err = file("inputz = [\"in\"]\n").unwrap_err();
-    assert!(err.contains("unknown key `inputz`"), "{err}");
+    assert!(
+        err.contains("unknown key `inputz`: did you mean `inputs`?"),
+        "{err}"
+    );
+    // A typo gets the nearest key; a key in the wrong section gets its own section.
+    let err = file("[guards]\nmax_reject_rat = 0.1\n").unwrap_err();
+    assert!(
+        err.contains("did you mean `guards.max_reject_rate`?"),
+        "{err}"
+    );
+    let err = file("[parquet]\nmax_shrink = 0.1\n").unwrap_err();
+    assert!(err.contains("did you mean `guards.max_shrink`?"), "{err}");
+    let err = file("channel = \"x\"\n").unwrap_err();
+    assert!(err.contains("did you mean `exchange.channel`?"), "{err}");
+    // Nothing near: no guess.
+    let err = file("[guards]\nqqqqqqqq = 1\n").unwrap_err();
+    assert!(!err.contains("did you mean"), "{err}");
     let err = file("[parquet]\nzstd = 3\n").unwrap_err();
     assert!(err.contains("unknown key `parquet.zstd`"), "{err}");
     assert!(
