@@ -274,6 +274,17 @@ fn the_kubernetes_example_runs_as_many_shards_as_it_commits() {
         Some("gs://ccaip-analytics/shards/shard-$(JOB_COMPLETION_INDEX)")
     );
     assert!(!shards.contains("/bin/sh"));
+    // Exit codes a retry cannot change (usage 2, guard 3) end the index or the job at once;
+    // finished Jobs do not pile up.
+    for (manifest, action) in [(&shards, "FailIndex"), (&commit, "FailJob")] {
+        let rule = manifest
+            .lines()
+            .position(|l| l.trim().starts_with(&format!("- action: {action}")))
+            .map(|i| manifest.lines().nth(i + 1).unwrap_or_default())
+            .expect(action);
+        assert!(rule.contains("values: [2, 3]"), "{rule}");
+        assert!(manifest.contains("ttlSecondsAfterFinished:"));
+    }
 }
 
 #[test]
